@@ -1,0 +1,17 @@
+"""Item pipelines: fetched page -> record -> checked -> deduplicated -> stored, one job each."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy.exceptions import DropItem
+
+logger = logging.getLogger("pressarchive")
+
+
+def drop(stats, key: str, reason: str, item, level: str = "WARNING") -> DropItem:
+    """Count a drop under ``pressarchive/dropped/<key>`` and build the DropItem to raise; Scrapy
+    logs it with the reason at ``level``."""
+    stats.inc_value("pressarchive/dropped")
+    stats.inc_value(f"pressarchive/dropped/{key}")
+    return DropItem(f"{reason}: {getattr(item, 'url', item)}", log_level=level)

@@ -1,0 +1,125 @@
+"""The ``pressarchive`` command: thin commands over the Python API."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+
+class UserError(click.ClickException):
+    """One line on stderr and exit 1, never a traceback."""
+
+    def show(self, file=None) -> None:  # noqa: ANN001
+        click.echo(f"pressarchive: {self.message}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="pressarchive")
+def main() -> None:
+    """Crawl, archive and query the Arab Press family of news sites."""
+
+
+@main.command()
+@click.argument("page", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--url", required=True, help="The page's public URL.")
+@click.option("--site", help="Site profile (default: from the URL's host).")
+@click.option("--fetched-at", help="When the page was fetched, ISO 8601 (default: now).")
+def extract(page: str, url: str, site: str | None, fetched_at: str | None) -> None:
+    """Print the article record of a saved page as one JSON object.
+
+    Pages that are not articles, or fail validation, print the reason on stderr and exit 1.
+
+    Example: pressarchive extract page.html --url https://arabpress.com/some-slug
+    """
+    from .extract import ExtractError, extract as extract_page, validate
+
+    try:
+        data = sys.stdin.buffer.read() if page == "-" else Path(page).read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {page}: {exc.strerror}") from None
+    try:
+        record = extract_page(data, url, fetched_at, site=site)
+        validate(record)
+    except ExtractError as exc:
+        raise UserError(f"{page}: {exc}") from None
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(json.dumps(record.to_dict(), ensure_ascii=False, indent=2))
+
+
+@main.command()
+@click.option("--db", "db", default="demo.sqlite", show_default=True, type=click.Path(),
+              help="SQLite file to create (an existing one is replaced).")
+def demo(db: str) -> None:
+    """Crawl the bundled local copy of the sites into a fresh archive and show what it holds.
+
+    Example: pressarchive demo --db demo.sqlite
+    """
+    from contextlib import ExitStack
+
+    from .crawl import LOCAL_SETTINGS, run_spiders
+    from .localsite import serving, site_roots
+    from .storage import Archive
+
+    path = Path(db)
+    for leftover in (path, Path(f"{db}-wal"), Path(f"{db}-shm")):
+        leftover.unlink(missing_ok=True)
+    url = f"sqlite:///{path.resolve()}"
+    with ExitStack() as stack:
+        servers = {site: stack.enter_context(serving(site, root))
+                   for site, root in site_roots().items()}
+        for site, server in servers.items():
+            click.echo(f"serving the local copy of {site} at {server.origin}", err=True)
+        stats = run_spiders([(site, {"base_url": s.origin}) for site, s in servers.items()],
+                            ARCHIVE_URL=url, LOG_LEVEL="WARNING", **LOCAL_SETTINGS)
+    archive = Archive(url)
+    click.echo(f"archive: {path}")
+    for site, crawl in zip(servers, stats):
+        drops = {k.rsplit("/", 1)[1]: v for k, v in crawl.items()
+                 if k.startswith("pressarchive/dropped/")}
+        click.echo(f"{site}: {crawl.get('response_received_count', 0)} pages fetched, "
+                   f"{crawl.get('pressarchive/extracted', 0)} articles extracted, "
+                   f"dropped {drops or 'none'}")
+    counts = archive.counts()
+    click.echo(f"{counts['articles']} articles, {counts['versions']} versions, "
+               f"{counts['appearances']} appearances")
+    for rec in archive.records():
+        date = (rec["published_at"] or "-")[:10]
+        click.echo(f"  #{rec['article_id']:<3} {rec['site']:<10} {date:<10} {rec['headline'][:70]}")
+    archive.close()
+
+
+@main.command("serve-site")
+@click.argument("site", default="arabpress")
+@click.option("--port", default=8000, show_default=True)
+def serve_site(site: str, port: int) -> None:
+    """Serve the bundled local copy of one site on 127.0.0.1 until interrupted.
+
+    Example: pressarchive serve-site arabpress --port 8000  (then:
+    scrapy crawl arabpress -a base_url=http://127.0.0.1:8000)
+    """
+    import time
+
+    from .localsite import serving, site_roots
+
+    roots = site_roots()
+    if site not in roots:
+        raise UserError(f"no local copy of {site!r}; there is: {', '.join(roots)}")
+    try:
+        with serving(site, roots[site], port=port) as server:
+            click.echo(f"serving {site} at {server.origin} (Ctrl-C stops)")
+            while True:
+                time.sleep(3600)
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""The Arab Press family template (arabpress.com, saudipress.com), one class per version.
+
+Selectors are our reconstruction (docs/template.md): the real HTML has never been seen here.
+When the site changes its template, add a class with the date it took effect; the old one
+keeps reading old pages, chosen by fetch date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from .page import Page, paragraphs, parse_datetime, parse_day, text_of, without
+from .template import Template
+
+
+class ArabPressV1(Template):
+    name = "arabpress-v1"
+    family = "arabpress"
+    valid_from = dt.date(2000, 1, 1)
+
+    ARTICLE = "article.article"
+    HEADLINE = "h1.article-title"
+    SUMMARY = "div.article-summary"
+    BODY = "div.article-body"
+    MASTHEAD_DATE = "header.site-header .masthead-date"
+    RELATED_LINKS = "section.related ul.related-list a"
+    BYLINE = ".article-meta .byline"
+    SECTION = ".article-meta a.article-section"
+    TIME = "article.article .article-meta time[datetime]"
+    FIGURES = "div.article-body figure"
+    NOT_ARTICLE_BODY_CLASSES = {"page-listing", "page-tag", "page-search", "page-video",
+                                "page-home", "page-section"}
+    # Page chrome that the template sometimes lets into the body.
+    BODY_CHROME = (
+        "figure", ".read-also", ".embed", ".embed-post", ".twitter-tweet", ".instagram-media",
+        "iframe", "video", "audio", ".audio-player", ".share-bar", ".newsletter", ".ad-slot",
+        ".related", ".modal", "script", "style", "noscript", "form", "button",
+    )
+
+    def fits(self, page: Page) -> bool:
+        return bool(page.sel.css(self.BODY)) and bool(page.sel.css(self.HEADLINE))
+
+    def is_listing(self, page: Page) -> bool:
+        return bool(page.body_classes & self.NOT_ARTICLE_BODY_CLASSES)
+
+    def headline(self, page: Page) -> str | None:
+        return page.css_text(self.HEADLINE)
+
+    def summary(self, page: Page) -> str | None:
+        node = page.sel.css(self.SUMMARY)
+        if not node:
+            return None
+        return "\n\n".join(paragraphs(without(node[0], self.BODY_CHROME))) or None
+
+    def body(self, page: Page) -> str | None:
+        node = page.sel.css(self.BODY)
+        return "\n\n".join(paragraphs(without(node[0], self.BODY_CHROME))) if node else None
+
+    def page_date(self, page: Page) -> str | None:
+        return parse_day(page.css_text(self.MASTHEAD_DATE))
+
+    def published_at(self, page: Page) -> str | None:
+        return parse_datetime(page.sel.css(self.TIME).xpath("@datetime").get())
+
+    def related(self, page: Page) -> list[dict[str, str]]:
+        return [
+            {"title": title, "url": href}
+            for link in page.sel.css(self.RELATED_LINKS)
+            if (title := text_of(link))
+            and (href := page.absolute(link.attrib.get("href")))
+        ]
+
+    def authors(self, page: Page) -> list[str]:
+        byline = page.css_text(self.BYLINE)
+        if not byline:
+            return []
+        byline = byline.removeprefix("By ").removeprefix("by ").strip()
+        return [name.strip() for name in byline.replace(" and ", ",").split(",") if name.strip()]
+
+    def section(self, page: Page) -> str | None:
+        return page.css_text(self.SECTION)
+
+    def figures(self, page: Page) -> list[dict[str, str | None]]:
+        out = []
+        for fig in page.sel.css(self.FIGURES):
+            src = fig.css("img::attr(src), img::attr(data-src)").get()
+            if src:
+                out.append({"url": page.absolute(src), "caption": page.css_text("figcaption", fig)})
+        return out
+
+
+VERSIONS = [ArabPressV1()]

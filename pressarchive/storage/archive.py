@@ -1,0 +1,226 @@
+"""The archive: saves records deduplicated into articles, versions and appearances.
+
+All dialect-specific SQL (SQLite pragmas today, PostgreSQL later) stays in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from ..record import Record
+from ..sites import SITES
+from ..urls import slug_key
+from .models import Appearance, Article, Base, Version
+
+DEFAULT_URL = "sqlite:///pressarchive.sqlite"
+
+NEW_ARTICLE = "new_article"        # an article the archive did not hold
+NEW_VERSION = "new_version"        # a known article whose content changed
+NEW_APPEARANCE = "new_appearance"  # a known article seen at a new site or URL
+UNCHANGED = "unchanged"            # nothing new: last-seen times move on, no row is added
+
+
+def archive_url(url: str | None = None) -> str:
+    """The database URL: the argument, else $ARCHIVE_URL, else a SQLite file here."""
+    return url or os.environ.get("ARCHIVE_URL") or DEFAULT_URL
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
+            cur = dbapi_conn.cursor()
+            # WAL lets readers (researchers' queries) run while a crawl writes.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _utc(stamp: str | None) -> dt.datetime | None:
+    if not stamp:
+        return None
+    value = dt.datetime.fromisoformat(stamp)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    # Stored naive in UTC: SQLite keeps no offsets, and comparisons must agree everywhere.
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _family(site: str) -> set[str]:
+    profile = SITES.get(site)
+    if not profile:
+        return {site}
+    return {s.slug for s in SITES.values() if s.family == profile.family}
+
+
+@dataclass
+class Saved:
+    outcome: str
+    article_id: int
+    version_id: int
+
+
+class Archive:
+    """A deduplicated archive behind any SQLAlchemy URL (SQLite by default)."""
+
+    def __init__(self, url: str | None = None, *, create: bool = True):
+        self.url = archive_url(url)
+        self.engine = make_engine(self.url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if create:
+            Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def save(self, record: Record) -> Saved:
+        """Store one record in one transaction; the same record twice adds nothing.
+
+        Two crawlers racing on the same article meet at the unique keys (fingerprint,
+        site+url): the loser rolls back and tries once more, now finding the winner's rows.
+        """
+        for attempt in (1, 2):
+            with self.sessions() as session:
+                try:
+                    saved = self._save(session, record)
+                    session.commit()
+                    return saved
+                except IntegrityError:
+                    session.rollback()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
+
+    def _save(self, session: Session, record: Record) -> Saved:
+        seen = _utc(record.fetched_at)
+        appearance = session.scalar(
+            select(Appearance).where(Appearance.site == record.site, Appearance.url == record.url))
+        version = session.scalar(select(Version).where(Version.fingerprint == record.fingerprint))
+        outcome = UNCHANGED
+        if version is not None:
+            article = version.article
+        elif appearance is not None:
+            article = appearance.article
+        else:
+            article = self._same_article_elsewhere(session, record)
+        if article is None:
+            article = Article(slug=slug_key(record.url), first_seen=seen, last_seen=seen)
+            session.add(article)
+            outcome = NEW_ARTICLE
+        if version is None:
+            version = self._new_version(record, seen)
+            article.versions.append(version)
+            if outcome == UNCHANGED:
+                outcome = NEW_VERSION
+        else:
+            self._fill_missing(version, record)
+        session.flush()
+        if appearance is None:
+            appearance = Appearance(site=record.site, url=record.url, first_seen=seen,
+                                    last_seen=seen, times_seen=0)
+            article.appearances.append(appearance)
+            if outcome == UNCHANGED:
+                outcome = NEW_APPEARANCE
+        elif appearance.article_id != article.id:
+            # The URL now carries content that another article already has.
+            appearance.article = article
+        if seen >= appearance.last_seen or appearance.times_seen == 0:
+            appearance.version_id = version.id
+            appearance.page_date = record.page_date
+            appearance.related = record.related
+        appearance.last_seen = max(appearance.last_seen, seen)
+        appearance.first_seen = min(appearance.first_seen, seen)
+        appearance.times_seen += 1
+        article.last_seen = max(article.last_seen, seen)
+        article.first_seen = min(article.first_seen, seen)
+        session.flush()
+        return Saved(outcome, article.id, version.id)
+
+    def _same_article_elsewhere(self, session: Session, record: Record) -> Article | None:
+        """A sister site's copy: same family, same slug, same headline (body may differ)."""
+        return session.scalar(
+            select(Article)
+            .join(Version, Version.article_id == Article.id)
+            .join(Appearance, Appearance.article_id == Article.id)
+            .where(Article.slug == slug_key(record.url), Version.headline == record.headline,
+                   Appearance.site.in_(_family(record.site)))
+            .limit(1))
+
+    @staticmethod
+    def _new_version(record: Record, seen: dt.datetime | None) -> Version:
+        from ..extract import EXTRACTOR_VERSION
+
+        return Version(
+            fingerprint=record.fingerprint, headline=record.headline, summary=record.summary,
+            body=record.body, published_at=record.published_at,
+            published_utc=_utc(record.published_at), modified_at=record.modified_at,
+            language=record.language, authors=record.authors, section=record.section,
+            images=record.images, sources=record.sources, extractor_version=EXTRACTOR_VERSION,
+            first_seen=seen, first_url=record.url)
+
+    @staticmethod
+    def _fill_missing(version: Version, record: Record) -> None:
+        """A sister copy may state what the first copy did not (a date, an author)."""
+        if version.published_at is None and record.published_at:
+            version.published_at = record.published_at
+            version.published_utc = _utc(record.published_at)
+            version.sources = {**version.sources, "published_at": record.sources.get("published_at")}
+        if version.modified_at is None and record.modified_at:
+            version.modified_at = record.modified_at
+        for name in ("section", "language"):
+            if getattr(version, name) is None and getattr(record, name):
+                setattr(version, name, getattr(record, name))
+        if not version.authors and record.authors:
+            version.authors = record.authors
+
+    def counts(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return {
+                table: session.scalar(select(func.count()).select_from(model)) or 0
+                for table, model in (("articles", Article), ("versions", Version),
+                                     ("appearances", Appearance))
+            }
+
+    def records(self) -> Iterator[dict]:
+        """Every appearance as a record of its latest version, oldest article first."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Appearance, Version)
+                .join(Version, Version.id == Appearance.version_id)
+                .order_by(Appearance.article_id, Appearance.id)
+                .execution_options(yield_per=500))
+            for appearance, version in rows:
+                yield record_dict(appearance, version)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.replace(tzinfo=dt.timezone.utc).isoformat() if value else None
+
+
+def record_dict(appearance: Appearance, version: Version) -> dict:
+    return {
+        "article_id": appearance.article_id, "url": appearance.url, "site": appearance.site,
+        "headline": version.headline, "summary": version.summary, "body": version.body,
+        "related": appearance.related, "published_at": version.published_at,
+        "modified_at": version.modified_at, "page_date": appearance.page_date,
+        "language": version.language, "authors": version.authors, "section": version.section,
+        "images": version.images, "sources": version.sources,
+        "fingerprint": version.fingerprint, "fetched_at": _iso(appearance.last_seen),
+    }

@@ -1,0 +1,39 @@
+"""Canonical URLs: one spelling per page, whatever link or redirect led to it."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+# Parameters that say how a reader arrived, not which page they read.
+TRACKING_PARAMS = (
+    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "utm_id",
+    "fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "ref_src",
+)
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, sorted query without tracking parameters, no fragment,
+    no trailing slash (but the root keeps its ``/``)."""
+    url = url_query_cleaner(url.strip(), TRACKING_PARAMS, remove=True, keep_fragments=False)
+    url = canonicalize_url(url, keep_fragments=False)
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/") or "/"
+    host = (parts.hostname or "").lower()
+    netloc = host if parts.port in (None, 80, 443) else f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc, path, parts.query, ""))
+
+
+def slug_key(url: str) -> str:
+    """The last path segment, which the family's sites share for the same article."""
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def rebase(url: str, old_origin: str, new_origin: str) -> str:
+    """``url`` moved from one origin to another (a local mirror to the public site, say)."""
+    old, new = urlsplit(old_origin), urlsplit(new_origin)
+    parts = urlsplit(url)
+    if (parts.scheme, parts.netloc.lower()) != (old.scheme, old.netloc.lower()):
+        return url
+    return urlunsplit((new.scheme, new.netloc, parts.path, parts.query, parts.fragment))

@@ -1,0 +1,1 @@
+"""Spiders: they find and fetch pages of the Arab Press family; pipelines read them."""
