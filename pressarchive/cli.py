@@ -94,6 +94,52 @@ def demo(db: str) -> None:
     archive.close()
 
 
+@main.command()
+@click.argument("cases", nargs=-1)
+@click.option("--write", is_flag=True, help="Rewrite expected.json from the extractor's output.")
+def fixtures(cases: tuple[str, ...], write: bool) -> None:
+    """Compare the extractor with each fixture's expected record; --write regenerates them.
+
+    Without --write it changes nothing and exits 1 if any field differs; review the diff
+    (git diff tests/fixtures) after --write before committing.
+
+    Example: pressarchive fixtures arabpress-v1-seed --write
+    """
+    from .extract import ExtractError, extract as extract_page
+    from .localsite import FIXTURES
+
+    folders = sorted(p for p in (FIXTURES / "articles").iterdir() if (p / "page.html").exists())
+    if cases:
+        unknown = set(cases) - {p.name for p in folders}
+        if unknown:
+            raise UserError(f"no fixture case named {', '.join(sorted(unknown))}")
+        folders = [p for p in folders if p.name in cases]
+    differing = 0
+    for folder in folders:
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        try:
+            actual = extract_page((folder / "page.html").read_bytes(), meta["url"],
+                                  meta["fetched_at"], site=meta.get("site")).to_dict()
+        except ExtractError as exc:
+            click.echo(f"{folder.name}: {exc}")
+            differing += 1
+            continue
+        expected_file = folder / "expected.json"
+        expected = json.loads(expected_file.read_text("utf-8")) if expected_file.exists() else {}
+        fields = sorted(k for k in set(actual) | set(expected) if actual.get(k) != expected.get(k))
+        if write and fields:
+            expected_file.write_text(
+                json.dumps(actual, ensure_ascii=False, indent=2, sort_keys=True) + "\n", "utf-8")
+        for name in fields:
+            differing += 1
+            click.echo(f"{folder.name}: {name}: expected {json.dumps(expected.get(name), ensure_ascii=False)[:200]}")
+            click.echo(f"{' ' * len(folder.name)}  {' ' * len(name)}  actual   {json.dumps(actual.get(name), ensure_ascii=False)[:200]}")
+    verb = "rewritten" if write else "differ"
+    click.echo(f"{len(folders)} cases, {differing} fields {verb}", err=True)
+    if differing and not write:
+        sys.exit(1)
+
+
 @main.command("serve-site")
 @click.argument("site", default="arabpress")
 @click.option("--port", default=8000, show_default=True)

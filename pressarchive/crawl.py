@@ -27,3 +27,31 @@ def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> lis
         process.crawl(crawler, **kwargs)
     process.start()
     return [crawler.stats.get_stats() for crawler in crawlers]
+
+
+class StatsFile:
+    """Writes the crawl's stats as JSON to the STATS_FILE setting when the spider closes,
+    for schedulers and tests that read a run's counts without parsing its log."""
+
+    def __init__(self, path: str, stats):
+        self.path = path
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy import signals
+        from scrapy.exceptions import NotConfigured
+
+        path = crawler.settings.get("STATS_FILE")
+        if not path:
+            raise NotConfigured
+        ext = cls(path, crawler.stats)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_closed(self, spider, reason: str) -> None:
+        import json
+
+        data = {**self.stats.get_stats(), "finish_reason": reason}
+        with open(self.path, "w", encoding="utf-8") as out:
+            json.dump(data, out, default=str, indent=1, sort_keys=True)

@@ -41,3 +41,6 @@ PAGE_MAX_BYTES = 5 * 1024 * 1024
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("PRESSARCHIVE_LOG_LEVEL", "INFO")
+
+EXTENSIONS = {"pressarchive.crawl.StatsFile": 500}
+STATS_FILE = None  # a path: the crawl's stats are written there as JSON when it ends

@@ -20,6 +20,7 @@ ARTICLE_TYPES = {
     "BackgroundNewsArticle", "BlogPosting", "Report", "LiveBlogPosting",
 }
 _FOLD = re.compile(r"\s+")
+_NON_ASCII = re.compile(rb"[^\x00-\x7f]+")
 _BR = "\ue000"  # stands for <br> while white space is folded, then becomes "\n"
 _PARAGRAPH_BREAK = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
 BLOCK_TAGS = {
@@ -35,7 +36,15 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
     then detection, then UTF-8."""
 
     def detect(data: bytes) -> str | None:
-        best = from_bytes(data[:200_000]).best()
+        try:
+            data.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        # Markup is ASCII in every candidate charset; only the runs of other bytes tell them
+        # apart, and a mostly-English page drowns a few Arabic words unless they stand alone.
+        runs = b" ".join(_NON_ASCII.findall(data[:500_000]))
+        best = from_bytes(runs).best()
         return best.encoding if best else None
 
     _, text = html_to_unicode(content_type, body, auto_detect_fun=detect)

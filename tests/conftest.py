@@ -1,0 +1,78 @@
+"""Shared test helpers: fixture cases, the local site copy, and real crawls in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+ARTICLES = FIXTURES / "articles"
+
+
+@dataclass
+class Case:
+    name: str
+    path: Path
+
+    @property
+    def meta(self) -> dict:
+        return json.loads((self.path / "meta.json").read_text("utf-8"))
+
+    @property
+    def html(self) -> bytes:
+        return (self.path / "page.html").read_bytes()
+
+    @property
+    def expected(self) -> dict:
+        return json.loads((self.path / "expected.json").read_text("utf-8"))
+
+
+def article_cases() -> list[Case]:
+    return [Case(p.name, p) for p in sorted(ARTICLES.iterdir())
+            if (p / "page.html").exists() and (p / "expected.json").exists()]
+
+
+@dataclass
+class CrawlResult:
+    returncode: int
+    stats: dict
+    log: str
+
+
+def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = None,
+              urls: list[str] | None = None, settings: dict | None = None) -> CrawlResult:
+    """``scrapy crawl`` as a user runs it, from the project root, in its own process."""
+    stats_file = tmp_path / f"stats-{spider}-{os.getpid()}-{len(list(tmp_path.iterdir()))}.json"
+    cmd = [sys.executable, "-m", "scrapy", "crawl", spider,
+           "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"STATS_FILE={stats_file}",
+           "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_MAX_DELAY=1",
+           "-s", "LOG_LEVEL=INFO"]
+    if base_url:
+        cmd += ["-a", f"base_url={base_url}"]
+    if urls:
+        cmd += ["-a", "urls=" + ",".join(urls)]
+    for key, value in (settings or {}).items():
+        cmd += ["-s", f"{key}={value}"]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings"}
+    env.pop("ARCHIVE_URL", None)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    return CrawlResult(proc.returncode, stats, proc.stderr)
+
+
+@pytest.fixture
+def local_sites():
+    """Every bundled site copy served on its own 127.0.0.1 port: {site: origin}."""
+    from pressarchive.localsite import serving, site_roots
+
+    with ExitStack() as stack:
+        yield {site: stack.enter_context(serving(site, root)).origin
+               for site, root in site_roots().items()}

@@ -1,0 +1,123 @@
+"""The archive's deduplication: articles, versions and appearances."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import pytest
+from sqlalchemy import select
+
+from pressarchive.record import Record
+from pressarchive.storage import (NEW_APPEARANCE, NEW_ARTICLE, NEW_VERSION, UNCHANGED, Archive)
+from pressarchive.storage.models import Appearance, Version
+
+SLUG = "us-secretary-of-state-calls-china-russia-on-afghan-collapse"
+
+
+def record(**changes) -> Record:
+    base = dict(
+        url=f"https://arabpress.com/{SLUG}", site="arabpress",
+        headline="US Secretary Of State Calls China, Russia On Afghan Collapse",
+        summary="The State Department said ...", body="First paragraph.\n\nSecond paragraph.",
+        fetched_at="2025-06-20T09:00:00+00:00", page_date="2025-06-20",
+        related=[{"title": "A", "url": "https://arabpress.com/a"}],
+    )
+    base.update(changes)
+    return Record(**base)
+
+
+@pytest.fixture
+def archive(tmp_path):
+    arc = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    yield arc
+    arc.close()
+
+
+def test_saving_the_same_record_twice_adds_nothing(archive):
+    assert archive.save(record()).outcome == NEW_ARTICLE
+    before = archive.counts()
+    assert archive.save(record()).outcome == UNCHANGED
+    assert archive.counts() == before == {"articles": 1, "versions": 1, "appearances": 1}
+
+
+def test_masthead_and_related_churn_is_not_a_new_version(archive):
+    archive.save(record())
+    later = record(fetched_at="2025-06-21T09:00:00+00:00", page_date="2025-06-21",
+                   related=[{"title": "B", "url": "https://arabpress.com/b"}])
+    assert archive.save(later).outcome == UNCHANGED
+    assert archive.counts()["versions"] == 1
+    with archive.session() as s:
+        app = s.scalar(select(Appearance))
+        assert app.page_date == "2025-06-21" and app.related[0]["title"] == "B"
+        assert app.times_seen == 2
+
+
+def test_sister_copy_is_one_article_with_two_appearances(archive):
+    first = archive.save(record())
+    sister = archive.save(record(url=f"https://saudipress.com/{SLUG}", site="saudipress",
+                                 page_date="2025-11-08", fetched_at="2025-11-08T10:00:00+00:00"))
+    assert sister.outcome == NEW_APPEARANCE
+    assert sister.article_id == first.article_id
+    assert archive.counts() == {"articles": 1, "versions": 1, "appearances": 2}
+
+
+def test_sister_copy_with_a_prefixed_slug_and_same_content_is_the_same_article(archive):
+    first = archive.save(record())
+    sister = archive.save(record(url=f"https://saudipress.com/zmznmz-{SLUG}", site="saudipress"))
+    assert sister.article_id == first.article_id and sister.outcome == NEW_APPEARANCE
+
+
+def test_changed_body_is_a_new_version_and_the_old_one_is_kept(archive):
+    first = archive.save(record())
+    edited = archive.save(record(body="First paragraph, corrected.\n\nSecond paragraph.",
+                                 fetched_at="2025-06-22T09:00:00+00:00"))
+    assert edited.outcome == NEW_VERSION
+    assert edited.article_id == first.article_id and edited.version_id != first.version_id
+    with archive.session() as s:
+        bodies = s.scalars(select(Version.body).order_by(Version.id)).all()
+    assert bodies == ["First paragraph.\n\nSecond paragraph.",
+                      "First paragraph, corrected.\n\nSecond paragraph."]
+    assert archive.counts() == {"articles": 1, "versions": 2, "appearances": 1}
+
+
+def test_different_articles_stay_apart(archive):
+    a = archive.save(record())
+    b = archive.save(record(url="https://arabpress.com/other-story", headline="Other story",
+                            body="Something else happened."))
+    assert a.article_id != b.article_id and b.outcome == NEW_ARTICLE
+
+
+def test_a_sister_copy_fills_in_a_date_the_first_copy_lacked(archive):
+    archive.save(record())
+    archive.save(record(url=f"https://saudipress.com/{SLUG}", site="saudipress",
+                        published_at="2021-08-16T18:00:00+00:00",
+                        sources={"published_at": "meta"}))
+    with archive.session() as s:
+        version = s.scalar(select(Version))
+    assert version.published_at == "2021-08-16T18:00:00+00:00"
+    assert version.sources["published_at"] == "meta"
+
+
+def test_sqlite_archive_is_in_wal_mode(archive, tmp_path):
+    archive.save(record())
+    con = sqlite3.connect(tmp_path / "a.sqlite")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_archive_url_comes_from_the_environment(monkeypatch, tmp_path):
+    from pressarchive.storage import archive_url
+
+    monkeypatch.setenv("ARCHIVE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
+    assert archive_url() == f"sqlite:///{tmp_path / 'env.sqlite'}"
+    assert archive_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+
+
+def test_records_read_back_carry_the_contract_fields(archive):
+    from pressarchive.record import RECORD_FIELDS
+
+    archive.save(dataclasses.replace(record(), fingerprint=""))
+    (rec,) = list(archive.records())
+    assert set(RECORD_FIELDS) <= set(rec)
+    assert rec["fetched_at"] == "2025-06-20T09:00:00+00:00"

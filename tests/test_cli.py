@@ -1,0 +1,95 @@
+"""`pressarchive extract` as a user runs it: a JSON record on stdout, or a reason and exit 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ARTICLES, FIXTURES
+
+SEED = ARTICLES / "arabpress-v1-seed"
+SEED_URL = "https://arabpress.com/us-secretary-of-state-calls-china-russia-on-afghan-collapse"
+
+
+def run(*args, input_bytes=None):
+    return subprocess.run([sys.executable, "-m", "pressarchive.cli", *args], capture_output=True,
+                          input=input_bytes, timeout=60)
+
+
+def test_extract_prints_the_record_as_one_json_object():
+    proc = run("extract", str(SEED / "page.html"), "--url", SEED_URL)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["headline"] == "US Secretary Of State Calls China, Russia On Afghan Collapse"
+    assert record["url"] == SEED_URL and record["site"] == "arabpress"
+    assert record["published_at"] is None and record["page_date"] == "2025-06-20"
+
+
+def test_extract_reads_standard_input():
+    proc = run("extract", "-", "--url", SEED_URL, input_bytes=(SEED / "page.html").read_bytes())
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["site"] == "arabpress"
+
+
+@pytest.mark.parametrize("page,reason", [
+    ("site/arabpress/tag/iran.html", "not an article"),
+    ("site/arabpress/search.html", "not an article"),
+    ("site/arabpress/index.html", "not an article"),
+    ("site/arabpress/video/watch-iran-missile-launch-footage.html", "not an article"),
+    ("site/arabpress/empty.html", "empty page"),
+    ("site/arabpress/truncated.html", "truncated"),
+])
+def test_extract_refuses_non_articles_with_one_line_and_exit_1(page, reason):
+    proc = run("extract", str(FIXTURES / page), "--url", "https://arabpress.com/x")
+    assert proc.returncode == 1
+    assert proc.stdout == b""
+    err = proc.stderr.decode()
+    assert err.count("\n") == 1 and reason in err and "Traceback" not in err
+
+
+def test_extract_of_a_missing_file_is_one_clear_line():
+    proc = run("extract", "/nonexistent/page.html", "--url", SEED_URL)
+    assert proc.returncode != 0 and proc.stdout == b""
+    assert b"Traceback" not in proc.stderr and b"/nonexistent/page.html" in proc.stderr
+
+
+def test_extract_finds_a_windows_1256_charset_from_the_meta_tag():
+    case = ARTICLES / "arabpress-v1-windows-1256"
+    if not case.exists():
+        pytest.skip("fixture not present")
+    meta = json.loads((case / "meta.json").read_text())
+    proc = run("extract", str(case / "page.html"), "--url", meta["url"])
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["headline"] == json.loads((case / "expected.json").read_text())["headline"]
+    assert any("\u0600" <= ch <= "\u06ff" for ch in record["headline"])
+
+
+def test_extract_detects_the_charset_when_the_page_does_not_say(tmp_path):
+    html = (ARTICLES / "arabpress-v1-seed" / "page.html").read_text("utf-8")
+    html = html.replace('<meta charset="utf-8">', "").replace(
+        "US negotiator Zalmay Khalilzad", "المفاوض الأمريكي زلماي خليل زاد US negotiator")
+    page = tmp_path / "page.html"
+    page.write_bytes(html.encode("cp1256", errors="ignore"))
+    proc = run("extract", str(page), "--url", SEED_URL)
+    assert proc.returncode == 0, proc.stderr
+    assert "المفاوض الأمريكي زلماي خليل زاد" in json.loads(proc.stdout)["body"]
+
+
+def test_fixtures_command_finds_no_difference_on_a_correct_case():
+    proc = run("fixtures", "arabpress-v1-seed")
+    assert proc.returncode == 0, proc.stdout
+    assert b"0 fields differ" in proc.stderr
+
+
+def test_every_command_has_an_example_in_its_help():
+    from click.testing import CliRunner
+
+    from pressarchive.cli import main
+
+    for name in main.commands:
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0 and "Example:" in result.output, name
