@@ -24,8 +24,11 @@ SUBSTITUTED = {".xml", ".txt"}
 class SiteServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0,
+                 headers: dict[str, dict[str, str]] | None = None):
         self.root = Path(root)
+        self.headers = headers or {}  # per path: header overrides (a wrong charset, say)
+        self.requested: list[str] = []  # every path asked for, in order
         self.fixtures = self.root.parent.parent
         routes = self.root / "routes.json"
         self.routes = json.loads(routes.read_text("utf-8")) if routes.exists() else {}
@@ -63,7 +66,9 @@ class SiteHandler(BaseHTTPRequestHandler):
         self._answer(send_body=False)
 
     def _answer(self, send_body: bool) -> None:
-        file = self.server.resolve(urlsplit(self.path).path)
+        path = urlsplit(self.path).path
+        self.server.requested.append(path)
+        file = self.server.resolve(path)
         if file is None:
             body, ctype, status = b"<html><body><h1>Not found</h1></body></html>", "text/html", 404
         else:
@@ -72,9 +77,11 @@ class SiteHandler(BaseHTTPRequestHandler):
                 body = body.replace(b"{{origin}}", self.server.origin.encode())
             # No charset for HTML: the page's own <meta charset> decides, as on the real site.
             ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        headers = {"Content-Type": ctype, "Content-Length": str(len(body)),
+                   **self.server.headers.get(path, {})}
         self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         if send_body:
             self.wfile.write(body)
@@ -84,9 +91,10 @@ class SiteHandler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(site: str, root: Path | None = None, port: int = 0) -> Iterator[SiteServer]:
+def serving(site: str, root: Path | None = None, port: int = 0,
+            headers: dict[str, dict[str, str]] | None = None) -> Iterator[SiteServer]:
     """Serve one site's tree in a background thread for the duration of the block."""
-    server = SiteServer(root or FIXTURES / "site" / site, port=port)
+    server = SiteServer(root or FIXTURES / "site" / site, port=port, headers=headers)
     thread = threading.Thread(target=server.serve_forever, name=f"site-{site}", daemon=True)
     thread.start()
     try:

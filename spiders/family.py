@@ -38,7 +38,9 @@ class FamilySpider(SitemapSpider):
         host = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
         self.sitemap_urls = [] if self.only_urls else [self.base_url + "/robots.txt"]
-        self.links = LinkExtractor(allow_domains=self.allowed_domains, process_value=self._local)
+        # Same origin as the copy being crawled: host *and* port, which allow_domains ignores.
+        self.origin = urlsplit(self.base_url).netloc.lower()
+        self.links = LinkExtractor()
 
     async def start(self) -> AsyncIterator[Any]:
         if self.only_urls:
@@ -78,7 +80,9 @@ class FamilySpider(SitemapSpider):
                 "@href[../@type=$a or ../@type=$b]", a=FEED_TYPES[0], b=FEED_TYPES[1]).getall():
             yield Request(self._local(response.urljoin(href)), callback=self.parse_feed)
         for link in self.links.extract_links(response):
-            yield Request(link.url, callback=self.parse_page)
+            url = self._local(link.url)
+            if urlsplit(url).netloc == self.origin:
+                yield Request(url, callback=self.parse_page)
 
     def parse_feed(self, response: Response) -> Iterable[Request]:
         if not isinstance(response, TextResponse):

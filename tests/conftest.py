@@ -70,9 +70,9 @@ def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = N
 
 @pytest.fixture
 def local_sites():
-    """Every bundled site copy served on its own 127.0.0.1 port: {site: origin}."""
+    """Every bundled site copy served on its own 127.0.0.1 port: {site: SiteServer}."""
     from pressarchive.localsite import serving, site_roots
 
     with ExitStack() as stack:
-        yield {site: stack.enter_context(serving(site, root)).origin
+        yield {site: stack.enter_context(serving(site, root))
                for site, root in site_roots().items()}

@@ -64,8 +64,9 @@ def extract(
     fetched = _fetched_at(fetched_at)
     page = Page(html, url)
     template = _template_for(page, profile, fetched)
-    if "</html>" not in html[-4096:].lower() and "</body>" not in html.lower():
-        raise InvalidArticle("truncated HTML: the page ends before </body></html>", key="truncated")
+    if not template.is_complete(page):
+        raise InvalidArticle("truncated HTML: the page stops before the article ends",
+                             key="truncated")
     tmpl_source = "template" if template is not GENERIC else "structure"
     ld = page.jsonld
 

@@ -28,6 +28,7 @@ class ArabPressV1(Template):
     SECTION = ".article-meta a.article-section"
     TIME = "article.article .article-meta time[datetime]"
     FIGURES = "div.article-body figure"
+    AFTER_ARTICLE = "aside.newsletter, section.related, div.modal"
     NOT_ARTICLE_BODY_CLASSES = {"page-listing", "page-tag", "page-search", "page-video",
                                 "page-home", "page-section"}
     # Page chrome that the template sometimes lets into the body.
@@ -39,6 +40,11 @@ class ArabPressV1(Template):
 
     def fits(self, page: Page) -> bool:
         return bool(page.sel.css(self.BODY)) and bool(page.sel.css(self.HEADLINE))
+
+    def is_complete(self, page: Page) -> bool:
+        # Sloppy pages may lack </body></html>; a page that stops before the chrome that
+        # always follows the article was cut off.
+        return bool(page.sel.css(self.AFTER_ARTICLE)) or super().is_complete(page)
 
     def is_listing(self, page: Page) -> bool:
         return bool(page.body_classes & self.NOT_ARTICLE_BODY_CLASSES)
@@ -67,7 +73,7 @@ class ArabPressV1(Template):
             {"title": title, "url": href}
             for link in page.sel.css(self.RELATED_LINKS)
             if (title := text_of(link))
-            and (href := page.absolute(link.attrib.get("href")))
+            and (href := page.absolute(link.root.get("href")))
         ]
 
     def authors(self, page: Page) -> list[str]:

@@ -56,7 +56,8 @@ def fold(text: str) -> str:
 
 
 def text_of(selector: parsel.Selector) -> str | None:
-    return fold(" ".join(selector.css("::text").getall())) or None
+    """The element's text, white space folded (lxml's itertext: no per-node selectors)."""
+    return fold(" ".join(selector.root.itertext())) or None
 
 
 def drop(element) -> None:

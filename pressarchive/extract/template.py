@@ -21,6 +21,11 @@ class Template:
     def is_listing(self, page: Page) -> bool:
         return False
 
+    def is_complete(self, page: Page) -> bool:
+        """False when the page was cut off (a truncated body must not pass for an article)."""
+        tail = page.html[-2048:].lower()
+        return "</html>" in tail or "</body>" in tail
+
     def headline(self, page: Page) -> str | None:
         return None
 
