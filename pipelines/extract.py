@@ -5,7 +5,7 @@ from __future__ import annotations
 from scrapy.exceptions import NotConfigured
 
 from pipelines import drop
-from pressarchive.extract import NotAnArticle, ExtractError, extract
+from pressarchive.extract import ExtractError, NotAnArticle, extract
 from pressarchive.fetched import FetchedPage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -38,7 +38,8 @@ class ExtractPipeline:
                                   content_type=item.content_type or None)
         except NotAnArticle as exc:
             # Listings and the like are expected on every crawl: counted, logged quietly.
-            raise drop(self.stats, exc.key, str(exc), item, level="DEBUG") from None
+            level = "DEBUG" if exc.key == "not_article" else "WARNING"
+            raise drop(self.stats, exc.key, str(exc), item, level=level) from None
         except ExtractError as exc:
             raise drop(self.stats, exc.key, str(exc), item) from None
         self.stats.inc_value("pressarchive/extracted")

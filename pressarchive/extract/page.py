@@ -21,6 +21,8 @@ ARTICLE_TYPES = {
 }
 _FOLD = re.compile(r"\s+")
 _NON_ASCII = re.compile(rb"[^\x00-\x7f]+")
+_WESTERN = {"latin-1", "latin1", "iso-8859-1", "iso8859-1", "cp1252", "windows-1252", "ascii",
+            "us-ascii"}
 _BR = "\ue000"  # stands for <br> while white space is folded, then becomes "\n"
 _PARAGRAPH_BREAK = re.compile(r"[ \t]*\n(?:[ \t]*\n)+[ \t]*")
 BLOCK_TAGS = {
@@ -47,7 +49,14 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
         best = from_bytes(runs).best()
         return best.encoding if best else None
 
-    _, text = html_to_unicode(content_type, body, auto_detect_fun=detect)
+    encoding, text = html_to_unicode(content_type, body, auto_detect_fun=detect)
+    if encoding.replace("_", "-").lower() in _WESTERN and _NON_ASCII.search(body):
+        # The commonest misconfiguration: UTF-8 pages declared Latin-1 by a server default.
+        # Real Latin-1 text with accents is almost never valid UTF-8, so this is safe.
+        try:
+            return body.decode("utf-8").removeprefix("\ufeff")
+        except UnicodeDecodeError:
+            pass
     return text
 
 
