@@ -121,3 +121,26 @@ def test_records_read_back_carry_the_contract_fields(archive):
     (rec,) = list(archive.records())
     assert set(RECORD_FIELDS) <= set(rec)
     assert rec["fetched_at"] == "2025-06-20T09:00:00+00:00"
+
+
+def test_migrations_build_exactly_the_models_schema(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from pressarchive.storage.models import Base
+
+    arc = Archive(f"sqlite:///{tmp_path / 'm.sqlite'}")
+    with arc.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    arc.close()
+    assert diff == []
+
+
+def test_opening_an_archive_twice_applies_migrations_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'twice.sqlite'}"
+    Archive(url).close()
+    arc = Archive(url)
+    with arc.engine.connect() as conn:
+        versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
+    arc.close()
+    assert len(versions) == 1

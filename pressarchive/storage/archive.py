@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..record import Record
 from ..sites import SITES
 from ..urls import slug_key
-from .models import Appearance, Article, Base, Version
+from .models import Appearance, Article, Version
 
 DEFAULT_URL = "sqlite:///pressarchive.sqlite"
 
@@ -50,6 +50,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply the schema migrations not yet applied (pressarchive/migrations), in order."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "pressarchive:migrations")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
 def _utc(stamp: str | None) -> dt.datetime | None:
     if not stamp:
         return None
@@ -77,12 +89,12 @@ class Saved:
 class Archive:
     """A deduplicated archive behind any SQLAlchemy URL (SQLite by default)."""
 
-    def __init__(self, url: str | None = None, *, create: bool = True):
+    def __init__(self, url: str | None = None, *, migrate: bool = True):
         self.url = archive_url(url)
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if create:
-            Base.metadata.create_all(self.engine)
+        if migrate:
+            upgrade(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
