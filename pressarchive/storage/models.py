@@ -77,3 +77,54 @@ class Appearance(Base):
 
 
 Index("ix_appearances_article_site", Appearance.article_id, Appearance.site)
+
+
+class Page(Base):
+    """Fetch state of every URL a crawl asked for (articles or not): when it was fetched, its
+    HTTP validators and sitemap ``lastmod``, and failures still to be retried. Incremental runs
+    read it to decide what to fetch again."""
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("site", "url"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))  # public URL as fetched (not rel=canonical)
+    first_fetched: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_fetched: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(256))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    lastmod: Mapped[str | None] = mapped_column(String(40))  # sitemap lastmod at last fetch
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    last_failed: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_pages_failing", Page.site, Page.failures)
+
+
+class CrawlRun(Base):
+    """One `scrapy crawl` run: when, what it fetched, and what it added to the archive."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spider: Mapped[str] = mapped_column(String(64))
+    site: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))  # incremental | full
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finish_reason: Mapped[str | None] = mapped_column(String(64))
+    pages_fetched: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)          # articles not held before
+    appeared: Mapped[int] = mapped_column(Integer, default=0)     # held, seen at a new URL
+    changed: Mapped[int] = mapped_column(Integer, default=0)      # new versions
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    not_modified: Mapped[int] = mapped_column(Integer, default=0)  # 304s and lastmod skips
+    dropped: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[dict[str, Any]] = mapped_column(default=dict)  # failures by kind
+    drops: Mapped[dict[str, Any]] = mapped_column(default=dict)   # drops by reason
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
