@@ -1,37 +1,40 @@
-"""Saves records into the archive (ARCHIVE_URL) and counts what each save added."""
+"""Saves records into the archive (ARCHIVE_URL), with the fetch that gave them, and counts
+what each save added."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from scrapy.exceptions import NotConfigured
 
-from pressarchive.storage import Archive
+from pressarchive.crawl import shared_archive
+from pressarchive.storage.crawlstate import Fetch
 
 
 class StorePipeline:
-    def __init__(self, stats, url: str):
-        self.stats = stats
-        self.url = url
-        self.archive: Archive | None = None
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
 
     @classmethod
     def from_crawler(cls, crawler):
-        url = crawler.settings.get("ARCHIVE_URL")
-        if not url:
+        if not crawler.settings.get("ARCHIVE_URL"):
             raise NotConfigured("ARCHIVE_URL is empty")
-        return cls(crawler.stats, url)
+        return cls(crawler)
 
     def open_spider(self):
-        self.archive = Archive(self.url)
-
-    def close_spider(self):
-        if self.archive is not None:
-            self.archive.close()
+        shared_archive(self.crawler)  # open (and migrate) before the first page arrives
 
     def process_item(self, item):
         record = getattr(item, "record", None)
         if record is None:
             return item
-        saved = self.archive.save(record)
+        fetch = Fetch(site=item.site, url=item.requested_url or item.url,
+                      fetched_at=dt.datetime.fromisoformat(item.fetched_at)
+                      .astimezone(dt.timezone.utc).replace(tzinfo=None),
+                      status=item.status, etag=item.header("ETag"),
+                      last_modified=item.header("Last-Modified"), lastmod=item.lastmod)
+        saved = shared_archive(self.crawler).save(record, fetch)
         self.stats.inc_value(f"pressarchive/stored/{saved.outcome}")
         # What goes on to feed exports (-O records.jsonl) is the record, as documented.
         return record.to_dict()

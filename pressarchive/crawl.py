@@ -1,32 +1,113 @@
-"""Runs the project's spiders from Python (the demo, the tests, the benchmarks)."""
+"""The crawl's Scrapy-side helpers: one archive per crawl, the run record, stats to a file,
+and running spiders from Python (the demo, the benchmarks)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
+import os
 from typing import Any
 
-from scrapy.crawler import CrawlerProcess
-from scrapy.utils.project import get_project_settings
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+from .storage import Archive, crawlstate
+
+logger = logging.getLogger("pressarchive")
 
 # For crawling the local copy on 127.0.0.1: no need to wait between requests to ourselves.
 LOCAL_SETTINGS = {"AUTOTHROTTLE_START_DELAY": 0.0, "AUTOTHROTTLE_MAX_DELAY": 1.0,
                   "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
 
-def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:
-    """Run ``(spider name, arguments)`` jobs in one process; return each crawl's stats."""
-    import os
+def shared_archive(crawler) -> Archive:
+    """The crawl's one Archive (ARCHIVE_URL), shared by the spider, pipelines and extensions,
+    closed when the spider closes."""
+    archive = getattr(crawler, "_pressarchive_archive", None)
+    if archive is None:
+        archive = Archive(crawler.settings.get("ARCHIVE_URL"))
+        crawler._pressarchive_archive = archive
+        crawler.signals.connect(_close_archive(crawler), signal=signals.engine_stopped,
+                                weak=False)
+    return archive
 
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
-    settings = get_project_settings()
-    settings.setdict(overrides, priority="cmdline")
-    process = CrawlerProcess(settings)
-    crawlers = []
-    for name, kwargs in jobs:
-        crawler = process.create_crawler(name)
-        crawlers.append(crawler)
-        process.crawl(crawler, **kwargs)
-    process.start()
-    return [crawler.stats.get_stats() for crawler in crawlers]
+
+def _close_archive(crawler):
+    def close() -> None:
+        archive = getattr(crawler, "_pressarchive_archive", None)
+        if archive is not None:
+            archive.close()
+            crawler._pressarchive_archive = None
+    return close
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class RunRecorder:
+    """Records each crawl run in the archive (crawl_runs) and logs a short summary at the end."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("RECORD_RUNS", True):
+            raise NotConfigured
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider) -> None:
+        settings = self.crawler.settings
+        recorded = {"base_url": getattr(spider, "base_url", None),
+                    "full_recheck": settings.getbool("FULL_RECHECK"),
+                    "page_budget": settings.getint("CLOSESPIDER_PAGECOUNT") or None,
+                    "since": getattr(spider, "since", None), "until": getattr(spider, "until", None)}
+        site = getattr(getattr(spider, "site", None), "slug", spider.name)
+        mode = "full" if settings.getbool("FULL_RECHECK") else "incremental"
+        with shared_archive(self.crawler).transaction() as session:
+            self.run_id = crawlstate.start_run(session, spider.name, site, mode, recorded,
+                                               _utcnow())
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        stats = self.crawler.stats.get_stats()
+        counts = run_counts(stats)
+        errors = _by_suffix(stats, "pressarchive/failed/")
+        drops = _by_suffix(stats, "pressarchive/dropped/")
+        with shared_archive(self.crawler).transaction() as session:
+            crawlstate.finish_run(session, self.run_id, _utcnow(), reason, counts, errors, drops)
+        logger.info(
+            "run #%d (%s, %s): %d pages fetched; %d new, %d seen at a new URL, %d changed, "
+            "%d unchanged, %d not modified; %d dropped %s; %d failed %s",
+            self.run_id, spider.name, reason, counts["pages_fetched"], counts["new"],
+            counts["appeared"], counts["changed"], counts["unchanged"], counts["not_modified"],
+            counts["dropped"], drops or "", counts["failed"], errors or "")
+
+
+def run_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """A run's counts from the crawl stats that the pipelines and spider keep."""
+    get = lambda key: int(stats.get(key, 0))  # noqa: E731
+    return {
+        "pages_fetched": get("response_received_count"),
+        "new": get("pressarchive/stored/new_article"),
+        "appeared": get("pressarchive/stored/new_appearance"),
+        "changed": get("pressarchive/stored/new_version"),
+        "unchanged": get("pressarchive/stored/unchanged"),
+        "not_modified": get("pressarchive/not_modified") + get("pressarchive/skipped/lastmod"),
+        "dropped": get("pressarchive/dropped"),
+        "failed": get("pressarchive/failed"),
+    }
+
+
+def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    return {k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)}
 
 
 class StatsFile:
@@ -39,9 +120,6 @@ class StatsFile:
 
     @classmethod
     def from_crawler(cls, crawler):
-        from scrapy import signals
-        from scrapy.exceptions import NotConfigured
-
         path = crawler.settings.get("STATS_FILE")
         if not path:
             raise NotConfigured
@@ -50,8 +128,24 @@ class StatsFile:
         return ext
 
     def spider_closed(self, spider, reason: str) -> None:
-        import json
-
         data = {**self.stats.get_stats(), "finish_reason": reason}
         with open(self.path, "w", encoding="utf-8") as out:
             json.dump(data, out, default=str, indent=1, sort_keys=True)
+
+
+def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:
+    """Run ``(spider name, arguments)`` jobs in one process; return each crawl's stats."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
+    settings = get_project_settings()
+    settings.setdict(overrides, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawlers = []
+    for name, kwargs in jobs:
+        crawler = process.create_crawler(name)
+        crawlers.append(crawler)
+        process.crawl(crawler, **kwargs)
+    process.start()
+    return [crawler.stats.get_stats() for crawler in crawlers]

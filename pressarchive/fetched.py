@@ -15,11 +15,28 @@ class FetchedPage:
     body: bytes
     fetched_at: str  # ISO 8601 with offset
     site: str
+    requested_url: str = ""  # the public URL asked for, before redirects: the crawl state's key
+    lastmod: str | None = None  # the sitemap's lastmod for it, when a sitemap led here
     record: Any = field(default=None, repr=False)  # the Record, once the extract pipeline ran
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("Content-Type", "")
+        return self.header("Content-Type") or ""
 
     def __repr__(self) -> str:  # keeps Scrapy's log lines short: no body bytes
         return f"<FetchedPage {self.status} {self.url} {len(self.body)} bytes>"
+
+
+@dataclass
+class FetchFailure:
+    """A URL that could not be fetched even after retries (or will not be: a 404)."""
+
+    url: str  # public URL asked for
+    site: str
+    kind: str  # e.g. http_503, timeout, connection, truncated, dns, redirect_loop
+    message: str
+    failed_at: str
+    retry: bool = True  # whether a later run should try it again

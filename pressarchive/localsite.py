@@ -8,6 +8,7 @@ fixtures), and ``{{origin}}`` in robots.txt, sitemaps and feeds becomes the serv
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mimetypes
 import threading
@@ -79,6 +80,12 @@ class SiteHandler(BaseHTTPRequestHandler):
             ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         headers = {"Content-Type": ctype, "Content-Length": str(len(body)),
                    **self.server.headers.get(path, {})}
+        if status == 200:
+            etag = '"%s"' % hashlib.sha1(body).hexdigest()[:16]
+            headers["ETag"] = etag
+            if self.headers.get("If-None-Match") == etag:
+                status, body = 304, b""
+                headers["Content-Length"] = "0"
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

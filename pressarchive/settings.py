@@ -25,7 +25,16 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "spiders.middlewares.RetryAfterMiddleware": 550,
+    "spiders.middlewares.CrawlDelayMiddleware": 560,
+}
+# A server asking to wait longer than this (Retry-After) has the URL tried again next run.
+RETRY_AFTER_MAX = 120.0
+
 ITEM_PIPELINES = {
+    "pipelines.fetchlog.FetchLogPipeline": 50,
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
     "pipelines.dedupe.DedupePipeline": 300,
@@ -42,5 +51,11 @@ PAGE_MAX_BYTES = 5 * 1024 * 1024
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("PRESSARCHIVE_LOG_LEVEL", "INFO")
 
-EXTENSIONS = {"pressarchive.crawl.StatsFile": 500}
+EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunRecorder": 510}
 STATS_FILE = None  # a path: the crawl's stats are written there as JSON when it ends
+
+# Incremental by default: pages the archive holds are fetched again only when their sitemap
+# lastmod changed or a conditional request says so. True fetches everything again.
+FULL_RECHECK = False
+# A page budget per run: Scrapy's own CLOSESPIDER_PAGECOUNT (0 = none); the next run goes on.
+CLOSESPIDER_PAGECOUNT = 0

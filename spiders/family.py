@@ -3,93 +3,267 @@
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import format_datetime
 from typing import Any, AsyncIterator, Iterable
 from urllib.parse import urlsplit
 
-from scrapy import Request
+from protego import Protego
+from scrapy import Request, Spider
+from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefusedError,
+                               DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
+                               ResponseDataLossError)
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
-from scrapy.spiders import SitemapSpider
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from pressarchive.fetched import FetchedPage
+from pressarchive.crawl import shared_archive
+from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
+from pressarchive.storage import crawlstate
 from pressarchive.urls import canonical_url, rebase
 
-FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml")
+# 4xx answers that another try will not mend; 408 and 429 are worth retrying.
+PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
 
-class FamilySpider(SitemapSpider):
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+class FamilySpider(Spider):
     """Discovers pages the ways the site offers: sitemaps named in robots.txt, feeds, the home
     page and listings with their pagination, and links on article pages (related headlines).
 
+    Incremental by default: a sitemap entry whose ``lastmod`` is what the archive recorded when
+    it last stored that page is not fetched; a known page reached by a link is fetched with
+    ``If-Modified-Since``/``If-None-Match``; pagination stops at a listing page that links to
+    nothing new. ``-s FULL_RECHECK=1`` fetches every page again, unconditionally.
+
     Arguments: ``base_url`` points the spider at a copy of the site (``http://127.0.0.1:8000``);
-    ``urls`` (comma-separated) fetches just those pages.
+    ``urls`` (comma-separated) fetches just those pages; ``since``/``until`` (YYYY-MM-DD) keep
+    only sitemap entries last modified in that window, for back-fills.
     """
 
     name = ""  # a base: only the site spiders below are listed
-    site_slug = "arabpress"
-    sitemap_rules = [("", "parse_page")]
 
-    def __init__(self, base_url: str | None = None, urls: str | None = None, **kwargs: Any):
+    site_slug = "arabpress"
+
+    def __init__(self, base_url: str | None = None, urls: str | None = None,
+                 since: str | None = None, until: str | None = None, **kwargs: Any):
         super().__init__(**kwargs)
         self.site = get_site(self.site_slug)
         self.base_url = (base_url or self.site.origin).rstrip("/")
         self.only_urls = [u.strip() for u in (urls or "").split(",") if u.strip()]
+        self.since, self.until = _day(since, "since"), _day(until, "until")
         host = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
-        self.sitemap_urls = [] if self.only_urls else [self.base_url + "/robots.txt"]
         # Same origin as the copy being crawled: host *and* port, which allow_domains ignores.
         self.origin = urlsplit(self.base_url).netloc.lower()
         self.links = LinkExtractor()
+        self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
+
+    @classmethod
+    def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.full = crawler.settings.getbool("FULL_RECHECK")
+        return spider
+
+    # -- discovery -----------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
         if self.only_urls:
             for url in self.only_urls:
-                yield Request(self._local(url), callback=self.parse_page, dont_filter=True)
+                yield self.request(self._local(url), dont_filter=True, follow=False)
             return
-        yield Request(self.base_url + "/", callback=self.parse_page)
-        async for request in super().start():
-            yield request
+        with shared_archive(self.crawler).session() as session:
+            failing = list(crawlstate.failing_urls(session, self.site.slug))
+        for url in failing:  # what the last runs could not fetch
+            yield self.request(self._local(url))
+        yield self.request(self.base_url + "/")
+        yield Request(self.base_url + "/robots.txt", callback=self.parse_robots,
+                      errback=self.on_error)
+
+    def parse_robots(self, response: Response) -> Iterable[Request]:
+        text = response.text if isinstance(response, TextResponse) else ""
+        rules = Protego.parse(text)
+        self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
+        sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+        for url in sitemaps or [self.base_url + "/sitemap.xml"]:
+            yield Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error)
+
+    def parse_sitemap(self, response: Response) -> Iterable[Request]:
+        body = response.body
+        if body[:2] == gzip_magic_number:
+            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            sitemap = Sitemap(body)
+        except Exception:  # lxml raises many kinds on garbage; a bad sitemap is one warning
+            sitemap = None
+        if sitemap is None or sitemap.type not in ("sitemapindex", "urlset"):
+            self.logger.warning("Ignoring invalid sitemap: %s", response.url)
+            return
+        entries = [e for e in sitemap if e.get("loc")]
+        if sitemap.type == "sitemapindex":
+            for entry in entries:
+                yield Request(self._local(entry["loc"]), callback=self.parse_sitemap,
+                              errback=self.on_error)
+            return
+        entries = [e for e in entries if self._in_window(e.get("lastmod"))]
+        states = self._states([self._local(e["loc"]) for e in entries])
+        for entry in entries:
+            url, lastmod = self._local(entry["loc"]), entry.get("lastmod")
+            state = states.get(self.public_url(url))
+            if not self.full and state and _unchanged_since(lastmod, state):
+                self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
+                continue
+            yield self.request(url, lastmod=lastmod, state=state)
+
+    def parse_feed(self, response: Response) -> Iterable[Request]:
+        if not isinstance(response, TextResponse):
+            return
+        response.selector.remove_namespaces()
+        urls = [self._local(response.urljoin(h.strip())) for h in
+                response.xpath("//item/link/text() | //entry/link/@href").getall()]
+        states = self._states(urls)
+        for url in urls:
+            yield self.request(url, state=states.get(self.public_url(url)))
+
+    def parse_page(self, response: Response) -> Iterable[Any]:
+        requested = response.meta.get("redirect_urls", [response.request.url])[0]
+        yield FetchedPage(
+            url=self.public_url(response.url),
+            requested_url=self.public_url(requested),
+            final_url=response.url,
+            status=response.status,
+            headers={k.decode("latin-1"): b", ".join(v).decode("latin-1")
+                     for k, v in response.headers.items()},
+            body=response.body,
+            fetched_at=now(),
+            site=self.site.slug,
+            lastmod=response.meta.get("lastmod"),
+        )
+        if not isinstance(response, TextResponse) or not response.meta.get("follow", True):
+            return
+        if response.status != 200:
+            return
+        for href in response.xpath("//link[@rel='alternate'][@type=$a or @type=$b]/@href",
+                                   a=FEED_TYPES[0], b=FEED_TYPES[1]).getall():
+            yield Request(self._local(response.urljoin(href)), callback=self.parse_feed,
+                          errback=self.on_error)
+        urls = []
+        for link in self.links.extract_links(response):
+            url = self._local(link.url)
+            if urlsplit(url).netloc == self.origin and url not in urls:
+                urls.append(url)
+        states = self._states(urls)
+        next_pages = {self._local(response.urljoin(h)) for h in
+                      response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href").getall()}
+        anything_new = any(self.public_url(u) not in states for u in urls if u not in next_pages)
+        for url in urls:
+            if url in next_pages and not (anything_new or self.full):
+                # A listing page of nothing but known articles: older pages hold no news.
+                self.crawler.stats.inc_value("pressarchive/skipped/pagination")
+                continue
+            yield self.request(url, state=states.get(self.public_url(url)))
+
+    # -- requests and their failures ------------------------------------------------------
+
+    def request(self, url: str, *, lastmod: str | None = None, state=None,
+                dont_filter: bool = False, follow: bool = True) -> Request:
+        """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
+        sitemap lastmod changed) so that an unchanged one costs a 304 and no parsing."""
+        headers = {}
+        if state is not None and not self.full and state.failures == 0 and not (
+                lastmod and lastmod != state.lastmod):
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+            elif state.etag:
+                headers["If-None-Match"] = state.etag
+        meta = {"lastmod": lastmod, "follow": follow}
+        if headers:
+            meta["handle_httpstatus_list"] = [304]
+        return Request(url, callback=self.parse_page, errback=self.on_error, headers=headers,
+                       meta=meta, dont_filter=dont_filter)
+
+    def on_error(self, failure) -> Iterable[FetchFailure]:
+        request = failure.request
+        kind, retry = _failure_kind(failure)
+        if kind is None:
+            return  # robots.txt or off-site: a decision, not a failure
+        yield FetchFailure(url=self.public_url(request.url), site=self.site.slug, kind=kind,
+                           message=str(failure.value)[:200], failed_at=now(), retry=retry)
+
+    # -- helpers ---------------------------------------------------------------------------
 
     def _local(self, url: str) -> str:
         """A public URL of this site moved onto the copy being crawled, tracking removed."""
         return canonical_url(rebase(url, self.site.origin, self.base_url))
 
     def public_url(self, url: str) -> str:
-        return rebase(url, self.base_url, self.site.origin)
+        return canonical_url(rebase(url, self.base_url, self.site.origin))
 
-    def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
-        for entry in entries:
-            entry["loc"] = self._local(entry["loc"])
-            yield entry
+    def _states(self, local_urls: list[str]) -> dict[str, Any]:
+        with shared_archive(self.crawler).session() as session:
+            return crawlstate.page_states(session, self.site.slug,
+                                          [self.public_url(u) for u in local_urls])
 
-    def parse_page(self, response: Response) -> Iterable[Any]:
-        yield FetchedPage(
-            url=self.public_url(response.url),
-            final_url=response.url,
-            status=response.status,
-            headers={k.decode("latin-1"): b", ".join(v).decode("latin-1")
-                     for k, v in response.headers.items()},
-            body=response.body,
-            fetched_at=dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-            site=self.site.slug,
-        )
-        if not isinstance(response, TextResponse) or self.only_urls:
-            return
-        for href in response.css("link[rel=alternate]").xpath(
-                "@href[../@type=$a or ../@type=$b]", a=FEED_TYPES[0], b=FEED_TYPES[1]).getall():
-            yield Request(self._local(response.urljoin(href)), callback=self.parse_feed)
-        for link in self.links.extract_links(response):
-            url = self._local(link.url)
-            if urlsplit(url).netloc == self.origin:
-                yield Request(url, callback=self.parse_page)
+    def _in_window(self, lastmod: str | None) -> bool:
+        if not (self.since or self.until):
+            return True
+        if not lastmod:
+            return False
+        day = lastmod[:10]
+        return (not self.since or day >= self.since) and (not self.until or day <= self.until)
 
-    def parse_feed(self, response: Response) -> Iterable[Request]:
-        if not isinstance(response, TextResponse):
-            return
-        response.selector.remove_namespaces()
-        for href in response.xpath("//item/link/text() | //entry/link/@href").getall():
-            yield Request(self._local(response.urljoin(href.strip())), callback=self.parse_page)
+
+def _unchanged_since(lastmod: str | None, state) -> bool:
+    """Whether a sitemap ``lastmod`` says the page is as the archive last stored it: the same
+    lastmod, or one no later than that fetch (a date alone counts as the end of that day)."""
+    if not lastmod or state.failures or state.last_fetched is None:
+        return False
+    if lastmod == state.lastmod:
+        return True
+    try:
+        stamp = dt.datetime.fromisoformat(lastmod.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if len(lastmod.strip()) == 10:  # YYYY-MM-DD
+        stamp = stamp + dt.timedelta(days=1)
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return stamp <= state.last_fetched
+
+
+def _day(value: str | None, name: str) -> str | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise ValueError(f"{name} must be a date, YYYY-MM-DD, not {value!r}") from None
+
+
+def _failure_kind(failure) -> tuple[str | None, bool]:
+    """(kind, worth retrying later) of a failed request; kind None for deliberate skips."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"http_{status}", status not in PERMANENT_STATUSES
+    if failure.check(IgnoreRequest):
+        if "redirect" in str(failure.value).lower():
+            return "redirect_loop", False
+        return None, False
+    if failure.check(DownloadTimeoutError):
+        return "timeout", True
+    if failure.check(CannotResolveHostError):
+        return "dns", True
+    if failure.check(ResponseDataLossError) or "DataLoss" in str(failure.value):
+        return "truncated", True
+    if failure.check(DownloadFailedError, DownloadConnectionRefusedError):
+        return "connection", True
+    return type(failure.value).__name__.lower(), True
 
 
 class ArabPressSpider(FamilySpider):

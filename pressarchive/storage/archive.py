@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..record import Record
 from ..sites import SITES
 from ..urls import slug_key
+from . import crawlstate
+from .crawlstate import Fetch
 from .models import Appearance, Article, Version
 
 DEFAULT_URL = "sqlite:///pressarchive.sqlite"
@@ -102,8 +104,9 @@ class Archive:
     def session(self) -> Session:
         return self.sessions()
 
-    def save(self, record: Record) -> Saved:
-        """Store one record in one transaction; the same record twice adds nothing.
+    def save(self, record: Record, fetch: Fetch | None = None) -> Saved:
+        """Store one record, and the fetch that gave it, in one transaction; the same record
+        twice adds nothing.
 
         Two crawlers racing on the same article meet at the unique keys (fingerprint,
         site+url): the loser rolls back and tries once more, now finding the winner's rows.
@@ -112,6 +115,8 @@ class Archive:
             with self.sessions() as session:
                 try:
                     saved = self._save(session, record)
+                    if fetch is not None:
+                        crawlstate.note_fetch(session, fetch, saved.article_id)
                     session.commit()
                     return saved
                 except IntegrityError:
@@ -201,6 +206,10 @@ class Archive:
                 setattr(version, name, getattr(record, name))
         if not version.authors and record.authors:
             version.authors = record.authors
+
+    def transaction(self) -> Session:
+        """``with archive.transaction() as session:`` commits at the end, rolls back on error."""
+        return self.sessions.begin()
 
     def counts(self) -> dict[str, int]:
         with self.sessions() as session:

@@ -1,0 +1,139 @@
+"""Crawl state kept in the archive: what each URL gave when last fetched, failures still to
+retry, and one row per crawl run. Incremental runs read it to fetch only what may have changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .models import Appearance, CrawlRun, Page
+
+# A URL that failed this many runs in a row is no longer retried on its own (a listing or
+# sitemap that links to it still brings it back).
+MAX_FAILURES = 5
+
+
+@dataclass
+class Fetch:
+    """One successful fetch of a URL: its HTTP validators and the sitemap lastmod it had."""
+
+    site: str
+    url: str
+    fetched_at: dt.datetime
+    status: int = 200
+    etag: str | None = None
+    last_modified: str | None = None
+    lastmod: str | None = None
+
+
+@dataclass
+class PageState:
+    lastmod: str | None
+    etag: str | None
+    last_modified: str | None
+    last_fetched: dt.datetime | None
+    failures: int
+
+
+def _page(session: Session, site: str, url: str) -> Page | None:
+    return session.scalar(select(Page).where(Page.site == site, Page.url == url))
+
+
+def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
+    """Record a fetch that gave an archived record (in the caller's transaction, so a crash
+    between fetch and save cannot mark a page fetched whose record was never stored)."""
+    page = _page(session, fetch.site, fetch.url)
+    if page is None:
+        page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at, failures=0)
+        session.add(page)
+    page.last_fetched = fetch.fetched_at
+    page.last_status = fetch.status
+    page.etag = fetch.etag
+    page.last_modified = fetch.last_modified
+    page.lastmod = fetch.lastmod or page.lastmod
+    page.article_id = article_id if article_id is not None else page.article_id
+    page.failures = 0
+    page.last_error = None
+
+
+def note_not_modified(session: Session, site: str, url: str, when: dt.datetime) -> bool:
+    """A 304: the page is as archived. Moves last-seen times on; False if the URL is unknown."""
+    page = _page(session, site, url)
+    if page is None:
+        return False
+    page.last_fetched = when
+    page.failures = 0
+    page.last_error = None
+    if page.article_id is not None:
+        session.execute(update(Appearance)
+                        .where(Appearance.article_id == page.article_id, Appearance.site == site,
+                               Appearance.last_seen < when)
+                        .values(last_seen=when))
+    return True
+
+
+def note_failure(session: Session, site: str, url: str, error: str, when: dt.datetime,
+                 retry: bool = True) -> None:
+    """Remember a URL that failed after Scrapy's retries; ``retry=False`` for failures that
+    another try will not mend (a 404), which are then not retried on their own."""
+    page = _page(session, site, url)
+    if page is None:
+        page = Page(site=site, url=url, failures=0)
+        session.add(page)
+    page.failures = (page.failures or 0) + 1 if retry else MAX_FAILURES
+    page.last_error = error[:200]
+    page.last_failed = when
+
+
+def page_state(session: Session, site: str, url: str) -> PageState | None:
+    row = session.execute(
+        select(Page.lastmod, Page.etag, Page.last_modified, Page.last_fetched, Page.failures)
+        .where(Page.site == site, Page.url == url)).first()
+    return PageState(*row) if row else None
+
+
+def page_states(session: Session, site: str, urls: list[str]) -> dict[str, PageState]:
+    """The state of many URLs in one query per 500 (a sitemap or a listing at a time)."""
+    out: dict[str, PageState] = {}
+    for start in range(0, len(urls), 500):
+        rows = session.execute(
+            select(Page.url, Page.lastmod, Page.etag, Page.last_modified, Page.last_fetched,
+                   Page.failures)
+            .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
+        out.update({row[0]: PageState(*row[1:]) for row in rows})
+    return out
+
+
+def failing_urls(session: Session, site: str) -> Iterator[str]:
+    """URLs whose last attempts failed: the next run tries them again."""
+    yield from session.scalars(
+        select(Page.url).where(Page.site == site, Page.failures > 0,
+                               Page.failures < MAX_FAILURES).order_by(Page.id))
+
+
+def start_run(session: Session, spider: str, site: str, mode: str, settings: dict[str, Any],
+              when: dt.datetime) -> int:
+    run = CrawlRun(spider=spider, site=site, mode=mode, started_at=when, settings=settings,
+                   errors={}, drops={}, **{name: 0 for name in RUN_COUNTS})
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+RUN_COUNTS = ("pages_fetched", "new", "appeared", "changed", "unchanged", "not_modified",
+              "dropped", "failed")
+
+
+def finish_run(session: Session, run_id: int, when: dt.datetime, reason: str,
+               counts: dict[str, int], errors: dict[str, int], drops: dict[str, int]) -> None:
+    run = session.get(CrawlRun, run_id)
+    run.finished_at = when
+    run.finish_reason = reason
+    for name in RUN_COUNTS:
+        setattr(run, name, int(counts.get(name, 0)))
+    run.errors = errors
+    run.drops = drops
