@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -84,6 +85,7 @@ def demo(db: str) -> None:
                  if k.startswith("pressarchive/dropped/")}
         click.echo(f"{site}: {crawl.get('response_received_count', 0)} pages fetched, "
                    f"{crawl.get('pressarchive/extracted', 0)} articles extracted, "
+                   f"{crawl.get('pressarchive/not_article', 0)} other pages, "
                    f"dropped {drops or 'none'}")
     counts = archive.counts()
     click.echo(f"{counts['articles']} articles, {counts['versions']} versions, "
@@ -92,6 +94,104 @@ def demo(db: str) -> None:
         date = (rec["published_at"] or "-")[:10]
         click.echo(f"  #{rec['article_id']:<3} {rec['site']:<10} {date:<10} {rec['headline'][:70]}")
     archive.close()
+
+
+def _db_url(db: str | None) -> str:
+    """A --db value (a file path or an SQLAlchemy URL) as a URL; $ARCHIVE_URL when absent."""
+    from .storage import archive_url
+
+    if db and "://" not in db:
+        return f"sqlite:///{Path(db).resolve()}"
+    return archive_url(db)
+
+
+@main.command()
+@click.argument("sites", nargs=-1, required=True)
+@click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL (default $ARCHIVE_URL "
+              "or pressarchive.sqlite).")
+@click.option("--base-url", "base_urls", multiple=True,
+              help="Crawl a copy of the site instead: URL, or SITE=URL for several sites.")
+@click.option("--full", is_flag=True, help="Fetch every page again (FULL_RECHECK).")
+@click.option("--budget", type=int, default=0, help="At most this many pages this run.")
+@click.option("--since", help="Back-fill: only sitemap entries modified on or after this day.")
+@click.option("--until", help="Back-fill: only sitemap entries modified on or before this day.")
+@click.option("--log-level", default="WARNING", show_default=True)
+def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
+    """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
+
+    Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
+    run did not finish (its summary says why).
+
+    Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
+    """
+    from .crawl import run_spiders
+    from .sites import SITES
+
+    unknown = [s for s in sites if s not in SITES]
+    if unknown:
+        raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
+    bases: dict[str, str] = {}
+    for value in base_urls:
+        site, _, url = value.rpartition("=") if "=" in value.split("://")[0] else ("", "", value)
+        if not site and len(sites) > 1:
+            raise UserError("with several sites, give --base-url as SITE=URL")
+        bases[site or sites[0]] = url
+    args = {}
+    for key, value in (("since", since), ("until", until)):
+        if value:
+            try:
+                args[key] = dt.date.fromisoformat(value).isoformat()
+            except ValueError:
+                raise UserError(f"--{key} must be a date, YYYY-MM-DD, not {value!r}") from None
+    url = _db_url(db)
+    jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
+            for site in sites]
+    settings = {"ARCHIVE_URL": url, "LOG_LEVEL": log_level, "FULL_RECHECK": full,
+                "CLOSESPIDER_PAGECOUNT": budget}
+    if any("127.0.0.1" in b or "localhost" in b for b in bases.values()):
+        from .crawl import LOCAL_SETTINGS
+
+        settings.update(LOCAL_SETTINGS)
+    run_spiders(jobs, **settings)
+    failed = _print_runs(url, limit=len(jobs))
+    if failed:
+        sys.exit(1)
+
+
+def _print_runs(url: str, limit: int) -> int:
+    """Print the latest runs, oldest first; return how many did not finish."""
+    from sqlalchemy import select
+
+    from .storage import Archive
+    from .storage.models import CrawlRun
+
+    archive = Archive(url)
+    with archive.session() as session:
+        runs = list(reversed(session.scalars(
+            select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)).all()))
+    archive.close()
+    for run in runs:
+        errors = ", ".join(f"{k} {v}" for k, v in sorted(run.errors.items())) or "none"
+        click.echo(f"run #{run.id} {run.site} {run.mode} {run.started_at:%Y-%m-%d %H:%M}: "
+                   f"{run.finish_reason or 'running'}; {run.pages_fetched} pages fetched, "
+                   f"{run.new} new, {run.appeared} at new URLs, {run.changed} changed, "
+                   f"{run.unchanged} unchanged, {run.not_modified} not modified, "
+                   f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
+    return sum(1 for r in runs if r.finish_reason not in ("finished", "closespider_pagecount"))
+
+
+@main.command()
+@click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL.")
+@click.option("--limit", default=20, show_default=True)
+def runs(db, limit) -> None:
+    """List the latest crawl runs with what each fetched, added and dropped.
+
+    Example: pressarchive runs --db archive.sqlite --limit 5
+    """
+    url = _db_url(db)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise UserError(f"no archive at {url[len('sqlite:///'):]}")
+    _print_runs(url, limit)
 
 
 @main.command()

@@ -83,13 +83,16 @@ def test_the_crawl_survives_every_bad_page(bad_crawl):
     ("empty", 1, "Dropped: empty page"),
     ("truncated", 1, "Dropped: truncated HTML"),
     ("too_large", 1, "Dropped: page too large"),
-    ("not_article", 1, None),
 ])
 def test_each_bad_page_is_a_counted_drop_with_its_reason(bad_crawl, key, count, line):
     result = bad_crawl["result"]
     assert result.stats.get(f"pressarchive/dropped/{key}") == count
     if line:
         assert line in result.log
+
+
+def test_a_pdf_served_as_html_is_not_an_article(bad_crawl):
+    assert bad_crawl["result"].stats.get("pressarchive/not_article") == 1
 
 
 def test_malformed_html_is_recovered(bad_crawl):
