@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit
 
 from ..record import Record
 from ..sites import Site, get_site, site_for_url
@@ -184,8 +185,6 @@ def _strip_site_name(title: str | None, profile: Site | None) -> str | None:
 
 
 def _host(url: str) -> str:
-    from urllib.parse import urlsplit
-
     return (urlsplit(url).hostname or "").removeprefix("www.")
 
 
