@@ -1,4 +1,6 @@
-"""Item pipelines: fetched page -> record -> checked -> deduplicated -> stored, one job each."""
+"""Item pipelines, one job each: note fetch failures and 304s -> extract a record -> validate
+it -> store it (the archive deduplicates: the same content is one version, the same article one
+row, however many times or places it is seen)."""
 
 from __future__ import annotations
 

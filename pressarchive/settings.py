@@ -37,7 +37,6 @@ ITEM_PIPELINES = {
     "pipelines.fetchlog.FetchLogPipeline": 50,
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.validate.ValidatePipeline": 200,
-    "pipelines.dedupe.DedupePipeline": 300,
     "pipelines.store.StorePipeline": 400,
 }
 # Non-article pages are dropped as a matter of course: say so quietly, count them in stats.

@@ -1,0 +1,140 @@
+"""Scheduled runs over a generated site family on 127.0.0.1: a rerun of an unchanged site adds
+nothing and reads almost nothing; after a day's advance exactly the new and edited articles
+change the archive, and the masthead and related-list churn changes nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from pressarchive.sitegen import FamilyServer, SiteFamily
+
+from conftest import run_crawl
+
+SITES = ("arabpress", "saudipress")
+
+
+def counts(db) -> dict[str, int]:
+    con = sqlite3.connect(db)
+    try:
+        return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("articles", "versions", "appearances")}
+    finally:
+        con.close()
+
+
+def crawl_all(server, db, tmp, **settings):
+    return {site: run_crawl(site, db, tmp, base_url=server.origins[site], settings=settings)
+            for site in SITES}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("incremental")
+    db = tmp / "archive.sqlite"
+    family = SiteFamily(300, seed=3)
+    out = {"family": family, "db": db}
+    with FamilyServer(family) as server:
+        out["first"] = crawl_all(server, db, tmp)
+        out["after_first"] = counts(db)
+        out["rerun"] = crawl_all(server, db, tmp)
+        out["after_rerun"] = counts(db)
+        out["plan"] = family.advance()
+        out["advanced"] = crawl_all(server, db, tmp)
+        out["after_advance"] = counts(db)
+        out["full"] = crawl_all(server, db, tmp, FULL_RECHECK=True)
+        out["after_full"] = counts(db)
+    return out
+
+
+def on_site(family, site):
+    return [i for i in range(family.count) if site in family.sites_of(i)]
+
+
+def test_first_run_archives_every_article_of_every_site(runs):
+    family = runs["family"]
+    assert runs["after_first"] == {
+        "articles": family.count - len(runs["plan"]["new"]),
+        "versions": family.count - len(runs["plan"]["new"]),
+        "appearances": sum(len(on_site(family, s)) for s in SITES) - sum(
+            len(family.sites_of(i)) for i in runs["plan"]["new"]),
+    }
+    for run in runs["first"].values():
+        assert run.returncode == 0 and run.stats["finish_reason"] == "finished"
+
+
+def test_unchanged_rerun_adds_no_row(runs):
+    assert runs["after_rerun"] == runs["after_first"]
+    for run in runs["rerun"].values():
+        stored = {k for k in run.stats if k.startswith("pressarchive/stored/")}
+        assert stored <= {"pressarchive/stored/unchanged"}
+
+
+def test_unchanged_rerun_reads_a_small_fraction_of_the_pages(runs):
+    for site in SITES:
+        first, rerun = runs["first"][site].stats, runs["rerun"][site].stats
+        assert rerun.get("pressarchive/extracted", 0) <= 0.05 * first["pressarchive/extracted"]
+        assert rerun["pressarchive/skipped/lastmod"] >= 0.9 * first["pressarchive/extracted"]
+        received = rerun["downloader/response_bytes"]
+        assert received < 0.35 * first["downloader/response_bytes"], (received, first)
+
+
+def test_a_day_later_exactly_the_new_and_edited_articles_change_the_archive(runs):
+    family, plan = runs["family"], runs["plan"]
+    before, after = runs["after_rerun"], runs["after_advance"]
+    assert plan["new"] and plan["edited"]
+    assert after["articles"] - before["articles"] == len(plan["new"])
+    assert after["versions"] - before["versions"] == len(plan["new"]) + len(plan["edited"])
+    assert after["appearances"] - before["appearances"] == sum(
+        len(family.sites_of(i)) for i in plan["new"])
+    stats = runs["advanced"]
+    new_version = sum(r.stats.get("pressarchive/stored/new_version", 0) for r in stats.values())
+    assert new_version == len(plan["edited"])
+    for site in SITES:
+        s = stats[site].stats
+        arrived = s.get("pressarchive/stored/new_article", 0) + s.get(
+            "pressarchive/stored/new_appearance", 0)
+        assert arrived == len([i for i in plan["new"] if site in family.sites_of(i)])
+
+
+def test_edited_article_keeps_its_old_version(runs):
+    family, db = runs["family"], runs["db"]
+    con = sqlite3.connect(db)
+    for i in runs["plan"]["edited"]:
+        slug = family.article(i).slug
+        rows = con.execute(
+            "SELECT v.headline, v.body FROM versions v JOIN appearances a "
+            "ON a.article_id = v.article_id WHERE a.url LIKE ? GROUP BY v.id ORDER BY v.id",
+            (f"%/{slug}",)).fetchall()
+        assert len(rows) == 2, slug
+        assert (rows[1][0], rows[1][1]) == (family.article(i).headline, family.article(i).body_text)
+    con.close()
+
+
+def test_masthead_and_related_churn_is_stored_on_the_appearance_only(runs):
+    con = sqlite3.connect(runs["db"])
+    dates = {d for (d,) in con.execute("SELECT DISTINCT page_date FROM appearances")}
+    con.close()
+    assert runs["family"].today.isoformat() in dates  # refreshed by the runs after the advance
+
+
+def test_full_recheck_fetches_everything_and_changes_nothing(runs):
+    assert runs["after_full"] == runs["after_advance"]
+    for site in SITES:
+        full = runs["full"][site].stats
+        assert full.get("pressarchive/skipped/lastmod", 0) == 0
+        assert full["pressarchive/extracted"] >= len(on_site(runs["family"], site))
+
+
+def test_each_run_is_recorded(runs):
+    con = sqlite3.connect(runs["db"])
+    rows = con.execute("SELECT site, mode, finish_reason, new + appeared, changed, pages_fetched "
+                       "FROM crawl_runs ORDER BY id").fetchall()
+    con.close()
+    assert [r[1] for r in rows] == ["incremental"] * 6 + ["full"] * 2
+    assert all(r[2] == "finished" for r in rows)
+    advanced = rows[4:6]
+    assert sum(r[3] for r in advanced) == sum(
+        len(runs["family"].sites_of(i)) for i in runs["plan"]["new"])
+    assert sum(r[4] for r in advanced) == len(runs["plan"]["edited"])
