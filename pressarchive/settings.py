@@ -29,6 +29,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
     "spiders.middlewares.CrawlDelayMiddleware": 560,
+    "spiders.middlewares.OffsiteRedirectMiddleware": 650,  # sees redirects before 600 does
 }
 # A server asking to wait longer than this (Retry-After) has the URL tried again next run.
 RETRY_AFTER_MAX = 120.0

@@ -80,6 +80,7 @@ class FamilySpider(Spider):
             return
         with shared_archive(self.crawler).session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
+        self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch
             yield self.request(self._local(url))
         yield self.request(self.base_url + "/")
@@ -192,8 +193,9 @@ class FamilySpider(Spider):
         request = failure.request
         kind, retry = _failure_kind(failure)
         if kind is None:
-            return  # robots.txt or off-site: a decision, not a failure
-        yield FetchFailure(url=self.public_url(request.url), site=self.site.slug, kind=kind,
+            return  # robots.txt said no: a decision, not a failure
+        asked = request.meta.get("redirect_urls", [request.url])[0]
+        yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
                            message=str(failure.value)[:200], failed_at=now(), retry=retry)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -252,8 +254,13 @@ def _failure_kind(failure) -> tuple[str | None, bool]:
         status = failure.value.response.status
         return f"http_{status}", status not in PERMANENT_STATUSES
     if failure.check(IgnoreRequest):
-        if "redirect" in str(failure.value).lower():
-            return "redirect_loop", False
+        message = str(failure.value).lower()
+        if "off the site" in message:
+            # A page of ours that redirects off the site is not followed; the next run asks
+            # again (a misconfigured server often mends).
+            return "offsite_redirect", True
+        if "redirect" in message:
+            return "redirect_loop", True
         return None, False
     if failure.check(DownloadTimeoutError):
         return "timeout", True

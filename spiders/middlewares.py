@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 
 
@@ -63,3 +65,30 @@ class CrawlDelayMiddleware:
         if start > now:
             await asyncio.sleep(start - now)
         return None
+
+
+class OffsiteRedirectMiddleware:
+    """Refuses a redirect that leaves the site before Scrapy's RedirectMiddleware follows it.
+
+    Scrapy would drop such a redirect silently when scheduling it; refusing it here sends the
+    request to the spider's errback, which remembers the URL to ask again next run."""
+
+    REDIRECTS = {301, 302, 303, 307, 308}
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response):
+        if response.status not in self.REDIRECTS or b"Location" not in response.headers:
+            return response
+        target = urlsplit(urljoin(request.url, response.headers[b"Location"].decode("latin-1")))
+        allowed = getattr(self.crawler.spider, "allowed_domains", None) or []
+        host = (target.hostname or "").lower()
+        if not allowed or any(host == d or host.endswith("." + d) for d in allowed):
+            return response
+        self.crawler.stats.inc_value("pressarchive/offsite_redirects")
+        raise IgnoreRequest(f"redirect off the site to {host}")

@@ -1,0 +1,97 @@
+"""Crawls of a generated site whose server misbehaves: errors, timeouts, resets, truncated
+bodies, redirects (chains, loops, off the site), soft 404s, 429 and 503 with Retry-After."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
+
+from conftest import run_crawl
+
+# DOWNLOAD_TIMEOUT below the server's hold time turns its "timeout" fault into a real one.
+SETTINGS = {"DOWNLOAD_TIMEOUT": 1}
+
+
+def crawl_twice(tmp, family, faults):
+    db = tmp / "archive.sqlite"
+    with FamilyServer(family, faults=faults) as server:
+        runs = [run_crawl("arabpress", db, tmp, base_url=server.origins["arabpress"],
+                          settings=SETTINGS) for _ in range(2)]
+        faulted = dict(server.requests["by_fault"])
+    con = sqlite3.connect(db)
+    stored = con.execute("SELECT a.url, v.headline, v.body FROM appearances a "
+                         "JOIN versions v ON v.id = a.version_id WHERE a.site='arabpress'").fetchall()
+    integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
+    con.close()
+    return {"runs": runs, "stored": stored, "integrity": integrity, "faulted": faulted}
+
+
+def expected_articles(family):
+    return {family.article(i).url("arabpress"): family.article(i)
+            for i in range(family.count) if "arabpress" in family.sites_of(i)}
+
+
+@pytest.fixture(scope="module")
+def transport_faults(tmp_path_factory):
+    family = SiteFamily(500, seed=5)
+    faults = Faults(seed=1, error_5xx=0.10, timeout=0.05, timeout_seconds=3, truncated=0.02,
+                    reset=0.01)
+    return family, crawl_twice(tmp_path_factory.mktemp("faults"), family, faults)
+
+
+@pytest.fixture(scope="module")
+def page_faults(tmp_path_factory):
+    family = SiteFamily(300, seed=6)
+    faults = Faults(seed=2, redirect_chain=0.05, redirect_loop=0.03, offsite_redirect=0.05,
+                    soft_404=0.03, error_429=0.03, error_503_retry_after=0.03)
+    return family, crawl_twice(tmp_path_factory.mktemp("page-faults"), family, faults)
+
+
+def test_faults_were_really_injected(transport_faults):
+    faulted = transport_faults[1]["faulted"]
+    for kind in ("error_5xx", "timeout", "truncated", "reset"):
+        assert faulted.get(kind, 0) > 0, faulted
+
+
+@pytest.mark.parametrize("which", ["transport_faults", "page_faults"])
+def test_a_follow_up_run_archives_at_least_999_per_mille(request, which):
+    family, result = request.getfixturevalue(which)
+    expected = expected_articles(family)
+    stored = {url for url, _, _ in result["stored"]}
+    assert len(stored & set(expected)) >= 0.999 * len(expected)
+    assert stored <= set(expected)  # nothing but real articles: no soft 404, no foreign page
+    for run in result["runs"]:
+        assert run.returncode == 0 and run.stats["finish_reason"] == "finished"
+
+
+@pytest.mark.parametrize("which", ["transport_faults", "page_faults"])
+def test_no_record_is_corrupt(request, which):
+    family, result = request.getfixturevalue(which)
+    expected = expected_articles(family)
+    assert result["integrity"] == "ok"
+    for url, headline, body in result["stored"]:
+        article = expected[url]
+        assert (headline, body) == (article.headline, article.body_text), url
+
+
+def test_truncated_bodies_are_retried_not_stored(transport_faults):
+    first = transport_faults[1]["runs"][0].stats
+    assert first.get("retry/reason_count/scrapy.exceptions.ResponseDataLossError", 0) > 0
+    assert "pressarchive/dropped/truncated" not in first
+
+
+def test_off_site_redirects_are_not_followed_but_remembered(page_faults):
+    first, second = (r.stats for r in page_faults[1]["runs"])
+    assert first.get("pressarchive/offsite_redirects", 0) > 0
+    assert first.get("pressarchive/failed/offsite_redirect", 0) > 0
+    assert "offsite/filtered" not in first  # refused before Scrapy would even try
+    assert second["pressarchive/retrying_failed"] >= first["pressarchive/failed/offsite_redirect"]
+
+
+def test_retry_after_is_honoured(page_faults):
+    first = page_faults[1]["runs"][0].stats
+    assert first.get("pressarchive/retry_after_waits", 0) > 0
+    assert first.get("retry/reason_count/429 Unknown Status", 0) > 0
