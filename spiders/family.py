@@ -43,8 +43,8 @@ class FamilySpider(Spider):
     nothing new. ``-s FULL_RECHECK=1`` fetches every page again, unconditionally.
 
     Arguments: ``base_url`` points the spider at a copy of the site (``http://127.0.0.1:8000``);
-    ``urls`` (comma-separated) fetches just those pages; ``since``/``until`` (YYYY-MM-DD) keep
-    only sitemap entries last modified in that window, for back-fills.
+    ``urls`` (comma-separated) fetches just those pages; ``since``/``until`` (YYYY-MM-DD)
+    back-fill a window: only sitemap entries last modified in it, and no link following.
     """
 
     name = ""  # a base: only the site spiders below are listed
@@ -63,6 +63,7 @@ class FamilySpider(Spider):
         # Same origin as the copy being crawled: host *and* port, which allow_domains ignores.
         self.origin = urlsplit(self.base_url).netloc.lower()
         self.links = LinkExtractor()
+        self.windowed = bool(self.since or self.until)
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
 
     @classmethod
@@ -83,17 +84,28 @@ class FamilySpider(Spider):
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch
             yield self.request(self._local(url))
-        yield self.request(self.base_url + "/")
-        yield Request(self.base_url + "/robots.txt", callback=self.parse_robots,
-                      errback=self.on_error)
-
-    def parse_robots(self, response: Response) -> Iterable[Request]:
-        text = response.text if isinstance(response, TextResponse) else ""
-        rules = Protego.parse(text)
-        self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
-        sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+        # robots.txt before anything else: its Crawl-delay must hold from the first request,
+        # and it names the sitemaps.
+        sitemaps = await self.read_robots()
+        if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
+            yield self.request(self.base_url + "/")
         for url in sitemaps or [self.base_url + "/sitemap.xml"]:
             yield Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error)
+
+    async def read_robots(self) -> list[str]:
+        """Fetch robots.txt (through the downloader middlewares, so politely), note its
+        Crawl-delay and return the sitemaps it names."""
+        try:
+            response = await self.crawler.engine.download_async(
+                Request(self.base_url + "/robots.txt", meta={"dont_retry": False}))
+        except Exception as exc:  # no robots.txt is no rule, as for Scrapy's own middleware
+            self.logger.info("robots.txt not read (%s); looking for /sitemap.xml", exc)
+            return []
+        if response.status != 200 or not isinstance(response, TextResponse):
+            return []
+        rules = Protego.parse(response.text)
+        self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
+        return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
         body = response.body
@@ -120,7 +132,7 @@ class FamilySpider(Spider):
             if not self.full and state and _unchanged_since(lastmod, state):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
                 continue
-            yield self.request(url, lastmod=lastmod, state=state)
+            yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed)
 
     def parse_feed(self, response: Response) -> Iterable[Request]:
         if not isinstance(response, TextResponse):

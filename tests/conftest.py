@@ -48,7 +48,8 @@ class CrawlResult:
 
 
 def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = None,
-              urls: list[str] | None = None, settings: dict | None = None) -> CrawlResult:
+              urls: list[str] | None = None, settings: dict | None = None,
+              spider_args: dict | None = None) -> CrawlResult:
     """``scrapy crawl`` as a user runs it, from the project root, in its own process."""
     stats_file = tmp_path / f"stats-{spider}-{os.getpid()}-{len(list(tmp_path.iterdir()))}.json"
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider,
@@ -59,6 +60,8 @@ def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = N
         cmd += ["-a", f"base_url={base_url}"]
     if urls:
         cmd += ["-a", "urls=" + ",".join(urls)]
+    for key, value in (spider_args or {}).items():
+        cmd += ["-a", f"{key}={value}"]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings"}

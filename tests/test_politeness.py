@@ -1,0 +1,73 @@
+"""Politeness and run control on a generated site: robots.txt (Disallow, Crawl-delay), a page
+budget per run, a date window for back-fills, an honest User-Agent."""
+
+from __future__ import annotations
+
+import calendar
+import sqlite3
+
+from pressarchive.sitegen import FamilyServer, SiteFamily
+
+from conftest import run_crawl
+
+
+def stored_urls(db):
+    con = sqlite3.connect(db)
+    try:
+        return {u for (u,) in con.execute("SELECT url FROM appearances")}
+    finally:
+        con.close()
+
+
+def test_robots_disallow_and_crawl_delay_are_obeyed(tmp_path):
+    family = SiteFamily(30, seed=11)
+    with FamilyServer(family, crawl_delay=0.25) as server:
+        run = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path,
+                        base_url=server.origins["arabpress"])
+        by_kind = dict(server.requests["by_kind"])
+    stats = run.stats
+    assert run.returncode == 0
+    assert not by_kind.get("private")
+    fetched = stats["response_received_count"]
+    # After robots.txt is read, requests are spaced by the delay it asks for.
+    assert stats["elapsed_time_seconds"] >= 0.25 * (fetched - 4)
+
+
+def test_a_page_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):
+    family = SiteFamily(200, seed=12)
+    db = tmp_path / "a.sqlite"
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin,
+                          settings={"CLOSESPIDER_PAGECOUNT": 40})
+        after_first = len(stored_urls(db))
+        second = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    assert first.stats["finish_reason"] == "closespider_pagecount"
+    assert first.stats["response_received_count"] <= 40 + 16  # in flight when it stopped
+    expected = {family.article(i).url("arabpress") for i in range(family.count)
+                if "arabpress" in family.sites_of(i)}
+    assert 0 < after_first < len(expected)
+    assert stored_urls(db) == expected
+    assert second.stats["finish_reason"] == "finished"
+
+
+def test_a_date_window_back_fills_only_that_window(tmp_path):
+    family = SiteFamily(300, seed=13)
+    ids = [i for i in range(family.count) if "arabpress" in family.sites_of(i)]
+    months = sorted({family.lastmod(i).strftime("%Y-%m") for i in ids})
+    month = months[len(months) // 2]
+    last_day = calendar.monthrange(int(month[:4]), int(month[5:]))[1]
+    db = tmp_path / "window.sqlite"
+    with FamilyServer(family) as server:
+        run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                        spider_args={"since": f"{month}-01", "until": f"{month}-{last_day}"})
+    in_window = {family.article(i).url("arabpress") for i in ids
+                 if family.lastmod(i).strftime("%Y-%m") == month}
+    assert run.returncode == 0
+    assert in_window and stored_urls(db) == in_window
+
+
+def test_requests_carry_an_honest_user_agent(tmp_path):
+    from pressarchive.settings import USER_AGENT
+
+    assert "pressarchive" in USER_AGENT and "+https://" in USER_AGENT
