@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from scrapy.exceptions import NotConfigured
-
 from pipelines import drop
+from pressarchive.crawl import shared_archive
 from pressarchive.extract import ExtractError, NotAnArticle, extract
-from pressarchive.fetched import FetchedPage
+from pressarchive.fetched import FetchedPage, fetch_of
+from pressarchive.storage import crawlstate
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
 class ExtractPipeline:
-    def __init__(self, stats, max_bytes: int):
-        self.stats = stats
+    def __init__(self, crawler, max_bytes: int):
+        self.crawler = crawler
+        self.stats = crawler.stats
         self.max_bytes = max_bytes
 
     @classmethod
     def from_crawler(cls, crawler):
-        if not crawler.settings.getbool("PRESSARCHIVE_EXTRACT_ENABLED", True):
-            raise NotConfigured
-        return cls(crawler.stats, crawler.settings.getint("PAGE_MAX_BYTES"))
+        return cls(crawler, crawler.settings.getint("PAGE_MAX_BYTES"))
 
     def process_item(self, item):
         if not isinstance(item, FetchedPage):
@@ -37,9 +36,13 @@ class ExtractPipeline:
             item.record = extract(item.body, item.url, item.fetched_at, site=item.site,
                                   content_type=item.content_type or None)
         except NotAnArticle as exc:
-            # Listings and the like are expected on every crawl: counted, logged quietly.
-            level = "DEBUG" if exc.key == "not_article" else "WARNING"
-            raise drop(self.stats, exc.key, str(exc), item, level=level) from None
+            if exc.key != "not_article":
+                raise drop(self.stats, exc.key, str(exc), item) from None
+            # Listings and the like are expected on every crawl: counted, logged quietly, and
+            # remembered, so that the next run knows them (and their validators).
+            with shared_archive(self.crawler).transaction() as session:
+                crawlstate.note_fetch(session, fetch_of(item), None)
+            raise drop(self.stats, exc.key, str(exc), item, level="DEBUG") from None
         except ExtractError as exc:
             raise drop(self.stats, exc.key, str(exc), item) from None
         self.stats.inc_value("pressarchive/extracted")

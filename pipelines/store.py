@@ -3,12 +3,10 @@ what each save added."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from scrapy.exceptions import NotConfigured
 
 from pressarchive.crawl import shared_archive
-from pressarchive.storage.crawlstate import Fetch
+from pressarchive.fetched import fetch_of
 
 
 class StorePipeline:
@@ -29,12 +27,7 @@ class StorePipeline:
         record = getattr(item, "record", None)
         if record is None:
             return item
-        fetch = Fetch(site=item.site, url=item.requested_url or item.url,
-                      fetched_at=dt.datetime.fromisoformat(item.fetched_at)
-                      .astimezone(dt.timezone.utc).replace(tzinfo=None),
-                      status=item.status, etag=item.header("ETag"),
-                      last_modified=item.header("Last-Modified"), lastmod=item.lastmod)
-        saved = shared_archive(self.crawler).save(record, fetch)
+        saved = shared_archive(self.crawler).save(record, fetch_of(item))
         self.stats.inc_value(f"pressarchive/stored/{saved.outcome}")
         # What goes on to feed exports (-O records.jsonl) is the record, as documented.
         return record.to_dict()

@@ -40,3 +40,16 @@ class FetchFailure:
     message: str
     failed_at: str
     retry: bool = True  # whether a later run should try it again
+
+
+def fetch_of(page: FetchedPage):
+    """The crawl-state entry for a fetched page: its URL as asked for, validators, lastmod."""
+    import datetime as dt
+
+    from .storage.crawlstate import Fetch
+
+    when = dt.datetime.fromisoformat(page.fetched_at).astimezone(dt.timezone.utc)
+    return Fetch(site=page.site, url=page.requested_url or page.url,
+                 fetched_at=when.replace(tzinfo=None), status=page.status,
+                 etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
+                 lastmod=page.lastmod)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
@@ -13,6 +14,7 @@ TRACKING_PARAMS = (
 )
 
 
+@lru_cache(maxsize=32768)  # a crawl meets the same links (menus, related lists) again and again
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, sorted query without tracking parameters, no fragment,
     no trailing slash (but the root keeps its ``/``)."""

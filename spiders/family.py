@@ -64,6 +64,9 @@ class FamilySpider(Spider):
         self.origin = urlsplit(self.base_url).netloc.lower()
         self.links = LinkExtractor()
         self.windowed = bool(self.since or self.until)
+        # Pages already asked for in this run: their links need no second look (the same set
+        # Scrapy's duplicate filter keeps, but checked before the state lookup and the request).
+        self.asked: set[str] = set()
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
 
     @classmethod
@@ -138,8 +141,8 @@ class FamilySpider(Spider):
         if not isinstance(response, TextResponse):
             return
         response.selector.remove_namespaces()
-        urls = [self._local(response.urljoin(h.strip())) for h in
-                response.xpath("//item/link/text() | //entry/link/@href").getall()]
+        urls = [url for h in response.xpath("//item/link/text() | //entry/link/@href").getall()
+                if (url := self._local(response.urljoin(h.strip()))) not in self.asked]
         states = self._states(urls)
         for url in urls:
             yield self.request(url, state=states.get(self.public_url(url)))
@@ -169,7 +172,7 @@ class FamilySpider(Spider):
         urls = []
         for link in self.links.extract_links(response):
             url = self._local(link.url)
-            if urlsplit(url).netloc == self.origin and url not in urls:
+            if url not in self.asked and urlsplit(url).netloc == self.origin and url not in urls:
                 urls.append(url)
         states = self._states(urls)
         next_pages = {self._local(response.urljoin(h)) for h in
@@ -195,6 +198,7 @@ class FamilySpider(Spider):
                 headers["If-Modified-Since"] = state.last_modified
             elif state.etag:
                 headers["If-None-Match"] = state.etag
+        self.asked.add(url)
         meta = {"lastmod": lastmod, "follow": follow}
         if headers:
             meta["handle_httpstatus_list"] = [304]
