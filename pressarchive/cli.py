@@ -267,5 +267,11 @@ def serve_site(site: str, port: int) -> None:
         pass
 
 
+from .sitegen.cli import serve_generated  # noqa: E402
+main.add_command(serve_generated)
+from .research import cli as research  # noqa: E402
+for _command in research.COMMANDS:  # search, show, export, stats, serve, reindex
+    main.add_command(_command)
+
 if __name__ == "__main__":
     main()

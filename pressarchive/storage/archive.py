@@ -149,6 +149,9 @@ class Archive:
         else:
             self._fill_missing(version, record)
         session.flush()
+        if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
+            from ..research.index import add as index_version
+            index_version(session, version)
         if appearance is None:
             appearance = Appearance(site=record.site, url=record.url, first_seen=seen,
                                     last_seen=seen, times_seen=0)
