@@ -127,59 +127,66 @@ class Archive:
 
     def _save(self, session: Session, record: Record) -> Saved:
         seen = _utc(record.fetched_at)
-        appearance = session.scalar(
-            select(Appearance).where(Appearance.site == record.site, Appearance.url == record.url))
-        version = session.scalar(select(Version).where(Version.fingerprint == record.fingerprint))
-        outcome = UNCHANGED
-        if version is not None:
-            article = version.article
-        elif appearance is not None:
-            article = appearance.article
-        else:
-            article = self._same_article_elsewhere(session, record)
-        if article is None:
-            article = Article(slug=slug_key(record.url), first_seen=seen, last_seen=seen)
-            session.add(article)
-            outcome = NEW_ARTICLE
-        if version is None:
-            version = self._new_version(record, seen)
-            article.versions.append(version)
-            if outcome == UNCHANGED:
-                outcome = NEW_VERSION
-        else:
-            self._fill_missing(version, record)
+        # Relationships are set one way only (many-to-one): appending to an article's
+        # collections would load them first, and one flush at the end orders the inserts.
+        with session.no_autoflush:
+            appearance = session.scalar(select(Appearance).where(
+                Appearance.site == record.site, Appearance.url == record.url))
+            version = session.scalar(
+                select(Version).where(Version.fingerprint == record.fingerprint))
+            outcome = UNCHANGED
+            if version is not None:
+                article = version.article
+            elif appearance is not None:
+                article = appearance.article
+            else:
+                article = self._same_article_elsewhere(session, record)
+            if article is None:
+                article = Article(slug=slug_key(record.url), first_seen=seen, last_seen=seen)
+                session.add(article)
+                outcome = NEW_ARTICLE
+            if version is None:
+                version = self._new_version(record, seen)
+                version.article = article
+                session.add(version)
+                if outcome == UNCHANGED:
+                    outcome = NEW_VERSION
+            else:
+                self._fill_missing(version, record)
+            if appearance is None:
+                appearance = Appearance(site=record.site, url=record.url, first_seen=seen,
+                                        last_seen=seen, times_seen=0, article=article)
+                session.add(appearance)
+                if outcome == UNCHANGED:
+                    outcome = NEW_APPEARANCE
+            elif appearance.article is not article:
+                # The URL now carries content that another article already has.
+                appearance.article = article
+            if seen >= appearance.last_seen or appearance.times_seen == 0:
+                appearance.version = version
+                appearance.page_date = record.page_date
+                appearance.related = record.related
+            appearance.last_seen = max(appearance.last_seen, seen)
+            appearance.first_seen = min(appearance.first_seen, seen)
+            appearance.times_seen += 1
+            article.last_seen = max(article.last_seen, seen)
+            article.first_seen = min(article.first_seen, seen)
         session.flush()
         if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
             from ..research.index import add as index_version
             index_version(session, version)
-        if appearance is None:
-            appearance = Appearance(site=record.site, url=record.url, first_seen=seen,
-                                    last_seen=seen, times_seen=0)
-            article.appearances.append(appearance)
-            if outcome == UNCHANGED:
-                outcome = NEW_APPEARANCE
-        elif appearance.article_id != article.id:
-            # The URL now carries content that another article already has.
-            appearance.article = article
-        if seen >= appearance.last_seen or appearance.times_seen == 0:
-            appearance.version_id = version.id
-            appearance.page_date = record.page_date
-            appearance.related = record.related
-        appearance.last_seen = max(appearance.last_seen, seen)
-        appearance.first_seen = min(appearance.first_seen, seen)
-        appearance.times_seen += 1
-        article.last_seen = max(article.last_seen, seen)
-        article.first_seen = min(article.first_seen, seen)
-        session.flush()
         return Saved(outcome, article.id, version.id)
 
     def _same_article_elsewhere(self, session: Session, record: Record) -> Article | None:
         """A sister site's copy: same family, same slug, same headline (body may differ)."""
+        slug = slug_key(record.url)
+        if session.scalar(select(Article.id).where(Article.slug == slug).limit(1)) is None:
+            return None  # the usual case, answered by the slug index alone
         return session.scalar(
             select(Article)
             .join(Version, Version.article_id == Article.id)
             .join(Appearance, Appearance.article_id == Article.id)
-            .where(Article.slug == slug_key(record.url), Version.headline == record.headline,
+            .where(Article.slug == slug, Version.headline == record.headline,
                    Appearance.site.in_(_family(record.site)))
             .limit(1))
 

@@ -74,6 +74,7 @@ class Appearance(Base):
     related: Mapped[list[Any]] = mapped_column(default=list)
 
     article: Mapped[Article] = relationship(back_populates="appearances")
+    version: Mapped[Version] = relationship()
 
 
 Index("ix_appearances_article_site", Appearance.article_id, Appearance.site)
