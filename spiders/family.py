@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
+import tempfile
 from typing import Any, AsyncIterator, Iterable
 from urllib.parse import urlsplit
 
 from protego import Protego
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefusedError,
                                DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
                                ResponseDataLossError)
@@ -72,9 +74,23 @@ class FamilySpider(Spider):
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
 
     @classmethod
+    def update_settings(cls, settings) -> None:
+        super().update_settings(settings)
+        if not settings.get("JOBDIR") and settings.getbool("DISK_QUEUE"):
+            # Pending requests wait on disk (Scrapy's own disk queues), not in memory, so a
+            # crawl's memory stays flat however large the site. The folder lasts one run.
+            settings.set("JOBDIR", tempfile.mkdtemp(prefix="pressarchive-queue-"),
+                         priority="spider")
+            settings.set("TEMPORARY_JOBDIR", True, priority="spider")
+
+    @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("FULL_RECHECK")
+        if crawler.settings.getbool("TEMPORARY_JOBDIR"):
+            jobdir = crawler.settings.get("JOBDIR")
+            crawler.signals.connect(lambda: shutil.rmtree(jobdir, ignore_errors=True),
+                                    signal=signals.engine_stopped, weak=False)
         return spider
 
     # -- discovery -----------------------------------------------------------------------
