@@ -64,7 +64,9 @@ def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = N
         cmd += ["-a", f"{key}={value}"]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings"}
+    # TMPDIR: the crawl's disk queue folder lands in the test's tmp_path, cleaned by pytest.
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+           "TMPDIR": str(tmp_path)}
     env.pop("ARCHIVE_URL", None)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}

@@ -39,7 +39,8 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(tmp_path):
         cmd = [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
                "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", "AUTOTHROTTLE_START_DELAY=0",
                "-s", "LOG_LEVEL=WARNING"]
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings"}
+        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+               "TMPDIR": str(tmp_path)}  # what kill -9 leaves behind stays in tmp_path
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 120
