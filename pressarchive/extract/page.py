@@ -206,8 +206,10 @@ class Page:
         return None
 
     @cached_property
-    def jsonld(self) -> dict[str, Any]:
-        """The page's first JSON-LD object of an article type (``@graph`` and lists looked into)."""
+    def _jsonld_objects(self) -> list[tuple[set[str], dict[str, Any]]]:
+        """Every JSON-LD object on the page (``@graph`` and lists looked into), with its types;
+        a block that is not valid JSON is passed over, as search engines do."""
+        found = []
         for raw in self.sel.xpath('//script[@type="application/ld+json"]/text()').getall():
             try:
                 data = json.loads(raw)
@@ -215,23 +217,18 @@ class Page:
                 continue
             for obj in _walk_jsonld(data):
                 types = obj.get("@type")
-                types = set(types) if isinstance(types, list) else {types}
-                if types & ARTICLE_TYPES:
-                    return obj
-        return {}
+                types = types if isinstance(types, list) else [types]
+                found.append(({t for t in types if isinstance(t, str)}, obj))
+        return found
+
+    @cached_property
+    def jsonld(self) -> dict[str, Any]:
+        """The page's first JSON-LD object of an article type, or {}."""
+        return next((obj for types, obj in self._jsonld_objects if types & ARTICLE_TYPES), {})
 
     @cached_property
     def jsonld_types(self) -> set[str]:
-        found: set[str] = set()
-        for raw in self.sel.xpath('//script[@type="application/ld+json"]/text()').getall():
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                continue
-            for obj in _walk_jsonld(data):
-                types = obj.get("@type")
-                found.update(types if isinstance(types, list) else [types])
-        return {t for t in found if isinstance(t, str)}
+        return {t for types, _ in self._jsonld_objects for t in types}
 
     @cached_property
     def lang(self) -> str | None:
