@@ -169,7 +169,7 @@ per article, in its latest matching version.
 
 --since/--until filter on the date the page states, else on when the archive first saw the
 article; the DATE column marks the latter with `*` (JSON: "date_source": "first_seen").
-A word so common that more than 15,000 versions match is ranked 15,000 matches at a time,
+A word so common that more than 10,000 versions match is ranked 10,000 matches at a time,
 the most recent first, unless --exhaustive.
 Prints a table, or with --json one JSON object per line.
 

@@ -17,9 +17,9 @@ from .query import Query, QueryError, parse, snippet
 # bm25 column weights: a word in the headline says far more about an article than one in
 # the body; the summary sits between.
 WEIGHTS = (10.0, 4.0, 1.0)
-# Matches scored at once. bm25 costs ~0.7 µs a match on a small machine: 15,000 matches are
-# ~10 ms, half of a 20 ms search; rarer words (most queries) are ranked all at once.
-WINDOW = 15_000
+# Matches scored at once. bm25 costs ~0.7 µs a match on a small machine: 10,000 matches are
+# ~7 ms, a third of a 20 ms search; rarer words (most queries) are ranked all at once.
+WINDOW = 10_000
 _FTS = literal_column(index.TABLE)
 
 
