@@ -15,8 +15,6 @@ from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefused
                                DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
                                ResponseDataLossError)
 from scrapy.http import Response, TextResponse
-# Scrapy's LinkExtractor costs more per page than our extraction does: links are read with
-# one XPath instead, and assets skipped by a set lookup of their suffix.
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -29,7 +27,9 @@ from pressarchive.storage import crawlstate
 from pressarchive.urls import canonical_url, rebase
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
-ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)  # images, PDFs, archives…
+# The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
+# XPath, not LinkExtractor, which cost more per page than our whole extraction.
+ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -118,7 +118,7 @@ class FamilySpider(Spider):
         Crawl-delay and return the sitemaps it names."""
         try:
             response = await self.crawler.engine.download_async(
-                Request(self.base_url + "/robots.txt", meta={"dont_retry": False}))
+                Request(self.base_url + "/robots.txt"))
         except Exception as exc:  # no robots.txt is no rule, as for Scrapy's own middleware
             self.logger.info("robots.txt not read (%s); looking for /sitemap.xml", exc)
             return []
