@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+
+from .storage.crawlstate import Fetch
 
 
 @dataclass
@@ -42,12 +45,8 @@ class FetchFailure:
     retry: bool = True  # whether a later run should try it again
 
 
-def fetch_of(page: FetchedPage):
+def fetch_of(page: FetchedPage) -> Fetch:
     """The crawl-state entry for a fetched page: its URL as asked for, validators, lastmod."""
-    import datetime as dt
-
-    from .storage.crawlstate import Fetch
-
     when = dt.datetime.fromisoformat(page.fetched_at).astimezone(dt.timezone.utc)
     return Fetch(site=page.site, url=page.requested_url or page.url,
                  fetched_at=when.replace(tzinfo=None), status=page.status,

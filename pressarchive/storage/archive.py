@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..record import Record
+from ..research import index as search_index  # FTS5 upkeep; imports nothing from storage
 from ..sites import SITES
 from ..urls import slug_key
 from . import crawlstate
@@ -173,8 +174,7 @@ class Archive:
             article.first_seen = min(article.first_seen, seen)
         session.flush()
         if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
-            from ..research.index import add as index_version
-            index_version(session, version)
+            search_index.add(session, version)
         return Saved(outcome, article.id, version.id)
 
     def _same_article_elsewhere(self, session: Session, record: Record) -> Article | None:
