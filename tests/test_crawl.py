@@ -120,6 +120,12 @@ def test_second_crawl_skips_or_revalidates_known_articles(crawled):
     assert run.get("pressarchive/extracted", 0) == 0
 
 
+def test_a_rerun_does_not_ask_again_for_pages_that_were_gone(crawled):
+    first, second = crawled["first"]["arabpress"].stats, crawled["second"]["arabpress"].stats
+    assert first.get("pressarchive/failed/http_404", 0) > 100  # related links the copy lacks
+    assert "pressarchive/failed/http_404" not in second
+
+
 def test_each_run_is_recorded_in_the_archive(crawled):
     runs = rows(crawled["db"], "SELECT site, mode, finish_reason, new, changed, unchanged, "
                 "not_modified, pages_fetched FROM crawl_runs ORDER BY id")
