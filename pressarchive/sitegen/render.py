@@ -398,33 +398,28 @@ def _w3c(stamp: dt.datetime) -> str:
     return stamp.isoformat()
 
 
-def render_sitemap_index(fam: SiteFamily, site: str, origin: str) -> Page:
-    entries, newest = [], None
-    for month in fam.months(site):
-        lastmod = fam.month_lastmod(site, month)
-        newest = max(newest or lastmod, lastmod)
-        entries.append(f"  <sitemap>\n    <loc>{origin}/sitemaps/{month}.xml</loc>\n"
-                       f"    <lastmod>{_w3c(lastmod)}</lastmod>\n  </sitemap>\n")
+def _sitemap(root: str, item: str, rows: list[tuple[str, dt.datetime]]) -> Page:
+    """A sitemap index (root ``sitemapindex``, items ``sitemap``) or urlset (``urlset``,
+    ``url``) of (loc, lastmod) rows; its own Last-Modified is the newest lastmod."""
+    entries = "".join(f"  <{item}>\n    <loc>{loc}</loc>\n"
+                      f"    <lastmod>{_w3c(lastmod)}</lastmod>\n  </{item}>\n"
+                      for loc, lastmod in rows)
     xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-           '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-           f'{"".join(entries)}</sitemapindex>\n')
-    return Page(200, XML, xml.encode(), "sitemap", newest)
+           f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</{root}>\n')
+    return Page(200, XML, xml.encode(), "sitemap", max((m for _, m in rows), default=None))
+
+
+def render_sitemap_index(fam: SiteFamily, site: str, origin: str) -> Page:
+    return _sitemap("sitemapindex", "sitemap",
+                    [(f"{origin}/sitemaps/{month}.xml", fam.month_lastmod(site, month))
+                     for month in fam.months(site)])
 
 
 def render_sitemap_month(fam: SiteFamily, site: str, origin: str, month: str) -> Page | None:
     ids = fam.month_ids(site, month)
     if not ids:
         return None
-    entries, newest = [], None
-    for i in ids:
-        lastmod = fam.lastmod(i)
-        newest = max(newest or lastmod, lastmod)
-        entries.append(f"  <url>\n    <loc>{origin}/{fam.slug(i)}</loc>\n"
-                       f"    <lastmod>{_w3c(lastmod)}</lastmod>\n  </url>\n")
-    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-           '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-           f'{"".join(entries)}</urlset>\n')
-    return Page(200, XML, xml.encode(), "sitemap", newest)
+    return _sitemap("urlset", "url", [(f"{origin}/{fam.slug(i)}", fam.lastmod(i)) for i in ids])
 
 
 def render_feed(fam: SiteFamily, site: str, origin: str) -> Page:
