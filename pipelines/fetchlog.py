@@ -3,17 +3,11 @@ retries (tried again next run) and 304 Not Modified answers (the archived page s
 
 from __future__ import annotations
 
-import datetime as dt
-
 from scrapy.exceptions import DropItem
 
 from pressarchive.crawl import shared_archive
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.storage import crawlstate
-
-
-def _utc(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp).astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 class FetchLogPipeline:
@@ -29,14 +23,14 @@ class FetchLogPipeline:
         if isinstance(item, FetchFailure):
             with shared_archive(self.crawler).transaction() as session:
                 crawlstate.note_failure(session, item.site, item.url, item.kind,
-                                        _utc(item.failed_at), retry=item.retry)
+                                        crawlstate.stored_time(item.failed_at), retry=item.retry)
             self.stats.inc_value("pressarchive/failed")
             self.stats.inc_value(f"pressarchive/failed/{item.kind}")
             raise DropItem(f"failed ({item.kind}): {item.url}", log_level="DEBUG")
         if isinstance(item, FetchedPage) and item.status == 304:
             with shared_archive(self.crawler).transaction() as session:
                 crawlstate.note_not_modified(session, item.site, item.requested_url,
-                                             _utc(item.fetched_at))
+                                             crawlstate.stored_time(item.fetched_at))
             self.stats.inc_value("pressarchive/not_modified")
             raise DropItem(f"not modified: {item.url}", log_level="DEBUG")
         return item

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from .storage.crawlstate import Fetch
+from .storage.crawlstate import Fetch, stored_time
 
 
 @dataclass
@@ -47,8 +46,7 @@ class FetchFailure:
 
 def fetch_of(page: FetchedPage) -> Fetch:
     """The crawl-state entry for a fetched page: its URL as asked for, validators, lastmod."""
-    when = dt.datetime.fromisoformat(page.fetched_at).astimezone(dt.timezone.utc)
     return Fetch(site=page.site, url=page.requested_url or page.url,
-                 fetched_at=when.replace(tzinfo=None), status=page.status,
+                 fetched_at=stored_time(page.fetched_at), status=page.status,
                  etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
                  lastmod=page.lastmod)

@@ -20,7 +20,7 @@ from ..research import index as search_index  # FTS5 upkeep; imports nothing fro
 from ..sites import SITES
 from ..urls import slug_key
 from . import crawlstate
-from .crawlstate import Fetch
+from .crawlstate import Fetch, stored_time
 from .models import Appearance, Article, Version
 
 DEFAULT_URL = "sqlite:///pressarchive.sqlite"
@@ -63,16 +63,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
-
-
-def _utc(stamp: str | None) -> dt.datetime | None:
-    if not stamp:
-        return None
-    value = dt.datetime.fromisoformat(stamp)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    # Stored naive in UTC: SQLite keeps no offsets, and comparisons must agree everywhere.
-    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _family(site: str) -> set[str]:
@@ -127,7 +117,7 @@ class Archive:
         raise AssertionError("unreachable")
 
     def _save(self, session: Session, record: Record) -> Saved:
-        seen = _utc(record.fetched_at)
+        seen = stored_time(record.fetched_at)
         # Relationships are set one way only (many-to-one): appending to an article's
         # collections would load them first, and one flush at the end orders the inserts.
         with session.no_autoflush:
@@ -197,7 +187,7 @@ class Archive:
         return Version(
             fingerprint=record.fingerprint, headline=record.headline, summary=record.summary,
             body=record.body, published_at=record.published_at,
-            published_utc=_utc(record.published_at), modified_at=record.modified_at,
+            published_utc=stored_time(record.published_at), modified_at=record.modified_at,
             language=record.language, authors=record.authors, section=record.section,
             images=record.images, sources=record.sources, extractor_version=EXTRACTOR_VERSION,
             first_seen=seen, first_url=record.url)
@@ -207,7 +197,7 @@ class Archive:
         """A sister copy may state what the first copy did not (a date, an author)."""
         if version.published_at is None and record.published_at:
             version.published_at = record.published_at
-            version.published_utc = _utc(record.published_at)
+            version.published_utc = stored_time(record.published_at)
             version.sources = {**version.sources, "published_at": record.sources.get("published_at")}
         if version.modified_at is None and record.modified_at:
             version.modified_at = record.modified_at

@@ -17,6 +17,17 @@ from .models import Appearance, CrawlRun, Page
 MAX_FAILURES = 5
 
 
+def stored_time(stamp: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as the archive stores it: naive UTC (SQLite keeps no offsets, and
+    comparisons must agree on every database). A time without an offset is taken as UTC."""
+    if not stamp:
+        return None
+    value = dt.datetime.fromisoformat(stamp)
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
 @dataclass
 class Fetch:
     """One successful fetch of a URL: its HTTP validators and the sitemap lastmod it had."""
