@@ -27,12 +27,6 @@ SITES: dict[str, Site] = {
 }
 
 
-def family_hosts(family: str = "arabpress") -> set[str]:
-    """Every host of the family, with and without ``www.``."""
-    hosts = {s.host for s in SITES.values() if s.family == family}
-    return hosts | {"www." + h for h in hosts}
-
-
 def site_for_url(url: str) -> Site | None:
     """The profile whose host serves ``url`` (``www.`` or not), or None."""
     host = (urlsplit(url).hostname or "").lower().removeprefix("www.")

@@ -100,13 +100,6 @@ def note_failure(session: Session, site: str, url: str, error: str, when: dt.dat
     page.last_failed = when
 
 
-def page_state(session: Session, site: str, url: str) -> PageState | None:
-    row = session.execute(
-        select(Page.lastmod, Page.etag, Page.last_modified, Page.last_fetched, Page.failures)
-        .where(Page.site == site, Page.url == url)).first()
-    return PageState(*row) if row else None
-
-
 def page_states(session: Session, site: str, urls: list[str]) -> dict[str, PageState]:
     """The state of many URLs in one query per 500 (a sitemap or a listing at a time)."""
     out: dict[str, PageState] = {}
