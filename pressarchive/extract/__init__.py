@@ -191,7 +191,7 @@ def _host(url: str) -> str:
 def _canonical(page: Page, profile: Site | None) -> str:
     """rel=canonical, else og:url, else the fetched URL: the first that stays on this site."""
     own_host = profile.host if profile else _host(page.url)
-    for candidate in (page.sel.css('link[rel~="canonical"]::attr(href)').get(),
+    for candidate in (page.first('link[rel~="canonical"]::attr(href)'),
                       page.meta("og:url")):
         href = page.absolute(candidate)
         if href and _host(href) == own_host:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .page import Page, paragraphs, parse_datetime, parse_day, text_of, without
+from .page import Page, paragraphs, parse_datetime, parse_day, select, text_of, without
 from .template import Template
 
 
@@ -39,12 +39,12 @@ class ArabPressV1(Template):
     )
 
     def fits(self, page: Page) -> bool:
-        return bool(page.sel.css(self.BODY)) and bool(page.sel.css(self.HEADLINE))
+        return bool(page.select(self.BODY)) and bool(page.select(self.HEADLINE))
 
     def is_complete(self, page: Page) -> bool:
         # Sloppy pages may lack </body></html>; a page that stops before the chrome that
         # always follows the article was cut off.
-        return bool(page.sel.css(self.AFTER_ARTICLE)) or super().is_complete(page)
+        return bool(page.select(self.AFTER_ARTICLE)) or super().is_complete(page)
 
     def is_listing(self, page: Page) -> bool:
         return bool(page.body_classes & self.NOT_ARTICLE_BODY_CLASSES)
@@ -53,27 +53,29 @@ class ArabPressV1(Template):
         return page.css_text(self.HEADLINE)
 
     def summary(self, page: Page) -> str | None:
-        node = page.sel.css(self.SUMMARY)
-        if not node:
+        node = page.first(self.SUMMARY)
+        if node is None:
             return None
-        return "\n\n".join(paragraphs(without(node[0], self.BODY_CHROME))) or None
+        return "\n\n".join(paragraphs(without(node, self.BODY_CHROME))) or None
 
     def body(self, page: Page) -> str | None:
-        node = page.sel.css(self.BODY)
-        return "\n\n".join(paragraphs(without(node[0], self.BODY_CHROME))) if node else None
+        node = page.first(self.BODY)
+        if node is None:
+            return None
+        return "\n\n".join(paragraphs(without(node, self.BODY_CHROME)))
 
     def page_date(self, page: Page) -> str | None:
         return parse_day(page.css_text(self.MASTHEAD_DATE))
 
     def published_at(self, page: Page) -> str | None:
-        return parse_datetime(page.sel.css(self.TIME).xpath("@datetime").get())
+        return parse_datetime(page.first(self.TIME + "::attr(datetime)"))
 
     def related(self, page: Page) -> list[dict[str, str]]:
         return [
             {"title": title, "url": href}
-            for link in page.sel.css(self.RELATED_LINKS)
+            for link in page.select(self.RELATED_LINKS)
             if (title := text_of(link))
-            and (href := page.absolute(link.root.get("href")))
+            and (href := page.absolute(link.get("href")))
         ]
 
     def authors(self, page: Page) -> list[str]:
@@ -88,8 +90,8 @@ class ArabPressV1(Template):
 
     def figures(self, page: Page) -> list[dict[str, str | None]]:
         out = []
-        for fig in page.sel.css(self.FIGURES):
-            src = fig.css("img::attr(src), img::attr(data-src)").get()
+        for fig in page.select(self.FIGURES):
+            src = next(iter(select(fig, "img::attr(src), img::attr(data-src)")), None)
             if src:
                 out.append({"url": page.absolute(src), "caption": page.css_text("figcaption", fig)})
         return out

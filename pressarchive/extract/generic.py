@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from parsel import Selector
+from lxml import etree
 
 from .page import Page, fold, paragraphs, parse_datetime, without
 from .template import Template
@@ -16,6 +16,7 @@ CHROME = (
     "[class*=comment]", "[class*=embed]",
 )
 MIN_BODY_CHARS = 200
+_BODY_PARAGRAPHS = etree.XPath("//body//p")
 
 
 class Generic(Template):
@@ -29,9 +30,9 @@ class Generic(Template):
         if "_generic_body" in page.__dict__:
             return page.__dict__["_generic_body"]
         scores: dict = defaultdict(int)
-        for p in page.sel.xpath("//body//p"):
-            parent = p.root.getparent()
-            scores[parent] += len(fold(" ".join(p.root.itertext())))
+        for p in _BODY_PARAGRAPHS(page.root):
+            parent = p.getparent()
+            scores[parent] += len(fold(" ".join(p.itertext())))
         best = max(scores.items(), key=lambda kv: kv[1], default=(None, 0))
         node = best[0] if best[1] >= MIN_BODY_CHARS else None
         page.__dict__["_generic_body"] = node
@@ -48,10 +49,10 @@ class Generic(Template):
         node = self._body_node(page)
         if node is None:
             return None
-        return "\n\n".join(paragraphs(without(Selector(root=node, type="html"), CHROME))) or None
+        return "\n\n".join(paragraphs(without(node, CHROME))) or None
 
     def published_at(self, page: Page) -> str | None:
-        return parse_datetime(page.sel.css("article time[datetime]::attr(datetime)").get())
+        return parse_datetime(page.first("article time[datetime]::attr(datetime)"))
 
     def authors(self, page: Page) -> list[str]:
         byline = page.css_text("[rel=author]") or page.css_text("[class*=byline]")
