@@ -34,12 +34,16 @@ DOWNLOADER_MIDDLEWARES = {
 # A server asking to wait longer than this (Retry-After) has the URL tried again next run.
 RETRY_AFTER_MAX = 120.0
 
-ITEM_PIPELINES = {
-    "pipelines.fetchlog.FetchLogPipeline": 50,
-    "pipelines.extract.ExtractPipeline": 100,
-    "pipelines.validate.ValidatePipeline": 200,
-    "pipelines.store.StorePipeline": 400,
-}
+# One pipeline: pages, failures and 304s go to the archive (pressarchive.ingest), by default in
+# a worker process, a batch per transaction (see pipelines/archive.py).
+ITEM_PIPELINES = {"pipelines.archive.ArchivePipeline": 300}
+INGEST_PROCESS = True
+INGEST_BATCH = 50
+INGEST_LINGER = 0.05
+# Scrapy starts this many tasks for every response's output (default 100). A page gives one
+# item and its links, so a few suffice; each response then costs far less.
+CONCURRENT_ITEMS = 8
+
 # Non-article pages are dropped as a matter of course: say so quietly, count them in stats.
 DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
 

@@ -6,9 +6,11 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from functools import lru_cache
 from typing import Any, AsyncIterator, Iterable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
+from lxml.etree import XPath
 from protego import Protego
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefusedError,
@@ -30,6 +32,9 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
 # XPath, not LinkExtractor, which cost more per page than our whole extraction.
 ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
+_LINKS = XPath("//a/@href", smart_strings=False)
+_NEXT_LINKS = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
+_FEED_LINKS = XPath("//link[@rel='alternate'][@type=$a or @type=$b]/@href", smart_strings=False)
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -72,6 +77,7 @@ class FamilySpider(Spider):
         # Scrapy's duplicate filter keeps, but checked before the state lookup and the request).
         self.asked: set[str] = set()
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
+        self._site_link = lru_cache(maxsize=8192)(self._resolve_from_root)
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -183,23 +189,18 @@ class FamilySpider(Spider):
             return
         if response.status != 200:
             return
-        for href in response.xpath("//link[@rel='alternate'][@type=$a or @type=$b]/@href",
-                                   a=FEED_TYPES[0], b=FEED_TYPES[1]).getall():
+        # Links are read from parsel's lxml tree with compiled XPaths: a Selector per link
+        # costs more than the rest of this method.
+        root = response.selector.root
+        for href in _FEED_LINKS(root, a=FEED_TYPES[0], b=FEED_TYPES[1]):
             yield Request(self._local(response.urljoin(href)), callback=self.parse_feed,
                           errback=self.on_error)
-        urls = []
-        for href in response.xpath("//a/@href").getall():
-            href = href.strip()
-            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
-                continue
-            url = self._local(response.urljoin(href))
-            parts = urlsplit(url)
-            if (url not in self.asked and parts.netloc == self.origin and url not in urls
-                    and os.path.splitext(parts.path)[1].lower() not in ASSET_SUFFIXES):
-                urls.append(url)
+        base = response.url
+        urls = list(dict.fromkeys(
+            url for href in _LINKS(root)
+            if (url := self._link(href, base)) is not None and url not in self.asked))
         states = self._states(urls)
-        next_pages = {self._local(response.urljoin(h)) for h in
-                      response.xpath("//a[@rel='next']/@href | //link[@rel='next']/@href").getall()}
+        next_pages = {url for href in _NEXT_LINKS(root) if (url := self._link(href, base))}
         anything_new = any(self.public_url(u) not in states for u in urls if u not in next_pages)
         for url in urls:
             if url in next_pages and not (anything_new or self.full):
@@ -207,6 +208,28 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
             yield self.request(url, state=states.get(self.public_url(url)))
+
+    def _link(self, href: str, base: str) -> str | None:
+        """The page of this site a link leads to, as a local canonical URL; None for other
+        sites, assets (images, PDFs...), fragments and javascript:/mailto:/tel: links."""
+        href = href.strip()
+        if href.startswith(("/", "http:", "https:")) and not href.startswith("//"):
+            # The same wherever it appears (menus, related lists): resolved once per crawl.
+            return self._site_link(href)
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+            return None
+        return self._resolve(urljoin(base, href))
+
+    def _resolve_from_root(self, href: str) -> str | None:
+        return self._resolve(urljoin(self.base_url, href))
+
+    def _resolve(self, url: str) -> str | None:
+        url = self._local(url)
+        parts = urlsplit(url)
+        if parts.netloc != self.origin or (
+                os.path.splitext(parts.path)[1].lower() in ASSET_SUFFIXES):
+            return None
+        return url
 
     # -- requests and their failures ------------------------------------------------------
 
@@ -247,8 +270,10 @@ class FamilySpider(Spider):
         return canonical_url(rebase(url, self.base_url, self.site.origin))
 
     def _states(self, local_urls: list[str]) -> dict[str, Any]:
-        with shared_archive(self.crawler).session() as session:
-            return crawlstate.page_states(session, self.site.slug,
+        if not local_urls:
+            return {}
+        with shared_archive(self.crawler).engine.connect() as connection:
+            return crawlstate.page_states(connection, self.site.slug,
                                           [self.public_url(u) for u in local_urls])
 
     def _in_window(self, lastmod: str | None) -> bool:

@@ -56,6 +56,12 @@ def add(session: Session, version: Any) -> None:
     session.execute(_INSERT, row(version.id, version.headline, version.summary, version.body))
 
 
+def add_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Index many new versions at once (``row()`` each), in the session's transaction."""
+    if rows and supported(session):
+        session.execute(_INSERT, rows)
+
+
 def fill(connection: Connection, batch: int = 2000) -> int:
     """Index every version; the table must exist and be empty. Returns the count."""
     count = 0

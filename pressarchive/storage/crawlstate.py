@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from .models import Appearance, CrawlRun, Page
@@ -71,6 +71,35 @@ def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
     page.last_error = None
 
 
+def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> None:
+    """``note_fetch`` for many fetches of distinct URLs: one query to find the pages known,
+    then one multi-row INSERT and one multi-row UPDATE."""
+    known: dict[tuple[str, str], Any] = {}
+    for site in {fetch.site for fetch, _ in fetches}:
+        urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
+        for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.article_id)
+                                   .where(Page.site == site, Page.url.in_(urls))):
+            known[(site, row.url)] = row
+    inserts, updates = [], []
+    for fetch, article_id in fetches:
+        values = {"last_fetched": fetch.fetched_at, "last_status": fetch.status,
+                  "etag": fetch.etag, "last_modified": fetch.last_modified,
+                  "lastmod": fetch.lastmod, "article_id": article_id, "failures": 0,
+                  "last_error": None}
+        page = known.get((fetch.site, fetch.url))
+        if page is None:
+            inserts.append({**values, "site": fetch.site, "url": fetch.url,
+                            "first_fetched": fetch.fetched_at})
+        else:
+            values["lastmod"] = fetch.lastmod or page.lastmod
+            values["article_id"] = article_id if article_id is not None else page.article_id
+            updates.append({**values, "id": page.id})
+    if inserts:
+        session.execute(insert(Page), inserts)
+    if updates:
+        session.execute(update(Page), updates)
+
+
 def note_not_modified(session: Session, site: str, url: str, when: dt.datetime) -> bool:
     """A 304: the page is as archived. Moves last-seen times on; False if the URL is unknown."""
     page = _page(session, site, url)
@@ -100,8 +129,10 @@ def note_failure(session: Session, site: str, url: str, error: str, when: dt.dat
     page.last_failed = when
 
 
-def page_states(session: Session, site: str, urls: list[str]) -> dict[str, PageState]:
-    """The state of many URLs in one query per 500 (a sitemap or a listing at a time)."""
+def page_states(session: Session | Connection, site: str,
+                urls: list[str]) -> dict[str, PageState]:
+    """The state of many URLs in one query per 500 (a sitemap or a listing at a time); a
+    plain connection will do, and costs less than a session."""
     out: dict[str, PageState] = {}
     for start in range(0, len(urls), 500):
         rows = session.execute(

@@ -1,0 +1,165 @@
+"""Hands what the spider fetched to the archive: pages become records (checked, extracted,
+validated, saved with their fetch), failures and 304s become crawl state.
+
+The work itself is ``pressarchive.ingest``. By default it runs in one worker process, fed in
+batches, a transaction per batch: extraction and the database then use the second core while
+this process fetches, and each page costs one share of a commit, not a commit. An item's
+``process_item`` returns when its batch is committed, so what Scrapy reports as scraped is in
+the archive; a crash loses at most the batches in flight, whose pages the next run fetches
+again (their fetch is not recorded either).
+
+Settings: ``INGEST_PROCESS`` (default True; False works in the crawl process, which is easier
+to debug), ``INGEST_BATCH`` (items per transaction, default 50) and ``INGEST_LINGER`` (seconds a
+partial batch waits for company, default 0.05).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import multiprocessing
+from typing import Any
+
+from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import defer, reactor
+
+from pressarchive import ingest
+from pressarchive.crawl import shared_archive
+from pressarchive.fetched import FetchedPage, FetchFailure
+
+logger = logging.getLogger("pressarchive")
+
+
+class IngestError(Exception):
+    """An item the ingester could not handle (a bug): its traceback, logged by Scrapy."""
+
+
+class ArchivePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.stats = crawler.stats
+        settings = crawler.settings
+        self.url = settings.get("ARCHIVE_URL")
+        self.max_bytes = settings.getint("PAGE_MAX_BYTES")
+        self.in_process = settings.getbool("INGEST_PROCESS", True)
+        self.batch_size = max(1, settings.getint("INGEST_BATCH", 50))
+        self.linger = settings.getfloat("INGEST_LINGER", 0.05)
+        self.executor: concurrent.futures.Executor | None = None
+        self.pending: list[tuple[Any, defer.Deferred]] = []
+        self.timer = None
+        self.broken = False
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.get("ARCHIVE_URL"):
+            raise NotConfigured("ARCHIVE_URL is empty")
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        archive = shared_archive(self.crawler)  # opened and migrated here, before the worker
+        if self.in_process:
+            self.executor = concurrent.futures.ProcessPoolExecutor(
+                max_workers=1, mp_context=_worker_context(),
+                initializer=ingest.start_worker, initargs=(archive.url, self.max_bytes))
+        else:
+            self.executor = _Inline(ingest.Ingester(archive, self.max_bytes))
+
+    def close_spider(self) -> None:
+        self._flush()  # nothing should be waiting by now; if something is, it is not lost
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+
+    async def process_item(self, item):
+        if not isinstance(item, (FetchedPage, FetchFailure)):
+            return item
+        if self.broken:
+            raise IngestError(f"the ingest worker has stopped; not archived: {item.url}")
+        done: defer.Deferred = defer.Deferred()
+        self.pending.append((item, done))
+        if len(self.pending) >= self.batch_size:
+            self._flush()
+        elif self.timer is None:
+            self.timer = reactor.callLater(self.linger, self._flush)
+        outcome = await maybe_deferred_to_future(done)
+        return self._report(item, outcome)
+
+    # -- batches -----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        if self.timer is not None and self.timer.active():
+            self.timer.cancel()
+        self.timer = None
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        future = self.executor.submit(ingest.ingest_in_worker, [item for item, _ in batch])
+        # The future completes in another thread; its Deferreds must fire in the reactor's.
+        future.add_done_callback(
+            lambda f: reactor.callFromThread(self._deliver, f, [d for _, d in batch]))
+
+    def _deliver(self, future: concurrent.futures.Future, waiting: list[defer.Deferred]) -> None:
+        try:
+            outcomes = future.result()
+        except Exception as exc:  # noqa: BLE001 - the worker died (killed, out of memory)
+            if not self.broken:
+                self.broken = True
+                logger.error("the ingest worker stopped (%r); closing the crawl", exc)
+                self.crawler.stats.set_value("pressarchive/ingest_worker_died", 1)
+                self.crawler.engine.close_spider_async(reason="ingest_worker_died")
+            for d in waiting:
+                d.errback(IngestError(f"not archived: the ingest worker stopped ({exc!r})"))
+            return
+        for d, outcome in zip(waiting, outcomes):
+            d.callback(outcome)
+
+    # -- what each outcome means for stats and Scrapy -------------------------------------------
+
+    def _report(self, item, outcome: ingest.Outcome):
+        stats = self.stats
+        if outcome.extractor:
+            stats.inc_value("pressarchive/extracted")
+            stats.inc_value(f"pressarchive/extractor/{outcome.extractor}")
+        kind = outcome.kind
+        if kind == ingest.STORED:
+            stats.inc_value(f"pressarchive/stored/{outcome.key}")
+            return outcome.record  # what feed exports (-O records.jsonl) get: the record
+        if kind == ingest.FAILED:
+            stats.inc_value("pressarchive/failed")
+            stats.inc_value(f"pressarchive/failed/{outcome.key}")
+            raise DropItem(outcome.message, log_level="DEBUG")
+        if kind == ingest.NOT_MODIFIED:
+            stats.inc_value("pressarchive/not_modified")
+            raise DropItem(outcome.message, log_level="DEBUG")
+        if kind == ingest.NOT_ARTICLE:
+            # Listings and the like are expected on every crawl: no loss, logged quietly.
+            stats.inc_value("pressarchive/not_article")
+            raise DropItem(outcome.message, log_level="DEBUG")
+        if kind == ingest.DROPPED:
+            stats.inc_value("pressarchive/dropped")
+            stats.inc_value(f"pressarchive/dropped/{outcome.key}")
+            raise DropItem(outcome.message, log_level="WARNING")
+        stats.inc_value("pressarchive/ingest_errors")
+        raise IngestError(f"{item.url}\n{outcome.message}")
+
+
+def _worker_context():
+    """Fork where there is fork: the worker starts in milliseconds with everything imported
+    (it opens its own database connection and never touches the reactor). Spawn elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class _Inline(concurrent.futures.Executor):
+    """An executor that runs each batch at once, in this process (INGEST_PROCESS=False)."""
+
+    def __init__(self, ingester: ingest.Ingester):
+        self.ingester = ingester
+
+    def submit(self, fn, items):  # fn is the worker's entry point; here the ingester is ours
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(self.ingester.ingest(items))
+        except Exception as exc:  # noqa: BLE001 - delivered like a worker's failure
+            future.set_exception(exc)
+        return future

@@ -1,0 +1,175 @@
+"""From fetched pages to the archive, a batch at a time, with no Scrapy in sight.
+
+A crawl hands what it fetched (pages, failures, 304s) to an ``Ingester``: each page is checked
+(status, type, size), extracted, validated, and saved with the fetch that gave it, and the whole
+batch is one transaction. A batch that fails as a whole (two crawlers racing on the same
+article, a bug on one page) is done again one item a time, so one bad item costs only itself.
+
+The Scrapy side (``pipelines.archive``) runs this in a worker process, so that extraction and
+the database work use the second core while the crawl process fetches; ``IngestWorker`` is that
+process's end. Nothing here knows about Scrapy.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy.exc import IntegrityError
+
+from .extract import ExtractError, NotAnArticle, extract, validate
+from .fetched import FetchedPage, FetchFailure, fetch_of
+from .storage import Archive, crawlstate
+
+logger = logging.getLogger("pressarchive")
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+# What became of an item (Outcome.kind).
+STORED = "stored"            # a record was saved; key says what it added (new_article, ...)
+NOT_ARTICLE = "not_article"  # a listing, tag, video page...: no loss, its fetch is remembered
+DROPPED = "dropped"          # a page that gives no trustworthy record; key says why
+FAILED = "failed"            # a fetch that failed after retries; key is its kind
+NOT_MODIFIED = "not_modified"  # a 304: the archived page still holds
+ERROR = "error"              # a bug: message holds the traceback; nothing was written
+
+
+@dataclass
+class Outcome:
+    kind: str
+    key: str = ""
+    message: str = ""
+    extractor: str | None = None  # which extractor read the page (template-v1, generic...)
+    record: dict | None = None  # the stored record, for feed exports
+
+
+class Ingester:
+    """Turns fetched items into archive rows, a batch per transaction."""
+
+    def __init__(self, archive: Archive, max_bytes: int = 5 * 1024 * 1024):
+        self.archive = archive
+        self.max_bytes = max_bytes
+
+    def ingest(self, items: list[FetchedPage | FetchFailure]) -> list[Outcome]:
+        # Reading pages needs no database: do it for the whole batch first.
+        read = [self._read(item) for item in items]
+        try:
+            with self.archive.transaction() as session:
+                return self._write_batch(session, read)
+        except Exception:  # noqa: BLE001 - redone item by item below, where each one is told
+            logger.debug("batch of %d not saved as one; saving one at a time", len(items),
+                         exc_info=True)
+        return [self._write_alone(item, outcome) for item, outcome in read]
+
+    # -- reading (no database) -------------------------------------------------------------
+
+    def _read(self, item) -> tuple[Any, Outcome]:
+        try:
+            return item, self._outcome_of(item)
+        except Exception:  # noqa: BLE001 - a bug in extraction is this item's error alone
+            return item, Outcome(ERROR, message=traceback.format_exc())
+
+    def _outcome_of(self, item) -> Outcome:
+        if isinstance(item, FetchFailure):
+            return Outcome(FAILED, item.kind, f"failed ({item.kind}): {item.url}")
+        if item.status == 304:
+            return Outcome(NOT_MODIFIED, message=f"not modified: {item.url}")
+        mime = item.content_type.split(";")[0].strip().lower()
+        if item.status != 200:
+            return _dropped("status", f"HTTP {item.status}", item)
+        if mime and mime not in HTML_TYPES:
+            return _dropped("not_html", f"not an HTML page ({mime})", item)
+        if len(item.body) > self.max_bytes:
+            return _dropped("too_large", f"page too large ({len(item.body):,} bytes > "
+                                         f"{self.max_bytes:,})", item)
+        try:
+            record = extract(item.body, item.url, item.fetched_at, site=item.site,
+                             content_type=item.content_type or None)
+        except NotAnArticle as exc:
+            if exc.key == "not_article":
+                return Outcome(NOT_ARTICLE, message=f"{exc}: {item.url}")
+            return _dropped(exc.key, str(exc), item)
+        except ExtractError as exc:
+            return _dropped(exc.key, str(exc), item)
+        extractor = record.sources["extractor"]
+        try:
+            validate(record)
+        except ExtractError as exc:
+            return _dropped(exc.key, str(exc), item, extractor)
+        item.record = record
+        return Outcome(STORED, extractor=extractor)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write_batch(self, session, read: list[tuple[Any, Outcome]]) -> list[Outcome]:
+        """Every item's outcome written in the caller's transaction; the records through
+        ``Archive.save_many``, which writes the many new ones a table at a time."""
+        out: list[Outcome] = [outcome for _, outcome in read]
+        stored = [i for i, (_, outcome) in enumerate(read) if outcome.kind == STORED]
+        for i, (item, outcome) in enumerate(read):
+            if outcome.kind != STORED:
+                out[i] = self._write(session, item, outcome)
+        saved = self.archive.save_many(
+            session, [(read[i][0].record, fetch_of(read[i][0])) for i in stored])
+        for i, one in zip(stored, saved):
+            item, outcome = read[i]
+            out[i] = Outcome(STORED, one.outcome, extractor=outcome.extractor,
+                             record=item.record.to_dict())
+        return out
+
+    def _write(self, session, item, outcome: Outcome) -> Outcome:
+        """What ``outcome`` means for the archive, written in the caller's transaction."""
+        if outcome.kind == FAILED:
+            crawlstate.note_failure(session, item.site, item.url, item.kind,
+                                    crawlstate.stored_time(item.failed_at), retry=item.retry)
+        elif outcome.kind == NOT_MODIFIED:
+            crawlstate.note_not_modified(session, item.site, item.requested_url,
+                                         crawlstate.stored_time(item.fetched_at))
+        elif outcome.kind == NOT_ARTICLE:
+            # Listings are expected on every crawl: remembered with their validators, so that
+            # the next run can ask for them conditionally.
+            crawlstate.note_fetch(session, fetch_of(item), None)
+        elif outcome.kind == STORED:
+            saved = self.archive.save_in(session, item.record, fetch_of(item))
+            return Outcome(STORED, saved.outcome, extractor=outcome.extractor,
+                           record=item.record.to_dict())
+        return outcome
+
+    def _write_alone(self, item, outcome: Outcome) -> Outcome:
+        """One item in its own transaction; a race on a unique key is tried once more (the
+        second time finds the other crawler's rows)."""
+        if outcome.kind in (DROPPED, ERROR):
+            return outcome
+        for attempt in (1, 2):
+            try:
+                with self.archive.transaction() as session:
+                    return self._write(session, item, outcome)
+            except IntegrityError:
+                if attempt == 2:
+                    return Outcome(ERROR, message=traceback.format_exc())
+            except Exception:  # noqa: BLE001 - reported as this item's error
+                return Outcome(ERROR, message=traceback.format_exc())
+        raise AssertionError("unreachable")
+
+
+def _dropped(key: str, reason: str, item, extractor: str | None = None) -> Outcome:
+    return Outcome(DROPPED, key, f"{reason}: {item.url}", extractor=extractor)
+
+
+# -- the worker process ----------------------------------------------------------------------
+
+_worker: Ingester | None = None
+
+
+def start_worker(archive_url: str, max_bytes: int) -> None:
+    """Initializer of the ingest process: opens its own connection to the archive (the
+    crawl process has already applied the migrations)."""
+    global _worker
+    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes)
+
+
+def ingest_in_worker(items: Iterable[FetchedPage | FetchFailure]) -> list[Outcome]:
+    assert _worker is not None, "start_worker() was not called in this process"
+    return _worker.ingest(list(items))
