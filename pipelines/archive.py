@@ -9,8 +9,10 @@ the archive; a crash loses at most the batches in flight, whose pages the next r
 again (their fetch is not recorded either).
 
 Settings: ``INGEST_PROCESS`` (default True; False works in the crawl process, which is easier
-to debug), ``INGEST_BATCH`` (items per transaction, default 50) and ``INGEST_LINGER`` (seconds a
-partial batch waits for company, default 0.05).
+to debug), ``INGEST_BATCH`` (items per transaction, default 50), ``INGEST_LINGER`` (seconds a
+partial batch waits for company, default 0.05) and ``INGEST_RECORDS`` (whether the item a
+stored page gives is its whole record; by default only when a feed export wants it, else a
+receipt: url, site, stored, article_id, version_id).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import resource
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
@@ -45,6 +48,11 @@ class ArchivePipeline:
         self.in_process = settings.getbool("INGEST_PROCESS", True)
         self.batch_size = max(1, settings.getint("INGEST_BATCH", 50))
         self.linger = settings.getfloat("INGEST_LINGER", 0.05)
+        # Stored records travel back from the worker only for those who read them: feed
+        # exports (-o/-O, FEEDS) or INGEST_RECORDS=True; otherwise a short receipt does.
+        records = settings.get("INGEST_RECORDS")
+        self.records = bool(settings.getdict("FEEDS")) if records is None else \
+            settings.getbool("INGEST_RECORDS")
         self.executor: concurrent.futures.Executor | None = None
         self.pending: list[tuple[Any, defer.Deferred]] = []
         self.timer = None
@@ -61,14 +69,20 @@ class ArchivePipeline:
         if self.in_process:
             self.executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=_worker_context(),
-                initializer=ingest.start_worker, initargs=(archive.url, self.max_bytes))
+                initializer=ingest.start_worker,
+                initargs=(archive.url, self.max_bytes, self.records))
         else:
-            self.executor = _Inline(ingest.Ingester(archive, self.max_bytes))
+            self.executor = _Inline(ingest.Ingester(archive, self.max_bytes, self.records))
 
     def close_spider(self) -> None:
         self._flush()  # nothing should be waiting by now; if something is, it is not lost
         if self.executor is not None:
             self.executor.shutdown(wait=True)
+        if self.in_process:
+            # The worker has been waited for: its CPU time is now this process's children's.
+            worker = resource.getrusage(resource.RUSAGE_CHILDREN)
+            self.stats.set_value("pressarchive/ingest_cpu_seconds",
+                                 round(worker.ru_utime + worker.ru_stime, 2))
 
     async def process_item(self, item):
         if not isinstance(item, (FetchedPage, FetchFailure)):
@@ -123,7 +137,7 @@ class ArchivePipeline:
         kind = outcome.kind
         if kind == ingest.STORED:
             stats.inc_value(f"pressarchive/stored/{outcome.key}")
-            return outcome.record  # what feed exports (-O records.jsonl) get: the record
+            return outcome.record  # the record (for feed exports), or a receipt
         if kind == ingest.FAILED:
             stats.inc_value("pressarchive/failed")
             stats.inc_value(f"pressarchive/failed/{outcome.key}")

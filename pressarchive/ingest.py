@@ -13,6 +13,9 @@ process's end. Nothing here knows about Scrapy.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -48,9 +51,11 @@ class Outcome:
 class Ingester:
     """Turns fetched items into archive rows, a batch per transaction."""
 
-    def __init__(self, archive: Archive, max_bytes: int = 5 * 1024 * 1024):
+    def __init__(self, archive: Archive, max_bytes: int = 5 * 1024 * 1024,
+                 records: bool = True):
         self.archive = archive
         self.max_bytes = max_bytes
+        self.records = records  # whether outcomes carry the stored record (for feed exports)
 
     def ingest(self, items: list[FetchedPage | FetchFailure]) -> list[Outcome]:
         # Reading pages needs no database: do it for the whole batch first.
@@ -116,7 +121,7 @@ class Ingester:
         for i, one in zip(stored, saved):
             item, outcome = read[i]
             out[i] = Outcome(STORED, one.outcome, extractor=outcome.extractor,
-                             record=item.record.to_dict())
+                             record=self._record(item.record, one))
         return out
 
     def _write(self, session, item, outcome: Outcome) -> Outcome:
@@ -134,8 +139,16 @@ class Ingester:
         elif outcome.kind == STORED:
             saved = self.archive.save_in(session, item.record, fetch_of(item))
             return Outcome(STORED, saved.outcome, extractor=outcome.extractor,
-                           record=item.record.to_dict())
+                           record=self._record(item.record, saved))
         return outcome
+
+    def _record(self, record, saved) -> dict:
+        """What a stored page gives back: the record, or (when nobody wants it: no feed
+        export) a receipt that says where it went, which costs nothing to send."""
+        if self.records:
+            return record.to_dict()
+        return {"url": record.url, "site": record.site, "stored": saved.outcome,
+                "article_id": saved.article_id, "version_id": saved.version_id}
 
     def _write_alone(self, item, outcome: Outcome) -> Outcome:
         """One item in its own transaction; a race on a unique key is tried once more (the
@@ -163,11 +176,22 @@ def _dropped(key: str, reason: str, item, extractor: str | None = None) -> Outco
 _worker: Ingester | None = None
 
 
-def start_worker(archive_url: str, max_bytes: int) -> None:
+def start_worker(archive_url: str, max_bytes: int, records: bool) -> None:
     """Initializer of the ingest process: opens its own connection to the archive (the
     crawl process has already applied the migrations)."""
     global _worker
-    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes)
+    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes, records)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="exit-with-parent").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Ends this worker when the crawl process is gone (kill -9 gives it no chance to say
+    so; a forked worker would otherwise wait for work forever). A batch not yet committed is
+    rolled back by the database, so nothing half-written is left."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def ingest_in_worker(items: Iterable[FetchedPage | FetchFailure]) -> list[Outcome]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 _SPACE = re.compile(r"[^\S\n]+")
@@ -58,5 +58,5 @@ class Record:
             self.fingerprint = fingerprint(self.headline, self.summary, self.body)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {name: data[name] for name in RECORD_FIELDS}
+        """The fields in documented order (a shallow copy: lists are the record's own)."""
+        return {name: getattr(self, name) for name in RECORD_FIELDS}

@@ -40,6 +40,7 @@ ITEM_PIPELINES = {"pipelines.archive.ArchivePipeline": 300}
 INGEST_PROCESS = True
 INGEST_BATCH = 50
 INGEST_LINGER = 0.05
+INGEST_RECORDS = None  # None: the whole record only for feed exports (see pipelines/archive.py)
 # Scrapy starts this many tasks for every response's output (default 100). A page gives one
 # item and its links, so a few suffice; each response then costs far less.
 CONCURRENT_ITEMS = 8
@@ -66,3 +67,4 @@ CLOSESPIDER_PAGECOUNT = 0
 # Requests waiting to be fetched are kept in Scrapy's disk queues (in a folder that lasts one
 # run, unless JOBDIR names one to keep), so memory stays flat at any site size.
 DISK_QUEUE = True
+SCHEDULER_DISK_QUEUE = "spiders.queues.LifoDiskQueue"

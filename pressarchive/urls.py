@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,12 +15,21 @@ TRACKING_PARAMS = (
 )
 
 
+# A URL with no query, fragment, escape, character that needs quoting or "." / ".." segment:
+# w3lib's cleaning and canonicalization give it back unchanged (tests/test_urls.py checks this
+# on many URLs), so the common case skips them: they cost more than anything else a crawl does
+# per link.
+_PLAIN = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?!.*/\.\.?(?:/|\Z))(?:/[A-Za-z0-9._~/-]*)?\Z")
+
+
 @lru_cache(maxsize=32768)  # a crawl meets the same links (menus, related lists) again and again
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, sorted query without tracking parameters, no fragment,
     no trailing slash (but the root keeps its ``/``)."""
-    url = url_query_cleaner(url.strip(), TRACKING_PARAMS, remove=True, keep_fragments=False)
-    url = canonicalize_url(url, keep_fragments=False)
+    url = url.strip()
+    if not _PLAIN.match(url):
+        url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+        url = canonicalize_url(url, keep_fragments=False)
     parts = urlsplit(url)
     path = parts.path.rstrip("/") or "/"
     host = (parts.hostname or "").lower()
@@ -34,8 +44,17 @@ def slug_key(url: str) -> str:
 
 def rebase(url: str, old_origin: str, new_origin: str) -> str:
     """``url`` moved from one origin to another (a local mirror to the public site, say)."""
+    if url.startswith(old_origin) and url[len(old_origin):len(old_origin) + 1] in ("/", ""):
+        # Spelled as the origin is (the usual case): a prefix swap, no parsing.
+        return _bare_origin(new_origin) + url[len(old_origin):]
     old, new = urlsplit(old_origin), urlsplit(new_origin)
     parts = urlsplit(url)
     if (parts.scheme, parts.netloc.lower()) != (old.scheme, old.netloc.lower()):
         return url
     return urlunsplit((new.scheme, new.netloc, parts.path, parts.query, parts.fragment))
+
+
+@lru_cache(maxsize=64)
+def _bare_origin(origin: str) -> str:
+    parts = urlsplit(origin)
+    return urlunsplit((parts.scheme, parts.netloc, "", "", ""))

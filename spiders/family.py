@@ -78,6 +78,9 @@ class FamilySpider(Spider):
         self.asked: set[str] = set()
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
         self._site_link = lru_cache(maxsize=8192)(self._resolve_from_root)
+        self.known: set[int] = set()  # hashes of the URLs the archive knew at the start
+        # Hosts whose links may lead to the copy being crawled (the site's own are rebased).
+        self.hosts = {urlsplit(self.base_url).hostname, urlsplit(self.site.origin).hostname}
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -106,7 +109,12 @@ class FamilySpider(Spider):
             for url in self.only_urls:
                 yield self.request(self._local(url), dont_filter=True, follow=False)
             return
-        with shared_archive(self.crawler).session() as session:
+        archive = shared_archive(self.crawler)
+        with archive.engine.connect() as connection:
+            # Hashes, not URLs: a few bytes a page, and enough to skip looking up the state
+            # of a URL the archive has never seen (most of them, on a first crawl).
+            self.known = {hash(url) for url in crawlstate.known_urls(connection, self.site.slug)}
+        with archive.session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch
@@ -151,13 +159,16 @@ class FamilySpider(Spider):
                 yield Request(self._local(entry["loc"]), callback=self.parse_sitemap,
                               errback=self.on_error)
             return
-        entries = [e for e in entries if self._in_window(e.get("lastmod"))]
-        states = self._states([self._local(e["loc"]) for e in entries])
-        for entry in entries:
-            url, lastmod = self._local(entry["loc"]), entry.get("lastmod")
+        # Pages already asked for in this run (reached by a link) need no second request.
+        entries = [(url, e.get("lastmod")) for e in entries
+                   if self._in_window(e.get("lastmod"))
+                   and (url := self._local(e["loc"])) not in self.asked]
+        states = self._states([url for url, _ in entries])
+        for url, lastmod in entries:
             state = states.get(self.public_url(url))
             if not self.full and state and _unchanged_since(lastmod, state):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
+                self.asked.add(url)  # decided for this run: a link to it changes nothing
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed)
 
@@ -193,8 +204,10 @@ class FamilySpider(Spider):
         # costs more than the rest of this method.
         root = response.selector.root
         for href in _FEED_LINKS(root, a=FEED_TYPES[0], b=FEED_TYPES[1]):
-            yield Request(self._local(response.urljoin(href)), callback=self.parse_feed,
-                          errback=self.on_error)
+            feed = self._local(response.urljoin(href))
+            if feed not in self.asked:  # every page names the feed: read it once
+                self.asked.add(feed)
+                yield Request(feed, callback=self.parse_feed, errback=self.on_error)
         base = response.url
         urls = list(dict.fromkeys(
             url for href in _LINKS(root)
@@ -213,17 +226,22 @@ class FamilySpider(Spider):
         """The page of this site a link leads to, as a local canonical URL; None for other
         sites, assets (images, PDFs...), fragments and javascript:/mailto:/tel: links."""
         href = href.strip()
-        if href.startswith(("/", "http:", "https:")) and not href.startswith("//"):
-            # The same wherever it appears (menus, related lists): resolved once per crawl.
-            return self._site_link(href)
-        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+        try:
+            if href.startswith(("/", "http:", "https:")) and not href.startswith("//"):
+                # The same wherever it appears (menus, related lists): resolved once per crawl.
+                return self._site_link(href)
+            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
+                return None
+            return self._resolve(urljoin(base, href))
+        except ValueError:  # a malformed link (a bad port, say) leads nowhere
             return None
-        return self._resolve(urljoin(base, href))
 
     def _resolve_from_root(self, href: str) -> str | None:
         return self._resolve(urljoin(self.base_url, href))
 
     def _resolve(self, url: str) -> str | None:
+        if urlsplit(url).hostname not in self.hosts:
+            return None  # share buttons and the like: not worth canonicalizing
         url = self._local(url)
         parts = urlsplit(url)
         if parts.netloc != self.origin or (
@@ -270,11 +288,13 @@ class FamilySpider(Spider):
         return canonical_url(rebase(url, self.base_url, self.site.origin))
 
     def _states(self, local_urls: list[str]) -> dict[str, Any]:
-        if not local_urls:
+        """The crawl state of these URLs (public URL -> PageState), for those the archive
+        held when this run started (pages fetched since are in ``asked``, never asked again)."""
+        public = [url for u in local_urls if hash(url := self.public_url(u)) in self.known]
+        if not public:
             return {}
         with shared_archive(self.crawler).engine.connect() as connection:
-            return crawlstate.page_states(connection, self.site.slug,
-                                          [self.public_url(u) for u in local_urls])
+            return crawlstate.page_states(connection, self.site.slug, public)
 
     def _in_window(self, lastmod: str | None) -> bool:
         if not (self.since or self.until):

@@ -143,6 +143,12 @@ def page_states(session: Session | Connection, site: str,
     return out
 
 
+def known_urls(connection: Connection, site: str) -> Iterator[str]:
+    """Every URL of ``site`` the crawl state holds, streamed."""
+    yield from connection.execute(
+        select(Page.url).where(Page.site == site).execution_options(yield_per=5000)).scalars()
+
+
 def failing_urls(session: Session, site: str) -> Iterator[str]:
     """URLs whose last attempts failed: the next run tries them again."""
     yield from session.scalars(

@@ -1,0 +1,56 @@
+"""canonical_url skips w3lib for plain URLs: that shortcut must never change a result."""
+
+import random
+
+import pytest
+from w3lib.url import canonicalize_url, url_query_cleaner
+
+from pressarchive.urls import _PLAIN, TRACKING_PARAMS, canonical_url, rebase
+
+HOSTS = ["arabpress.com", "127.0.0.1:8100", "ArabPress.COM", "saudipress.com:80", "a.b-c.org:443"]
+PATH_CHARS = "az09.-/_~Z" * 3 + "%?#&=: é+;,'()!$*@"
+
+
+def random_urls(n: int, seed: int = 7):
+    rng = random.Random(seed)
+    for _ in range(n):
+        path = "".join(rng.choice(PATH_CHARS) for _ in range(rng.randint(0, 20)))
+        yield f"{rng.choice(['http', 'https', 'HTTP'])}://{rng.choice(HOSTS)}/{path}"
+
+
+def test_plain_urls_are_left_alone_by_w3lib():
+    plain = 0
+    for url in random_urls(30_000):
+        if _PLAIN.match(url):
+            plain += 1
+            cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
+            assert canonicalize_url(cleaned, keep_fragments=False) == url, url
+    assert plain > 1_000  # the shortcut was really exercised (1,985 with this seed)
+
+
+@pytest.mark.parametrize("url", ["https://arabpress.com/a/./b", "https://arabpress.com/a/..",
+                                 "https://arabpress.com/a b", "https://arabpress.com/x?utm_source=1",
+                                 "https://arabpress.com/%7Ex", "https://arabpress.com/é"])
+def test_urls_that_need_w3lib_are_not_plain(url):
+    assert not _PLAIN.match(url)
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://ArabPress.com:443/News/Item/", "https://arabpress.com/News/Item"),
+    ("https://arabpress.com/a/./b/../c", "https://arabpress.com/a/c"),
+    ("https://arabpress.com/x?utm_source=tw&b=2&a=1#top", "https://arabpress.com/x?a=1&b=2"),
+    ("http://127.0.0.1:8100", "http://127.0.0.1:8100/"),
+])
+def test_canonical_url(url, expected):
+    assert canonical_url(url) == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://arabpress.com/x?a=1", "http://127.0.0.1:8100/x?a=1"),
+    ("https://arabpress.com", "http://127.0.0.1:8100"),
+    ("https://ARABPRESS.com/x", "http://127.0.0.1:8100/x"),   # not spelled as the origin
+    ("https://arabpress.com.evil.org/x", "https://arabpress.com.evil.org/x"),
+    ("https://saudipress.com/x", "https://saudipress.com/x"),
+])
+def test_rebase(url, expected):
+    assert rebase(url, "https://arabpress.com", "http://127.0.0.1:8100") == expected
