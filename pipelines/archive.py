@@ -24,7 +24,7 @@ import resource
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
-from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import defer, reactor
 
 from pressarchive import ingest
@@ -107,25 +107,36 @@ class ArchivePipeline:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        future = self.executor.submit(ingest.ingest_in_worker, [item for item, _ in batch])
+        waiting = [d for _, d in batch]
+        try:
+            future = self.executor.submit(ingest.ingest_in_worker, [item for item, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - a broken pool: its worker died
+            self._worker_died(exc, waiting)
+            return
         # The future completes in another thread; its Deferreds must fire in the reactor's.
-        future.add_done_callback(
-            lambda f: reactor.callFromThread(self._deliver, f, [d for _, d in batch]))
+        future.add_done_callback(lambda f: reactor.callFromThread(self._deliver, f, waiting))
 
     def _deliver(self, future: concurrent.futures.Future, waiting: list[defer.Deferred]) -> None:
         try:
             outcomes = future.result()
         except Exception as exc:  # noqa: BLE001 - the worker died (killed, out of memory)
-            if not self.broken:
-                self.broken = True
-                logger.error("the ingest worker stopped (%r); closing the crawl", exc)
-                self.crawler.stats.set_value("pressarchive/ingest_worker_died", 1)
-                self.crawler.engine.close_spider_async(reason="ingest_worker_died")
-            for d in waiting:
-                d.errback(IngestError(f"not archived: the ingest worker stopped ({exc!r})"))
+            self._worker_died(exc, waiting)
             return
         for d, outcome in zip(waiting, outcomes):
             d.callback(outcome)
+
+    def _worker_died(self, exc: Exception, waiting: list[defer.Deferred]) -> None:
+        """The worker is gone, with its uncommitted batch (rolled back: those pages are not
+        marked fetched, so the next run asks for them again). The crawl stops here: fetching
+        on without an archive to write to would only waste the site's time."""
+        if not self.broken:
+            self.broken = True
+            logger.error("the ingest worker stopped (%r); closing the crawl", exc)
+            self.stats.set_value("pressarchive/ingest_worker_died", 1)
+            deferred_from_coro(
+                self.crawler.engine.close_spider_async(reason="ingest_worker_died"))
+        for d in waiting:
+            d.errback(IngestError(f"not archived: the ingest worker stopped ({exc!r})"))
 
     # -- what each outcome means for stats and Scrapy -------------------------------------------
 

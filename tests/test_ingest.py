@@ -1,0 +1,141 @@
+"""The ingester: a batch per transaction, the same archive as one record at a time, and one
+bad item costs only itself."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+
+import pytest
+
+from pressarchive import ingest
+from pressarchive.fetched import FetchedPage, FetchFailure
+from pressarchive.ingest import Ingester
+from pressarchive.sitegen import SiteFamily, render_page
+from pressarchive.storage import Archive
+
+FETCHED_AT = "2025-06-20T10:00:00+00:00"
+
+
+def fetched(family: SiteFamily, i: int, site: str = "arabpress") -> FetchedPage:
+    url = family.article(i).url(site)
+    page = render_page(family, site, url.split(".com", 1)[1])
+    return FetchedPage(url=url, final_url=url, requested_url=url, status=page.status,
+                       headers={"Content-Type": page.content_type, "ETag": page.etag},
+                       body=page.body, fetched_at=FETCHED_AT, site=site)
+
+
+@pytest.fixture(scope="module")
+def pages():
+    family = SiteFamily(400, seed=5)
+    own = [i for i in range(family.count) if "arabpress" in family.sites_of(i)][:120]
+    shared = next(i for i in own if "saudipress" in family.sites_of(i))
+    items = [fetched(family, i) for i in own]
+    # The same page fetched twice in one batch, and a sister site's copy of an article.
+    return items[:60] + [copy.deepcopy(items[3]), fetched(family, shared, "saudipress")] \
+        + items[60:]
+
+
+def ingest_all(tmp_path, name, items, batch, **kwargs):
+    ingester = Ingester(Archive(f"sqlite:///{tmp_path / name}"), **kwargs)
+    outcomes = []
+    for start in range(0, len(items), batch):
+        outcomes += ingester.ingest(copy.deepcopy(items[start:start + batch]))
+    ingester.archive.close()
+    return outcomes, tmp_path / name
+
+
+def content(db) -> dict:
+    """The archive's rows without their ids (which depend on the order of inserts)."""
+    con = sqlite3.connect(db)
+    queries = {
+        "appearances": "SELECT a.site, a.url, a.first_seen, a.last_seen, a.times_seen, "
+                       "a.page_date, a.related, v.fingerprint, ar.slug FROM appearances a "
+                       "JOIN versions v ON v.id = a.version_id "
+                       "JOIN articles ar ON ar.id = a.article_id ORDER BY 1, 2",
+        "versions": "SELECT v.fingerprint, v.headline, v.summary, v.body, v.published_at, "
+                    "v.sources, v.first_url, ar.slug FROM versions v "
+                    "JOIN articles ar ON ar.id = v.article_id ORDER BY 1",
+        "pages": "SELECT p.site, p.url, p.last_fetched, p.etag, p.failures, ar.slug "
+                 "FROM pages p LEFT JOIN articles ar ON ar.id = p.article_id ORDER BY 1, 2",
+        "search": "SELECT count(*) FROM search_index",
+    }
+    out = {name: con.execute(sql).fetchall() for name, sql in queries.items()}
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    return out
+
+
+def test_a_batch_writes_what_one_at_a_time_writes(tmp_path, pages):
+    one, db_one = ingest_all(tmp_path, "one.sqlite", pages, batch=1)
+    many, db_many = ingest_all(tmp_path, "many.sqlite", pages, batch=50)
+    assert [(o.kind, o.key) for o in many] == [(o.kind, o.key) for o in one]
+    keys = [o.key for o in many]
+    assert keys.count("unchanged") == 1 and keys.count("new_appearance") == 1
+    assert content(db_many) == content(db_one)
+    assert len(content(db_many)["appearances"]) == len(pages) - 1
+
+
+def test_one_bad_record_costs_only_itself(tmp_path, pages, monkeypatch):
+    real = ingest.extract
+
+    def extract(body, url, *args, **kwargs):
+        record = real(body, url, *args, **kwargs)
+        if url == pages[7].url:
+            record.related = [object()]  # cannot be stored as JSON: the batch's insert fails
+        return record
+
+    monkeypatch.setattr(ingest, "extract", extract)
+    outcomes, db = ingest_all(tmp_path, "bad.sqlite", pages[:20], batch=20)
+    assert outcomes[7].kind == ingest.ERROR and "not JSON serializable" in outcomes[7].message
+    assert all(o.kind == ingest.STORED for i, o in enumerate(outcomes) if i != 7)
+    urls = {row[1] for row in content(db)["appearances"]}
+    assert pages[7].url not in urls and len(urls) == 19
+    # Its fetch is not recorded either: the next run asks for the page again.
+    assert pages[7].url not in {row[1] for row in content(db)["pages"]}
+
+
+def test_a_bug_in_extraction_is_that_page_s_error(tmp_path, pages, monkeypatch):
+    real = ingest.extract
+
+    def extract(body, url, *args, **kwargs):
+        if url == pages[2].url:
+            raise RuntimeError("extractor bug")
+        return real(body, url, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "extract", extract)
+    outcomes, _ = ingest_all(tmp_path, "bug.sqlite", pages[:10], batch=10)
+    assert outcomes[2].kind == ingest.ERROR and "RuntimeError: extractor bug" in outcomes[2].message
+    assert [o.kind for o in outcomes].count(ingest.STORED) == 9
+
+
+def test_failures_304s_and_drops_in_the_same_batch(tmp_path, pages):
+    archive = Archive(f"sqlite:///{tmp_path / 'mixed.sqlite'}")
+    ingester = Ingester(archive, max_bytes=50_000)
+    first = ingester.ingest([copy.deepcopy(pages[0]), copy.deepcopy(pages[1])])
+    assert [o.key for o in first] == ["new_article", "new_article"]
+    not_modified = copy.deepcopy(pages[0])
+    not_modified.status, not_modified.body = 304, b""
+    too_large = copy.deepcopy(pages[2])
+    too_large.body += b" " * 60_000
+    pdf = copy.deepcopy(pages[3])
+    pdf.headers["Content-Type"] = "application/pdf"
+    failure = FetchFailure(url=pages[4].url, site="arabpress", kind="timeout", message="slow",
+                           failed_at=FETCHED_AT)
+    outcomes = ingester.ingest([not_modified, too_large, pdf, failure, copy.deepcopy(pages[5])])
+    assert [(o.kind, o.key) for o in outcomes] == [
+        (ingest.NOT_MODIFIED, ""), (ingest.DROPPED, "too_large"), (ingest.DROPPED, "not_html"),
+        (ingest.FAILED, "timeout"), (ingest.STORED, "new_article")]
+    con = sqlite3.connect(tmp_path / "mixed.sqlite")
+    assert con.execute("SELECT failures, last_error FROM pages WHERE url = ?",
+                       (pages[4].url,)).fetchone() == (1, "timeout")
+    assert con.execute("SELECT count(*) FROM appearances").fetchone()[0] == 3
+    con.close()
+
+
+def test_receipts_unless_records_are_wanted(tmp_path, pages):
+    with_records, _ = ingest_all(tmp_path, "r.sqlite", pages[:3], batch=3, records=True)
+    receipts, _ = ingest_all(tmp_path, "n.sqlite", pages[:3], batch=3, records=False)
+    assert with_records[0].record["body"] and with_records[0].record["url"] == pages[0].url
+    assert set(receipts[0].record) == {"url", "site", "stored", "article_id", "version_id"}
+    assert receipts[0].record["stored"] == "new_article"

@@ -1,0 +1,80 @@
+"""The crawl's ingest worker as a user meets it: the same archive with or without the worker
+process, records in feed exports, and a worker that dies mid-crawl."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+from pressarchive.sitegen import FamilyServer, SiteFamily
+
+from conftest import ROOT, run_crawl
+from test_ingest import content
+from test_resume import children, count_articles
+
+
+def test_worker_or_not_the_archive_is_the_same_and_feeds_get_records(tmp_path, local_sites):
+    origin = local_sites["arabpress"].origin
+    feed = tmp_path / "records.jsonl"
+    worker = run_crawl("arabpress", tmp_path / "worker.sqlite", tmp_path, base_url=origin,
+                       settings={"FEEDS": json.dumps({str(feed): {"format": "jsonlines"}})})
+    inline = run_crawl("arabpress", tmp_path / "inline.sqlite", tmp_path, base_url=origin,
+                       settings={"INGEST_PROCESS": "False"})
+    assert worker.returncode == inline.returncode == 0
+    assert worker.stats["pressarchive/ingest_cpu_seconds"] > 0
+    assert "pressarchive/ingest_cpu_seconds" not in inline.stats
+    a, b = content(tmp_path / "worker.sqlite"), content(tmp_path / "inline.sqlite")
+    # Fetch times differ between the two runs; everything else must not.
+    strip = lambda rows: [row[:2] + row[4:] for row in rows]  # noqa: E731
+    assert strip(a["appearances"]) == strip(b["appearances"]) and a["appearances"]
+    assert a["versions"] == b["versions"]
+    records = [json.loads(line) for line in feed.read_text("utf-8").splitlines()]
+    assert len(records) == worker.stats["item_scraped_count"] > 0
+    stored = {row[1] for row in a["appearances"]}
+    assert {r["url"] for r in records} == stored
+    assert all(r["headline"] and r["body"] and r["fingerprint"] for r in records)
+
+
+def test_a_worker_killed_mid_crawl_ends_the_crawl_and_loses_nothing_stored(tmp_path):
+    family = SiteFamily(1500, seed=9)
+    db = tmp_path / "archive.sqlite"
+    stats_file = tmp_path / "stats.json"
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
+               "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"STATS_FILE={stats_file}",
+               "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=INFO"]
+        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+               "TMPDIR": str(tmp_path)}
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while count_articles(db) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = children(proc.pid)
+        assert len(workers) == 1
+        os.kill(workers[0], signal.SIGKILL)
+        _, log = proc.communicate(timeout=120)
+        stats = json.loads(stats_file.read_text())
+        assert stats["finish_reason"] == "ingest_worker_died"
+        assert "the ingest worker stopped" in log
+        stored = count_articles(db)
+        expected = sum(1 for i in range(family.count) if "arabpress" in family.sites_of(i))
+        assert 0 < stored < expected
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    assert rerun.returncode == 0 and rerun.stats["finish_reason"] == "finished"
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # Every page the crawl state says was fetched has its record: nothing half-written.
+    orphans = con.execute("SELECT count(*) FROM pages p WHERE p.last_status = 200 AND "
+                          "p.article_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM appearances "
+                          "a WHERE a.article_id = p.article_id)").fetchone()[0]
+    total = con.execute("SELECT count(*) FROM appearances").fetchone()[0]
+    con.close()
+    assert orphans == 0
+    assert total == expected
