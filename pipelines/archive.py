@@ -25,7 +25,7 @@ from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
-from twisted.internet import defer, reactor
+from twisted.internet import defer
 
 from pressarchive import ingest
 from pressarchive.crawl import shared_archive
@@ -43,9 +43,8 @@ class ArchivePipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         settings = crawler.settings
-        self.url = settings.get("ARCHIVE_URL")
         self.max_bytes = settings.getint("PAGE_MAX_BYTES")
-        self.in_process = settings.getbool("INGEST_PROCESS", True)
+        self.use_worker = settings.getbool("INGEST_PROCESS", True)
         self.batch_size = max(1, settings.getint("INGEST_BATCH", 50))
         self.linger = settings.getfloat("INGEST_LINGER", 0.05)
         # Stored records travel back from the worker only for those who read them: feed
@@ -66,7 +65,7 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         archive = shared_archive(self.crawler)  # opened and migrated here, before the worker
-        if self.in_process:
+        if self.use_worker:
             self.executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=_worker_context(),
                 initializer=ingest.start_worker,
@@ -78,7 +77,7 @@ class ArchivePipeline:
         self._flush()  # nothing should be waiting by now; if something is, it is not lost
         if self.executor is not None:
             self.executor.shutdown(wait=True)
-        if self.in_process:
+        if self.use_worker:
             # The worker has been waited for: its CPU time is now this process's children's.
             worker = resource.getrusage(resource.RUSAGE_CHILDREN)
             self.stats.set_value("pressarchive/ingest_cpu_seconds",
@@ -94,6 +93,8 @@ class ArchivePipeline:
         if len(self.pending) >= self.batch_size:
             self._flush()
         elif self.timer is None:
+            from twisted.internet import reactor  # the one Scrapy installed
+
             self.timer = reactor.callLater(self.linger, self._flush)
         outcome = await maybe_deferred_to_future(done)
         return self._report(item, outcome)
@@ -114,6 +115,8 @@ class ArchivePipeline:
             self._worker_died(exc, waiting)
             return
         # The future completes in another thread; its Deferreds must fire in the reactor's.
+        from twisted.internet import reactor
+
         future.add_done_callback(lambda f: reactor.callFromThread(self._deliver, f, waiting))
 
     def _deliver(self, future: concurrent.futures.Future, waiting: list[defer.Deferred]) -> None:
