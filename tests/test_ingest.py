@@ -139,3 +139,27 @@ def test_receipts_unless_records_are_wanted(tmp_path, pages):
     assert with_records[0].record["body"] and with_records[0].record["url"] == pages[0].url
     assert set(receipts[0].record) == {"url", "site", "stored", "article_id", "version_id"}
     assert receipts[0].record["stored"] == "new_article"
+
+
+def test_a_batch_raced_by_another_writer_is_saved_one_at_a_time(tmp_path, pages, monkeypatch):
+    """Another crawler stores one of the batch's articles between the batch's look-up and its
+    inserts: the batch is rolled back and redone record by record, with nothing doubled."""
+    from pressarchive.storage.archive import Archive as RealArchive
+
+    db = tmp_path / "raced.sqlite"
+    other = Ingester(Archive(f"sqlite:///{db}"))
+    ingester = Ingester(Archive(f"sqlite:///{db}"))
+    real_fresh = RealArchive._fresh
+
+    def fresh_then_race(self, session, entries):
+        found = real_fresh(self, session, entries)
+        if not getattr(self, "raced", False):
+            self.raced = True
+            other.ingest([copy.deepcopy(pages[4])])  # the other crawler commits first
+        return found
+
+    monkeypatch.setattr(RealArchive, "_fresh", fresh_then_race)
+    outcomes = ingester.ingest(copy.deepcopy(pages[:8]))
+    assert [o.key for o in outcomes] == ["new_article"] * 4 + ["unchanged"] + ["new_article"] * 3
+    rows = content(db)
+    assert len(rows["appearances"]) == len(rows["versions"]) == 8

@@ -73,6 +73,10 @@ def _family(site: str) -> set[str]:
     return {s.slug for s in SITES.values() if s.family == profile.family}
 
 
+class RacedError(RuntimeError):
+    """Another writer changed what a batch relied on; redo the batch one record at a time."""
+
+
 @dataclass
 class Saved:
     outcome: str
@@ -130,7 +134,9 @@ class Archive:
         Most records of a crawl are news to the archive: no version has their fingerprint, no
         appearance their URL, no article their slug. Those (when nothing else in the batch
         shares any of these, or their fetch's URL) are written with one multi-row statement
-        per table; the rest go through ``save_in`` one by one, after them.
+        per table; the rest go through ``save_in`` one by one, after them. Another writer
+        racing on the same rows makes it raise (RacedError, IntegrityError): roll back and
+        save the records one at a time.
         """
         fresh = self._fresh(session, entries)
         saved: list[Saved | None] = [None] * len(entries)
@@ -168,14 +174,29 @@ class Archive:
         """Articles, versions and appearances (and search rows and fetch notes) for records
         that are new in every way, a statement per table."""
         seen = [stored_time(record.fetched_at) for record, _ in entries]
-        article_ids = list(session.scalars(
-            insert(Article).returning(Article.id, sort_by_parameter_order=True),
-            [{"slug": slug_key(record.url), "first_seen": when, "last_seen": when}
-             for (record, _), when in zip(entries, seen)]))
-        version_ids = list(session.scalars(
-            insert(Version).returning(Version.id, sort_by_parameter_order=True),
-            [{**self._version_values(record, when), "article_id": article_id}
-             for (record, _), when, article_id in zip(entries, seen, article_ids)]))
+        # Plain multi-row INSERTs, then the new ids read back by their unique keys (slug and
+        # fingerprint are unique within these entries): cheaper than INSERT ... RETURNING in
+        # the order of the rows, which SQLite can only do one row at a time.
+        slugs = [slug_key(record.url) for record, _ in entries]
+        session.execute(insert(Article), [
+            {"slug": slug, "first_seen": when, "last_seen": when}
+            for slug, when in zip(slugs, seen)])
+        found = session.execute(
+            select(Article.slug, Article.id).where(Article.slug.in_(slugs))).all()
+        if len(found) != len(slugs):
+            # Another crawler added an article with one of these slugs since _fresh looked:
+            # the caller rolls back and saves these records one at a time (save_in).
+            raise RacedError("articles with these slugs appeared during the batch")
+        article_of = dict(found)
+        article_ids = [article_of[slug] for slug in slugs]
+        session.execute(insert(Version), [
+            {**self._version_values(record, when), "article_id": article_id}
+            for (record, _), when, article_id in zip(entries, seen, article_ids)])
+        fingerprints = [record.fingerprint for record, _ in entries]
+        version_of = dict(session.execute(
+            select(Version.fingerprint, Version.id)
+            .where(Version.fingerprint.in_(fingerprints))).all())
+        version_ids = [version_of[fp] for fp in fingerprints]
         session.execute(insert(Appearance), [
             {"site": record.site, "url": record.url, "first_seen": when, "last_seen": when,
              "times_seen": 1, "article_id": article_id, "version_id": version_id,
