@@ -63,9 +63,9 @@ class Ingester:
         try:
             with self.archive.transaction() as session:
                 return self._write_batch(session, read)
-        except Exception:  # noqa: BLE001 - redone item by item below, where each one is told
-            logger.debug("batch of %d not saved as one; saving one at a time", len(items),
-                         exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - redone item by item below, each one told
+            logger.info("a batch of %d was not saved as one (%s); saving one at a time",
+                        len(items), type(exc).__name__)
         return [self._write_alone(item, outcome) for item, outcome in read]
 
     # -- reading (no database) -------------------------------------------------------------
@@ -104,7 +104,7 @@ class Ingester:
         except ExtractError as exc:
             return _dropped(exc.key, str(exc), item, extractor)
         item.record = record
-        return Outcome(STORED, extractor=extractor)
+        return Outcome(STORED, extractor=extractor)  # to be stored: _write* says what it added
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ TRACKING_PARAMS = (
 _PLAIN = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?!.*/\.\.?(?:/|\Z))(?:/[A-Za-z0-9._~/-]*)?\Z")
 
 
-@lru_cache(maxsize=32768)  # a crawl meets the same links (menus, related lists) again and again
+@lru_cache(maxsize=8192)  # a crawl meets the same links (menus, related lists) again and again
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, sorted query without tracking parameters, no fragment,
     no trailing slash (but the root keeps its ``/``)."""
