@@ -65,6 +65,8 @@ class ArchivePipeline:
 
     def open_spider(self) -> None:
         archive = shared_archive(self.crawler)  # opened and migrated here, before the worker
+        # Pages are parsed by the ingester: it reads their links for the spider as well.
+        self.crawler.spider.links_from_pipeline = True
         if self.use_worker:
             self.executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=_worker_context(),
@@ -86,6 +88,17 @@ class ArchivePipeline:
     async def process_item(self, item):
         if not isinstance(item, (FetchedPage, FetchFailure)):
             return item
+        outcome = None
+        try:
+            outcome = await self._ingested(item)
+        finally:
+            # The spider waits for the links the ingester read from the page (or for None).
+            if getattr(item, "links", None) is not None:
+                item.links.callback(outcome.links if outcome else None)
+        return self._report(item, outcome)
+
+    async def _ingested(self, item) -> ingest.Outcome:
+        """The item's outcome, once the batch it joins is committed."""
         if self.broken:
             raise IngestError(f"the ingest worker has stopped; not archived: {item.url}")
         done: defer.Deferred = defer.Deferred()
@@ -96,8 +109,7 @@ class ArchivePipeline:
             from twisted.internet import reactor  # the one Scrapy installed
 
             self.timer = reactor.callLater(self.linger, self._flush)
-        outcome = await maybe_deferred_to_future(done)
-        return self._report(item, outcome)
+        return await maybe_deferred_to_future(done)
 
     # -- batches -----------------------------------------------------------------------------
 

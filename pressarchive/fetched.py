@@ -19,7 +19,14 @@ class FetchedPage:
     site: str
     requested_url: str = ""  # the public URL asked for, before redirects: the crawl state's key
     lastmod: str | None = None  # the sitemap's lastmod for it, when a sitemap led here
-    record: Any = field(default=None, repr=False)  # the Record, once the extract pipeline ran
+    follow: bool = False  # whether the crawl wants the page's links (read where it is parsed)
+    record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
+    # Where the page's links go back to the spider (a Deferred the archive pipeline fires with
+    # the PageLinks the ingester read, or None); it stays in the crawl process.
+    links: Any = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:  # pickled for the ingest worker: without the Deferred
+        return {**self.__dict__, "links": None}
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)

@@ -17,12 +17,14 @@ import os
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from sqlalchemy.exc import IntegrityError
 
-from .extract import ExtractError, NotAnArticle, extract, validate
+from .extract import ExtractError, NotAnArticle, extract, read_page, validate
+from .extract.links import PageLinks, read_links
+from .extract.page import Page
 from .fetched import FetchedPage, FetchFailure, fetch_of
 from .storage import Archive, crawlstate
 
@@ -46,6 +48,7 @@ class Outcome:
     message: str = ""
     extractor: str | None = None  # which extractor read the page (template-v1, generic...)
     record: dict | None = None  # the stored record, for feed exports
+    links: PageLinks | None = None  # the page's links, when the crawl asked for them
 
 
 class Ingester:
@@ -90,8 +93,17 @@ class Ingester:
             return _dropped("too_large", f"page too large ({len(item.body):,} bytes > "
                                          f"{self.max_bytes:,})", item)
         try:
-            record = extract(item.body, item.url, item.fetched_at, site=item.site,
-                             content_type=item.content_type or None)
+            page = read_page(item.body, item.url, item.content_type or None)
+        except ExtractError as exc:
+            return _dropped(exc.key, str(exc), item)
+        outcome = self._article(item, page)
+        if item.follow:  # the page is parsed here: its links are read here too
+            outcome.links = read_links(page.root)
+        return outcome
+
+    def _article(self, item: FetchedPage, page: Page) -> Outcome:
+        try:
+            record = extract(page, item.url, item.fetched_at, site=item.site)
         except NotAnArticle as exc:
             if exc.key == "not_article":
                 return Outcome(NOT_ARTICLE, message=f"{exc}: {item.url}")
@@ -120,8 +132,7 @@ class Ingester:
             session, [(read[i][0].record, fetch_of(read[i][0])) for i in stored])
         for i, one in zip(stored, saved):
             item, outcome = read[i]
-            out[i] = Outcome(STORED, one.outcome, extractor=outcome.extractor,
-                             record=self._record(item.record, one))
+            out[i] = replace(outcome, key=one.outcome, record=self._record(item.record, one))
         return out
 
     def _write(self, session, item, outcome: Outcome) -> Outcome:
@@ -131,15 +142,14 @@ class Ingester:
                                     crawlstate.stored_time(item.failed_at), retry=item.retry)
         elif outcome.kind == NOT_MODIFIED:
             crawlstate.note_not_modified(session, item.site, item.requested_url,
-                                         crawlstate.stored_time(item.fetched_at))
+                                         crawlstate.stored_time(item.fetched_at), item.lastmod)
         elif outcome.kind == NOT_ARTICLE:
             # Listings are expected on every crawl: remembered with their validators, so that
             # the next run can ask for them conditionally.
             crawlstate.note_fetch(session, fetch_of(item), None)
         elif outcome.kind == STORED:
             saved = self.archive.save_in(session, item.record, fetch_of(item))
-            return Outcome(STORED, saved.outcome, extractor=outcome.extractor,
-                           record=self._record(item.record, saved))
+            return replace(outcome, key=saved.outcome, record=self._record(item.record, saved))
         return outcome
 
     def _record(self, record, saved) -> dict:

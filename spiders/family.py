@@ -6,11 +6,11 @@ import datetime as dt
 import os
 import shutil
 import tempfile
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
 
-from lxml.etree import XPath
 from protego import Protego
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefusedError,
@@ -19,22 +19,21 @@ from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefused
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
+from twisted.internet.defer import Deferred
 
 from pressarchive.crawl import shared_archive
+from pressarchive.extract.links import PageLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import canonical_url, rebase
 
-FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
 # XPath, not LinkExtractor, which cost more per page than our whole extraction.
 ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
-_LINKS = XPath("//a/@href", smart_strings=False)
-_NEXT_LINKS = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
-_FEED_LINKS = XPath("//link[@rel='alternate'][@type=$a or @type=$b]/@href", smart_strings=False)
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -79,6 +78,9 @@ class FamilySpider(Spider):
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
         self._site_link = lru_cache(maxsize=8192)(self._resolve_from_root)
         self.known: set[int] = set()  # hashes of the URLs the archive knew at the start
+        # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
+        # their links too and hands them back (FetchedPage.links); otherwise the spider does.
+        self.links_from_pipeline = False
         # Hosts whose links may lead to the copy being crawled (the site's own are rebased).
         self.hosts = {urlsplit(self.base_url).hostname, urlsplit(self.site.origin).hostname}
 
@@ -182,9 +184,11 @@ class FamilySpider(Spider):
         for url in urls:
             yield self.request(url, state=states.get(self.public_url(url)))
 
-    def parse_page(self, response: Response) -> Iterable[Any]:
+    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
-        yield FetchedPage(
+        follow = (isinstance(response, TextResponse) and response.status == 200
+                  and response.meta.get("follow", True))
+        page = FetchedPage(
             url=self.public_url(response.url),
             requested_url=self.public_url(requested),
             final_url=response.url,
@@ -195,25 +199,34 @@ class FamilySpider(Spider):
             fetched_at=now(),
             site=self.site.slug,
             lastmod=response.meta.get("lastmod"),
+            follow=bool(follow),
         )
-        if not isinstance(response, TextResponse) or not response.meta.get("follow", True):
+        if follow and self.links_from_pipeline:
+            page.links = Deferred()  # fired by the archive pipeline: the ingester parsed it
+        yield page
+        if not follow:
             return
-        if response.status != 200:
-            return
-        # Links are read from parsel's lxml tree with compiled XPaths: a Selector per link
-        # costs more than the rest of this method.
-        root = response.selector.root
-        for href in _FEED_LINKS(root, a=FEED_TYPES[0], b=FEED_TYPES[1]):
-            feed = self._local(response.urljoin(href))
+        if page.links is not None:
+            links = await maybe_deferred_to_future(page.links)
+        else:  # no archive pipeline (say, a dry run with ITEM_PIPELINES={}): parse it here
+            links = read_links(response.selector.root)
+        if links is not None:  # None: not an HTML page the ingester could read
+            for request in self._follow(response.url, links):
+                yield request
+
+    def _follow(self, page_url: str, links: PageLinks) -> Iterable[Request]:
+        """Requests for what a page links to that this run has not asked for yet."""
+        base = urljoin(page_url, links.base) if links.base else None
+        for href in links.feeds:
+            feed = self._local(urljoin(base or page_url, href))
             if feed not in self.asked:  # every page names the feed: read it once
                 self.asked.add(feed)
                 yield Request(feed, callback=self.parse_feed, errback=self.on_error)
-        base = response.url
         urls = list(dict.fromkeys(
-            url for href in _LINKS(root)
-            if (url := self._link(href, base)) is not None and url not in self.asked))
+            url for href in links.hrefs
+            if (url := self._link(href, page_url, base)) is not None and url not in self.asked))
         states = self._states(urls)
-        next_pages = {url for href in _NEXT_LINKS(root) if (url := self._link(href, base))}
+        next_pages = {url for href in links.next if (url := self._link(href, page_url, base))}
         anything_new = any(self.public_url(u) not in states for u in urls if u not in next_pages)
         for url in urls:
             if url in next_pages and not (anything_new or self.full):
@@ -222,17 +235,19 @@ class FamilySpider(Spider):
                 continue
             yield self.request(url, state=states.get(self.public_url(url)))
 
-    def _link(self, href: str, base: str) -> str | None:
+    def _link(self, href: str, page_url: str, base: str | None = None) -> str | None:
         """The page of this site a link leads to, as a local canonical URL; None for other
-        sites, assets (images, PDFs...), fragments and javascript:/mailto:/tel: links."""
+        sites, assets (images, PDFs...), fragments and javascript:/mailto:/tel: links.
+        ``base`` is the page's ``<base href>``, when it has one."""
         href = href.strip()
         try:
-            if href.startswith(("/", "http:", "https:")) and not href.startswith("//"):
+            if base is None and href.startswith(("/", "http:", "https:")) \
+                    and not href.startswith("//"):
                 # The same wherever it appears (menus, related lists): resolved once per crawl.
                 return self._site_link(href)
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
                 return None
-            return self._resolve(urljoin(base, href))
+            return self._resolve(urljoin(base or page_url, href))
         except ValueError:  # a malformed link (a bad port, say) leads nowhere
             return None
 
@@ -254,10 +269,11 @@ class FamilySpider(Spider):
     def request(self, url: str, *, lastmod: str | None = None, state=None,
                 dont_filter: bool = False, follow: bool = True) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
-        sitemap lastmod changed) so that an unchanged one costs a 304 and no parsing."""
+        sitemap lastmod changed from the one recorded) so that an unchanged one costs a 304
+        and no parsing."""
         headers = {}
         if state is not None and not self.full and state.failures == 0 and not (
-                lastmod and lastmod != state.lastmod):
+                lastmod and state.lastmod and lastmod != state.lastmod):
             if state.last_modified:
                 headers["If-Modified-Since"] = state.last_modified
             elif state.etag:
@@ -306,21 +322,44 @@ class FamilySpider(Spider):
 
 
 def _unchanged_since(lastmod: str | None, state) -> bool:
-    """Whether a sitemap ``lastmod`` says the page is as the archive last stored it: the same
-    lastmod, or one no later than that fetch (a date alone counts as the end of that day)."""
-    if not lastmod or state.failures or state.last_fetched is None:
+    """Whether a sitemap ``lastmod`` says the page is as the archive last stored it: the very
+    lastmod recorded with that fetch (or with a 304 since), or one no later than the
+    ``Last-Modified`` the site sent with it (a date alone counts as the end of that day).
+    Both sides are the site's clock: ours is never compared with it.
+
+    Never for a page whose last fetch gave no article: a sitemap lists articles, so that
+    fetch met something else (a "not found" page served with 200, say) and is not trusted."""
+    if not lastmod or state.failures or state.last_fetched is None or state.article_id is None:
         return False
     if lastmod == state.lastmod:
         return True
-    try:
-        stamp = dt.datetime.fromisoformat(lastmod.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return False
+    stamp, sent = _utc(lastmod), _http_date(state.last_modified)
+    if stamp is None or sent is None:
+        return False  # asked for conditionally instead: the site's answer decides
     if len(lastmod.strip()) == 10:  # YYYY-MM-DD
-        stamp = stamp + dt.timedelta(days=1)
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return stamp <= state.last_fetched
+        stamp += dt.timedelta(days=1)
+    return stamp <= sent
+
+
+def _utc(stamp: str) -> dt.datetime | None:
+    """An ISO 8601 time as naive UTC (no offset read as UTC), or None."""
+    try:
+        value = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _http_date(value: str | None) -> dt.datetime | None:
+    """An HTTP date (``Last-Modified``) as naive UTC, or None."""
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError):
+        return None
 
 
 def _day(value: str | None, name: str) -> str | None:

@@ -78,3 +78,15 @@ def test_a_worker_killed_mid_crawl_ends_the_crawl_and_loses_nothing_stored(tmp_p
     con.close()
     assert orphans == 0
     assert total == expected
+
+
+def test_without_the_archive_pipeline_the_spider_reads_links_itself(tmp_path, local_sites):
+    """A dry run (ITEM_PIPELINES={}) discovers the same pages: the spider parses them."""
+    origin = local_sites["arabpress"].origin
+    archived = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path, base_url=origin)
+    dry = run_crawl("arabpress", tmp_path / "b.sqlite", tmp_path, base_url=origin,
+                    settings={"ITEM_PIPELINES": "{}"})
+    assert archived.returncode == dry.returncode == 0
+    assert dry.stats["finish_reason"] == "finished"
+    assert "pressarchive/extracted" not in dry.stats
+    assert dry.stats["response_received_count"] == archived.stats["response_received_count"]

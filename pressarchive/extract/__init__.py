@@ -44,26 +44,34 @@ class InvalidArticle(ExtractError):
     key = "invalid"
 
 
+def read_page(html: str | bytes, url: str, content_type: str | None = None) -> Page:
+    """The page parsed (bytes decoded by their declared or detected charset); raises
+    NotAnArticle for an empty one. ``extract`` takes the result, so a caller that reads more
+    from the page (its links) parses it once."""
+    if isinstance(html, bytes):
+        html = decode_html(html, content_type)
+    if not html.strip():
+        raise NotAnArticle("empty page", key="empty")
+    return Page(html, url)
+
+
 def extract(
-    html: str | bytes,
+    html: str | bytes | Page,
     url: str,
     fetched_at: str | dt.datetime | None = None,
     *,
     site: str | None = None,
     content_type: str | None = None,
 ) -> Record:
-    """The record of the article page ``html`` found at (public) ``url``.
+    """The record of the article page ``html`` (text, bytes, or a page ``read_page`` parsed)
+    found at (public) ``url``.
 
     Raises NotAnArticle for listings, tag, search and video pages, InvalidArticle for pages
     that look like articles but cannot be trusted (truncated).
     """
-    if isinstance(html, bytes):
-        html = decode_html(html, content_type)
-    if not html.strip():
-        raise NotAnArticle("empty page", key="empty")
+    page = html if isinstance(html, Page) else read_page(html, url, content_type)
     profile = get_site(site) if site else site_for_url(url)
     fetched = _fetched_at(fetched_at)
-    page = Page(html, url)
     template = _template_for(page, profile, fetched)
     if not template.is_complete(page):
         raise InvalidArticle("truncated HTML: the page stops before the article ends",

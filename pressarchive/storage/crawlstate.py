@@ -48,6 +48,7 @@ class PageState:
     last_modified: str | None
     last_fetched: dt.datetime | None
     failures: int
+    article_id: int | None  # the article its last fetch gave; None for a page that gave none
 
 
 def _page(session: Session, site: str, url: str) -> Page | None:
@@ -100,12 +101,15 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(update(Page), updates)
 
 
-def note_not_modified(session: Session, site: str, url: str, when: dt.datetime) -> bool:
-    """A 304: the page is as archived. Moves last-seen times on; False if the URL is unknown."""
+def note_not_modified(session: Session, site: str, url: str, when: dt.datetime,
+                      lastmod: str | None = None) -> bool:
+    """A 304: the page is as archived (and as of ``lastmod``, the sitemap's, when a sitemap
+    led here). Moves last-seen times on; False if the URL is unknown."""
     page = _page(session, site, url)
     if page is None:
         return False
     page.last_fetched = when
+    page.lastmod = lastmod or page.lastmod
     page.failures = 0
     page.last_error = None
     if page.article_id is not None:
@@ -137,7 +141,7 @@ def page_states(session: Session | Connection, site: str,
     for start in range(0, len(urls), 500):
         rows = session.execute(
             select(Page.url, Page.lastmod, Page.etag, Page.last_modified, Page.last_fetched,
-                   Page.failures)
+                   Page.failures, Page.article_id)
             .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
         out.update({row[0]: PageState(*row[1:]) for row in rows})
     return out

@@ -1,0 +1,42 @@
+"""Reading a page's links (where the page is parsed) and resolving them (in the spider)."""
+
+import parsel
+
+from pressarchive.extract.links import read_links
+from spiders.family import ArabPressSpider
+
+PAGE = """<html><head>
+<link rel="alternate" type="application/rss+xml" href=" /feed.xml ">
+<link rel="next" href="/politics?page=2"></head><body>
+<a href="/a-story">A</a> <a href="/a-story">again</a> <a href="relative-story">R</a>
+<a href="https://twitter.com/share?u=x">share</a> <a href="#top">top</a>
+<a rel="next" href="/politics?page=2">more</a></body></html>"""
+
+
+def test_read_links_gives_them_as_written_once_each():
+    links = read_links(parsel.Selector(text=PAGE).root)
+    assert links.base is None
+    assert links.hrefs == ["/a-story", "relative-story", "https://twitter.com/share?u=x",
+                           "#top", "/politics?page=2"]
+    assert links.next == ["/politics?page=2", "/politics?page=2"]
+    assert links.feeds == ["/feed.xml"]
+    based = PAGE.replace("<head>", '<head><base href="https://example.org/dir/">')
+    assert read_links(parsel.Selector(text=based).root).base == "https://example.org/dir/"
+
+
+def test_the_spider_resolves_links_against_the_page_or_its_base():
+    spider = ArabPressSpider(base_url="http://127.0.0.1:8100")
+    page = "http://127.0.0.1:8100/section/x"
+    assert spider._link("/a-story", page) == "http://127.0.0.1:8100/a-story"
+    assert spider._link("relative-story", page) == "http://127.0.0.1:8100/section/relative-story"
+    assert spider._link("https://arabpress.com/b?utm_source=x", page) == \
+        "http://127.0.0.1:8100/b"  # the public site's own link, on the copy, tracking removed
+    assert spider._link("https://twitter.com/share?u=x", page) is None
+    assert spider._link("/img/photo.jpg", page) is None
+    assert spider._link("mailto:desk@arabpress.com", page) is None
+    assert spider._link("http://127.0.0.1:bad/x", page) is None
+    # With a <base href>, relative and root-relative links go by it, not by the page.
+    base = "http://127.0.0.1:8100/archive/"
+    assert spider._link("relative-story", page, base) == \
+        "http://127.0.0.1:8100/archive/relative-story"
+    assert spider._link("/c", page, "https://elsewhere.example/") is None
