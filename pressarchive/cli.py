@@ -100,8 +100,6 @@ def _db_url(db: str | None) -> str:
     """A --db value (a file path or an SQLAlchemy URL) as a URL; $ARCHIVE_URL when absent."""
     from .storage import archive_url
 
-    if db and "://" not in db:
-        return f"sqlite:///{Path(db).resolve()}"
     return archive_url(db)
 
 

@@ -60,6 +60,23 @@ def test_db_comes_from_the_environment(db, monkeypatch):
     assert json.loads(proc.stdout)["article_id"] == 2
 
 
+def test_an_archive_path_in_the_environment_is_a_sqlite_file(db, monkeypatch):
+    """$ARCHIVE_URL (or --db) may be a plain path: the crawl and every command read it so."""
+    from pressarchive.storage import archive_url
+
+    monkeypatch.setenv("ARCHIVE_URL", str(db))
+    assert archive_url() == f"sqlite:///{db.resolve()}"
+    monkeypatch.setenv("HOME", str(db.parent))
+    assert archive_url("~/a.sqlite") == f"sqlite:///{db.resolve()}"
+
+
+def test_sites_may_be_given_comma_separated_or_repeated(db):
+    for args in (["--site", "arabpress,saudipress"], ["--site", "arabpress", "--site", "x"]):
+        proc = cli("search", "government", "OR", "الحكومة", "--json", "--db", str(db), *args)
+        assert proc.returncode == 0, proc.stderr
+        assert {json.loads(line)["article_id"] for line in proc.stdout.splitlines()} == {1, 2}
+
+
 def test_show_prints_the_article_with_its_diff(db):
     proc = cli("show", "https://arabpress.com/budget?utm_source=x", "--db", str(db))
     assert proc.returncode == 0, proc.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import sqlite3
@@ -17,8 +16,6 @@ from typing import Any, Callable, Iterator
 import click
 
 from .query import HELP as QUERY_HELP
-
-DEFAULT_URL = "sqlite:///pressarchive.sqlite"  # as pressarchive.storage.archive says
 
 
 def _user_error(message: str) -> click.ClickException:
@@ -54,10 +51,9 @@ def user_errors() -> Iterator[None]:
 
 def db_url(db: str | None) -> str:
     """--db as a database URL: a URL is taken as it is, anything else as a SQLite file."""
-    value = db or os.environ.get("ARCHIVE_URL") or DEFAULT_URL
-    if "://" in value:
-        return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+    from ..storage.archive import archive_url  # late: sqlalchemy is not needed for --help
+
+    return archive_url(db)
 
 
 def sqlite_path(url: str) -> Path | None:

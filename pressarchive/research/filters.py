@@ -72,9 +72,9 @@ def effective_date() -> ColumnElement:
 def _sites(site: str | Iterable[str] | None) -> tuple[str, ...]:
     if not site:
         return ()
-    if isinstance(site, str):
-        site = site.split(",")
-    return tuple(dict.fromkeys(s.strip() for s in site if s and s.strip()))
+    items = [site] if isinstance(site, str) else site  # --site is repeatable, and takes a,b
+    parts = (part.strip() for item in items if item for part in item.split(","))
+    return tuple(dict.fromkeys(part for part in parts if part))
 
 
 @dataclass(frozen=True)

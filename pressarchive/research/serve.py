@@ -7,6 +7,7 @@ from typing import Any
 
 from . import index
 from .query import QueryError, parse
+from .search import WEIGHTS  # the same ranking as `pressarchive search`
 
 CANNED = {
     "search": {
@@ -16,7 +17,7 @@ CANNED = {
                        "do not matter.",
         "sql": f"""select v.article_id, v.id as version_id, v.headline, v.published_at,
   v.first_seen, v.section, v.first_url,
-  -bm25({index.TABLE}, 10.0, 4.0, 1.0) as score
+  -bm25({index.TABLE}, {', '.join(map(str, WEIGHTS))}) as score
 from {index.TABLE} join versions v on v.id = {index.TABLE}.rowid
 where {index.TABLE} match pressarchive_query(:q)
 order by score desc limit 100""",

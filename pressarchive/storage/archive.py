@@ -9,6 +9,7 @@ import datetime as dt
 import os
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator
 
 from sqlalchemy import create_engine, event, func, insert, select
@@ -33,8 +34,13 @@ UNCHANGED = "unchanged"            # nothing new: last-seen times move on, no ro
 
 
 def archive_url(url: str | None = None) -> str:
-    """The database URL: the argument, else $ARCHIVE_URL, else a SQLite file here."""
-    return url or os.environ.get("ARCHIVE_URL") or DEFAULT_URL
+    """The database URL: the argument, else $ARCHIVE_URL, else a SQLite file here. A value
+    that is not a URL is the path of a SQLite file (``~`` expanded). Every command and the
+    crawl read the archive's location through this one function."""
+    value = url or os.environ.get("ARCHIVE_URL") or DEFAULT_URL
+    if "://" in value:
+        return value
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
 def make_engine(url: str) -> Engine:
