@@ -34,13 +34,17 @@ class RetryAfterMiddleware(RetryMiddleware):
         self.max_wait = settings.getfloat("RETRY_AFTER_MAX", 120.0)
 
     async def process_response(self, request: Request, response: Response):
+        if response.status not in (429, 503):
+            return super().process_response(request, response)
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if response.status in (429, 503) and wait is not None:
-            if wait > self.max_wait:
-                return response  # the spider's errback remembers it for the next run
+        if wait is not None and wait > self.max_wait:
+            return response  # the spider's errback remembers it for the next run
+        result = super().process_response(request, response)
+        if wait is not None and isinstance(result, Request):
+            # Only a retry waits: out of retries (or dont_retry), the answer goes on at once.
             self.crawler.stats.inc_value("pressarchive/retry_after_waits")
             await asyncio.sleep(wait)
-        return super().process_response(request, response)
+        return result
 
 
 class CrawlDelayMiddleware:
