@@ -402,3 +402,15 @@ def test_serve_generated_command():
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
+
+
+def test_an_advance_that_does_not_fit_changes_nothing(monkeypatch):
+    from pressarchive.sitegen import model
+
+    fam = SiteFamily(300, seed=4)
+    monkeypatch.setattr(model, "CAPACITY", fam.count + 10)  # room for a few days only
+    before = (fam.state(), fam.edits(), fam.plan_advance(1))
+    with pytest.raises(OverflowError):
+        fam.advance(30)
+    assert (fam.state(), fam.edits(), fam.plan_advance(1)) == before
+    assert fam.advance(1)["new"]  # and the family still advances normally

@@ -101,10 +101,6 @@ class Article:
         return "\n\n".join(out)
 
     @property
-    def lastmod(self) -> dt.datetime:
-        return max(self.published, self.modified or self.published)
-
-    @property
     def published_at(self) -> str | None:
         """The publication time a reader of the page can know (None when no date is on it)."""
         return self.published.isoformat() if self.date_kind else None
@@ -527,20 +523,22 @@ class SiteFamily:
 
     def _advance(self, days: int, apply: bool) -> dict[str, list[int]]:
         count, day, new, edited = self.count, self.today, [], set()
+        days_added, edits_added = [], []  # applied only once every day fits: all or nothing
         for _ in range(days):
             day += dt.timedelta(days=1)
             n_new, edits = self._plan_day(day, count)
             if count + n_new > CAPACITY:
                 raise OverflowError("the family is full: no slug left for a new article")
-            if apply:
-                self._days.append((count, n_new, int(dt.datetime.combine(
-                    day, dt.time(), UTC).timestamp())))
-                for i, kind, at in edits:
-                    self._edits.setdefault(i, []).append(Edit(day, kind, at))
+            days_added.append((count, n_new, int(dt.datetime.combine(
+                day, dt.time(), UTC).timestamp())))
+            edits_added += [(i, Edit(day, kind, at)) for i, kind, at in edits]
             new.extend(range(count, count + n_new))
             edited.update(i for i, _, _ in edits)
             count += n_new
         if apply:
+            self._days.extend(days_added)
+            for i, edit in edits_added:
+                self._edits.setdefault(i, []).append(edit)
             self.today, self.count = day, count
             self.version += 1
         return {"new": new, "edited": sorted(edited - set(new))}

@@ -31,7 +31,6 @@ class Page:
     kind: str  # article, alias, private, home, section, tag, search, videos, video, robots, ...
     last_modified: dt.datetime | None = None
     location: str | None = None
-    article: int | None = None  # the article id, for article pages
     etag: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -213,7 +212,7 @@ def render_article(fam: SiteFamily, site: str, i: int, kind: str = "article") ->
         "    </section>\n"
         f"  </main>\n{END}"
     )
-    return Page(200, HTML, html.encode(), kind, art.modified or art.published, article=i)
+    return Page(200, HTML, html.encode(), kind, art.modified or art.published)
 
 
 def _card_href(fam: SiteFamily, i: int, where: str) -> str:
@@ -394,15 +393,11 @@ def render_robots(fam: SiteFamily, origin: str, crawl_delay: float | None) -> Pa
     return Page(200, TEXT, text.encode(), "robots", _midnight(fam.start))
 
 
-def _w3c(stamp: dt.datetime) -> str:
-    return stamp.isoformat()
-
-
 def _sitemap(root: str, item: str, rows: list[tuple[str, dt.datetime]]) -> Page:
     """A sitemap index (root ``sitemapindex``, items ``sitemap``) or urlset (``urlset``,
     ``url``) of (loc, lastmod) rows; its own Last-Modified is the newest lastmod."""
     entries = "".join(f"  <{item}>\n    <loc>{loc}</loc>\n"
-                      f"    <lastmod>{_w3c(lastmod)}</lastmod>\n  </{item}>\n"
+                      f"    <lastmod>{_iso(lastmod)}</lastmod>\n  </{item}>\n"
                       for loc, lastmod in rows)
     xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
            f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</{root}>\n')

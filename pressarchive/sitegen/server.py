@@ -177,13 +177,10 @@ class FamilyServer:
         """Counts since the last reset: total, by_status, by_kind, by_site, by_fault."""
         return {k: (v if isinstance(v, int) else dict(v)) for k, v in self._counts.items()}
 
-    def reset_counters(self, attempts: bool = False) -> None:
-        """Zero the request counts (and, with ``attempts``, the per-URL attempt numbers that
-        decide faults)."""
+    def reset_counters(self) -> None:
+        """Zero the request counts (not the per-URL attempt numbers that decide faults)."""
         self._counts = {"total": 0, "by_status": Counter(), "by_kind": Counter(),
                         "by_site": Counter(), "by_fault": Counter()}
-        if attempts:
-            self._attempts = Counter()
 
     def attempts(self, site: str, target: str) -> int:
         """How many times ``target`` (path and query, as requested) was asked of ``site``."""
@@ -379,7 +376,7 @@ class FamilyServer:
                 days = int(parse_qs(query).get("days", ["1"])[0])
                 result = {"advanced": fam.advance(days), **fam.state()}
                 status = 200
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:  # a bad count; a full family
                 result, status = {"error": str(exc)}, 400
         elif path == "/__state__" and req.method in ("GET", "HEAD"):
             result, status = fam.state(), 200
