@@ -49,23 +49,25 @@ def measured(cmd: list[str], env: dict) -> dict:
     peak resident memory in MiB: of the process alone (wait4) and of it with its children,
     summed (sampled every 50 ms; pages a forked worker shares are counted twice)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
-    peak = [0.0]
+    # stderr to a file, not a pipe: a crawl that logs more than a pipe holds would block.
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        peak = [0.0]
 
-    def sample() -> None:
-        while proc.returncode is None:
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-            time.sleep(0.05)
+        def sample() -> None:
+            while proc.returncode is None:
+                peak[0] = max(peak[0], tree_rss(proc.pid))
+                time.sleep(0.05)
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = status
-    wall = time.perf_counter() - start
-    sampler.join()
-    if status != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - start
+        sampler.join()
+        if proc.returncode != 0:
+            log.seek(0)
+            raise SystemExit(f"{' '.join(cmd)} failed: {log.read().decode()[-2000:]}")
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024,
             "rss_tree": peak[0]}
 
