@@ -55,21 +55,26 @@ def _page(session: Session, site: str, url: str) -> Page | None:
     return session.scalar(select(Page).where(Page.site == site, Page.url == url))
 
 
+def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[str, Any]:
+    """The columns a successful fetch sets. ``known`` (the page's row as it was, if any) keeps
+    its sitemap lastmod and its article when this fetch brings none."""
+    return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
+            "last_modified": fetch.last_modified,
+            "lastmod": fetch.lastmod or getattr(known, "lastmod", None),
+            "article_id": article_id if article_id is not None
+            else getattr(known, "article_id", None),
+            "failures": 0, "last_error": None}
+
+
 def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
     """Record a fetch that gave an archived record (in the caller's transaction, so a crash
     between fetch and save cannot mark a page fetched whose record was never stored)."""
     page = _page(session, fetch.site, fetch.url)
     if page is None:
-        page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at, failures=0)
+        page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at)
         session.add(page)
-    page.last_fetched = fetch.fetched_at
-    page.last_status = fetch.status
-    page.etag = fetch.etag
-    page.last_modified = fetch.last_modified
-    page.lastmod = fetch.lastmod or page.lastmod
-    page.article_id = article_id if article_id is not None else page.article_id
-    page.failures = 0
-    page.last_error = None
+    for name, value in _fetched(fetch, article_id, page).items():
+        setattr(page, name, value)
 
 
 def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> None:
@@ -83,17 +88,12 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
             known[(site, row.url)] = row
     inserts, updates = [], []
     for fetch, article_id in fetches:
-        values = {"last_fetched": fetch.fetched_at, "last_status": fetch.status,
-                  "etag": fetch.etag, "last_modified": fetch.last_modified,
-                  "lastmod": fetch.lastmod, "article_id": article_id, "failures": 0,
-                  "last_error": None}
         page = known.get((fetch.site, fetch.url))
+        values = _fetched(fetch, article_id, page)
         if page is None:
             inserts.append({**values, "site": fetch.site, "url": fetch.url,
                             "first_fetched": fetch.fetched_at})
         else:
-            values["lastmod"] = fetch.lastmod or page.lastmod
-            values["article_id"] = article_id if article_id is not None else page.article_id
             updates.append({**values, "id": page.id})
     if inserts:
         session.execute(insert(Page), inserts)
