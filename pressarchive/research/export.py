@@ -18,9 +18,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ..record import RECORD_FIELDS
+from ..storage.crawlstate import iso_time as iso
 from ..storage.models import Appearance, Article, Version
 from . import index
-from .filters import Filters, iso
+from .filters import Filters
 from .query import QueryError, parse
 
 FORMATS = ("json", "jsonl", "csv")

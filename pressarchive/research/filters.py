@@ -129,10 +129,3 @@ class Filters:
 
     def describe(self) -> dict[str, str]:
         return dict(self.given)
-
-
-def iso(value: dt.datetime | None) -> str | None:
-    """A stored naive-UTC time as ISO 8601 with its offset."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=dt.timezone.utc).isoformat()

@@ -51,9 +51,7 @@ def row(version_id: int, headline: str | None, summary: str | None,
 
 def add(session: Session, version: Any) -> None:
     """Index one new version (flushed, so it has an id) in the session's transaction."""
-    if not supported(session):
-        return
-    session.execute(_INSERT, row(version.id, version.headline, version.summary, version.body))
+    add_rows(session, [row(version.id, version.headline, version.summary, version.body)])
 
 
 def add_rows(session: Session, rows: list[dict[str, Any]]) -> None:

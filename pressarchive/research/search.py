@@ -9,9 +9,10 @@ from sqlalchemy import func, literal_column, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from ..storage.crawlstate import iso_time as iso
 from ..storage.models import Appearance, Article, Version
 from . import index
-from .filters import FIRST_SEEN, PUBLISHED, Filters, iso
+from .filters import FIRST_SEEN, PUBLISHED, Filters
 from .query import Query, QueryError, parse, snippet
 
 # bm25 column weights: a word in the headline says far more about an article than one in

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..storage.models import Appearance, Article, Version
 from ..urls import canonical_url
-from .filters import iso
+from ..storage.crawlstate import iso_time as iso
 
 # Fields that can differ between versions besides the text, compared for "what changed".
 _FIELDS = ("published_at", "modified_at", "section", "authors", "language", "images")

@@ -22,7 +22,7 @@ from ..research import index as search_index  # FTS5 upkeep; imports nothing fro
 from ..sites import SITES
 from ..urls import slug_key
 from . import crawlstate
-from .crawlstate import Fetch, stored_time
+from .crawlstate import Fetch, iso_time, stored_time
 from .models import Appearance, Article, Version
 
 DEFAULT_URL = "sqlite:///pressarchive.sqlite"
@@ -336,10 +336,6 @@ class Archive:
                 yield record_dict(appearance, version)
 
 
-def _iso(value: dt.datetime | None) -> str | None:
-    return value.replace(tzinfo=dt.timezone.utc).isoformat() if value else None
-
-
 def record_dict(appearance: Appearance, version: Version) -> dict:
     return {
         "article_id": appearance.article_id, "url": appearance.url, "site": appearance.site,
@@ -348,5 +344,5 @@ def record_dict(appearance: Appearance, version: Version) -> dict:
         "modified_at": version.modified_at, "page_date": appearance.page_date,
         "language": version.language, "authors": version.authors, "section": version.section,
         "images": version.images, "sources": version.sources,
-        "fingerprint": version.fingerprint, "fetched_at": _iso(appearance.last_seen),
+        "fingerprint": version.fingerprint, "fetched_at": iso_time(appearance.last_seen),
     }

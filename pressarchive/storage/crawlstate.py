@@ -28,6 +28,11 @@ def stored_time(stamp: str | None) -> dt.datetime | None:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
+def iso_time(value: dt.datetime | None) -> str | None:
+    """A stored (naive UTC) time as ISO 8601 with its offset: ``stored_time`` undone."""
+    return value.replace(tzinfo=dt.timezone.utc).isoformat() if value else None
+
+
 @dataclass
 class Fetch:
     """One successful fetch of a URL: its HTTP validators and the sitemap lastmod it had."""
