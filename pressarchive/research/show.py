@@ -10,9 +10,10 @@ from typing import Any, Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..sites import site_for_url
+from ..storage.crawlstate import iso_time as iso
 from ..storage.models import Appearance, Article, Version
 from ..urls import canonical_url
-from ..storage.crawlstate import iso_time as iso
 
 # Fields that can differ between versions besides the text, compared for "what changed".
 _FIELDS = ("published_at", "modified_at", "section", "authors", "language", "images")
@@ -40,15 +41,17 @@ def find(session: Session, ref: str | int) -> Article:
         raise NotFound(f"not an article id or URL: {text!r}") from None
     # The archive may hold the page under the other scheme (a local mirror is plain http).
     other = ("http://" + url[8:]) if url.startswith("https://") else ("https://" + url[7:])
-    for candidate in (url, other):
-        article_id = session.scalar(select(Appearance.article_id)
-                                    .where(Appearance.url == candidate).limit(1))
-        if article_id is None:
-            article_id = session.scalar(select(Version.article_id)
-                                        .where(Version.first_url == candidate).limit(1))
-        if article_id is not None:
-            return session.get(Article, article_id)
-    raise NotFound(f"no article seen at {url}")
+    # A URL of a known site is looked up by (site, url), the appearances' unique index.
+    site = site_for_url(url)
+    at_site = [Appearance.site == site.slug] if site else []
+    article_id = session.scalar(select(Appearance.article_id).where(
+        *at_site, Appearance.url.in_((url, other))).limit(1))
+    if article_id is None:  # a version first seen there whose appearance moved on since
+        article_id = session.scalar(select(Version.article_id)
+                                    .where(Version.first_url.in_((url, other))).limit(1))
+    if article_id is None:
+        raise NotFound(f"no article seen at {url}")
+    return session.get(Article, article_id)
 
 
 def show(archive: Any, ref: str | int) -> dict[str, Any]:
