@@ -85,7 +85,7 @@ class SiteHandler(BaseHTTPRequestHandler):
             headers["ETag"] = etag
             if self.headers.get("If-None-Match") == etag:
                 status, body = 304, b""
-                headers["Content-Length"] = "0"
+                del headers["Content-Length"]  # a 304 has no body, and no length of its own
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
