@@ -252,7 +252,7 @@ class FamilyServer:
         lines.append(b"\r\n" if keep else b"Connection: close\r\n\r\n")
         return b"".join(lines)
 
-    def _page(self, site: str, target: str) -> tuple[Page, bytes]:
+    def _page(self, site: str, target: str) -> tuple[Page, bytes, bytes]:
         fam = self.family
         if fam.version != self._cache_version:
             self._cache.clear()
@@ -265,14 +265,16 @@ class FamilyServer:
             self._cache.move_to_end(key)
             return hit
         page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
-        head = [f"Content-Type: {page.content_type}\r\nContent-Length: {len(page.body)}\r\n"]
+        validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
         if page.status == 200:
-            head.append(f"ETag: {page.etag}\r\n")
-            if page.last_modified:
-                head.append(f"Last-Modified: {format_datetime(page.last_modified, True)}\r\n")
+            validators = (f"ETag: {page.etag}\r\n" + (
+                f"Last-Modified: {format_datetime(page.last_modified, True)}\r\n"
+                if page.last_modified else "")).encode()
+        head = (f"Content-Type: {page.content_type}\r\nContent-Length: {len(page.body)}\r\n"
+                .encode() + validators)
         if page.location:
-            head.append(f"Location: {page.location}\r\n")
-        entry = (page, "".join(head).encode())
+            head += f"Location: {page.location}\r\n".encode()
+        entry = (page, head, validators)
         self._cache[key] = entry
         if len(self._cache) > self._cache_pages:
             self._cache.popitem(last=False)
@@ -286,7 +288,7 @@ class FamilyServer:
             self._count(site, "other", 405)
             writer.write(self._head(405, None, b"Allow: GET, HEAD\r\n", keep))
             return keep
-        page, page_head = self._page(site, req.target)
+        page, page_head, validators = self._page(site, req.target)
         fault = None
         faults = self.faults
         if faults is not None and (faults.faults_on_all or page.kind == "article") \
@@ -300,10 +302,7 @@ class FamilyServer:
                 return keep
         status, body = page.status, page.body
         if status == 200 and self._not_modified(req, page):
-            status = 304
-            page_head = (f"ETag: {page.etag}\r\n".encode()
-                         + (f"Last-Modified: {format_datetime(page.last_modified, True)}\r\n"
-                            .encode() if page.last_modified else b""))
+            status, page_head = 304, validators
         self._count(site, page.kind, status, fault)
         head = self._head(status, page_head, b"", keep)
         writer.write(head if status == 304 or req.method == "HEAD" else head + body)
