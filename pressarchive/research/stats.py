@@ -6,7 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, ColumnElement, case, cast, distinct, exists, func, select
+from sqlalchemy import (Column, ColumnElement, Date, Integer, MetaData, Table, case, cast,
+                        distinct, exists, func, select)
 from sqlalchemy.orm import Session
 
 from ..storage.models import Appearance, Article, Version
@@ -37,11 +38,14 @@ def stats(archive: Any, filters: Filters | None = None) -> dict[str, Any]:
         dialect = session.get_bind().dialect.name
         latest = (select(func.max(Version.id).label("id"))
                   .group_by(Version.article_id).subquery("latest"))
-        # The articles counted: their latest version passes the filters.
-        arts = (select(Version.article_id.label("article_id"), Version.id.label("version_id"))
-                .join(latest, latest.c.id == Version.id)
-                .join(Article, Article.id == Version.article_id)
-                .where(*filters.article_conditions()).cte("arts"))
+        # The articles counted: their latest version passes the filters. Worked out once,
+        # into a temporary table, which every count below joins (as a CTE, each of them
+        # computed it again: a GROUP BY over all versions).
+        chosen = (select(Version.article_id.label("article_id"), Version.id.label("version_id"))
+                  .join(latest, latest.c.id == Version.id)
+                  .join(Article, Article.id == Version.article_id)
+                  .where(*filters.article_conditions()))
+        arts = _counted_articles(session, chosen)
         ids = select(arts.c.article_id)
         total = session.scalar(select(func.count()).select_from(arts)) or 0
         out: dict[str, Any] = {
@@ -83,6 +87,18 @@ def stats(archive: Any, filters: Filters | None = None) -> dict[str, Any]:
         out["date_source"] = {"published": out["coverage"]["published_at"]["articles"],
                               "first_seen": total - out["coverage"]["published_at"]["articles"]}
         return out
+
+
+def _counted_articles(session: Session, chosen) -> Table:
+    """``chosen`` (article_id, version_id rows) in a temporary table of this session's
+    connection, made anew for each call."""
+    table = Table("stats_articles", MetaData(), Column("article_id", Integer, primary_key=True),
+                  Column("version_id", Integer), prefixes=["TEMPORARY"])
+    connection = session.connection()
+    table.drop(connection, checkfirst=True)
+    table.create(connection)
+    session.execute(table.insert().from_select(["article_id", "version_id"], chosen))
+    return table
 
 
 def _scalar(session: Session, statement) -> int:
