@@ -125,8 +125,11 @@ class Ingester:
         ``Archive.save_many``, which writes the many new ones a table at a time."""
         out: list[Outcome] = [outcome for _, outcome in read]
         stored = [i for i, (_, outcome) in enumerate(read) if outcome.kind == STORED]
+        # Listings and the like: their fetches noted together (one query, two statements).
+        crawlstate.note_fetches(session, [(fetch_of(item), None) for item, outcome in read
+                                          if outcome.kind == NOT_ARTICLE])
         for i, (item, outcome) in enumerate(read):
-            if outcome.kind != STORED:
+            if outcome.kind not in (STORED, NOT_ARTICLE):
                 out[i] = self._write(session, item, outcome)
         saved = self.archive.save_many(
             session, [(read[i][0].record, fetch_of(read[i][0])) for i in stored])

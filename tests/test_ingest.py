@@ -122,14 +122,23 @@ def test_failures_304s_and_drops_in_the_same_batch(tmp_path, pages):
     pdf.headers["Content-Type"] = "application/pdf"
     failure = FetchFailure(url=pages[4].url, site="arabpress", kind="timeout", message="slow",
                            failed_at=FETCHED_AT)
-    outcomes = ingester.ingest([not_modified, too_large, pdf, failure, copy.deepcopy(pages[5])])
+    home = render_page(SiteFamily(400, seed=5), "arabpress", "/")
+    listing = FetchedPage(url="https://arabpress.com/", final_url="https://arabpress.com/",
+                          requested_url="https://arabpress.com/", status=200,
+                          headers={"Content-Type": home.content_type, "ETag": home.etag},
+                          body=home.body, fetched_at=FETCHED_AT, site="arabpress")
+    outcomes = ingester.ingest([not_modified, too_large, pdf, failure, copy.deepcopy(pages[5]),
+                                listing])
     assert [(o.kind, o.key) for o in outcomes] == [
         (ingest.NOT_MODIFIED, ""), (ingest.DROPPED, "too_large"), (ingest.DROPPED, "not_html"),
-        (ingest.FAILED, "timeout"), (ingest.STORED, "new_article")]
+        (ingest.FAILED, "timeout"), (ingest.STORED, "new_article"), (ingest.NOT_ARTICLE, "")]
     con = sqlite3.connect(tmp_path / "mixed.sqlite")
     assert con.execute("SELECT failures, last_error FROM pages WHERE url = ?",
                        (pages[4].url,)).fetchone() == (1, "timeout")
     assert con.execute("SELECT count(*) FROM appearances").fetchone()[0] == 3
+    # The listing's fetch is remembered, with its validator, for a conditional request.
+    assert con.execute("SELECT etag, article_id, last_status FROM pages WHERE url = ?",
+                       ("https://arabpress.com/",)).fetchone() == (home.etag, None, 200)
     con.close()
 
 

@@ -85,6 +85,8 @@ def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
 def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> None:
     """``note_fetch`` for many fetches of distinct URLs: one query to find the pages known,
     then one multi-row INSERT and one multi-row UPDATE."""
+    if not fetches:
+        return
     known: dict[tuple[str, str], Any] = {}
     for site in {fetch.site for fetch, _ in fetches}:
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
