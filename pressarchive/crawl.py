@@ -4,6 +4,7 @@ and running spiders from Python (the demo, the benchmarks)."""
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import logging
 import os
@@ -44,6 +45,44 @@ def _close_archive(crawler):
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class QuietGC:
+    """Tunes Python's cyclic garbage collector for the crawl (``GC_THRESHOLD``; empty leaves it
+    alone). A crawl allocates a stream of short-lived objects (requests, responses, Deferreds)
+    and, with the default thresholds, spends about a tenth of the crawl process's CPU time
+    scanning the same long-lived ones (modules, settings, the spider) again and again. At the
+    start everything alive is frozen out of the collector's sight (``gc.freeze``) and young
+    garbage is collected less often; cycles are still collected. The ingest worker, forked
+    later, inherits both. The old thresholds are restored when the engine stops."""
+
+    def __init__(self, threshold: tuple[int, ...]):
+        self.threshold = threshold
+        self.saved: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        threshold = tuple(int(n) for n in crawler.settings.getlist("GC_THRESHOLD"))
+        if not threshold:
+            raise NotConfigured("GC_THRESHOLD is empty")
+        if len(threshold) > 3 or any(n < 1 for n in threshold):
+            raise ValueError(f"GC_THRESHOLD must be 1 to 3 positive counts, not {threshold}")
+        ext = cls(threshold)
+        crawler.signals.connect(ext.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def engine_started(self) -> None:
+        self.saved = gc.get_threshold()
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*self.threshold)
+
+    def engine_stopped(self) -> None:
+        if self.saved is not None:
+            gc.set_threshold(*self.saved)
+            gc.unfreeze()
+            self.saved = None
 
 
 class RunRecorder:

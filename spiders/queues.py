@@ -1,5 +1,11 @@
-"""The scheduler's disk queue: Scrapy's pickle LIFO disk queue, with a cheaper way to name a
-request's callback and errback.
+"""The scheduler's disk queue: Scrapy's pickle LIFO disk queue, with the newest requests kept in
+memory and a cheaper way to name a request's callback and errback.
+
+Disk queues keep a crawl's memory flat however many requests wait (a large site's sitemaps name
+every article at once). But most requests a page yields are fetched moments later: LIFO pops
+the newest first. So the newest ``MEMORY_TOP`` requests stay as objects, in memory, on top of
+the disk stack; only older ones are written out (oldest first, so the order stays LIFO), and
+only those pay for serialization. ``close()`` writes out the rest, so a kept JOBDIR holds them.
 
 Scrapy's ``Request.to_dict`` finds a callback's name by listing every member of the spider
 (``inspect.getmembers``), twice per request: on a crawl that costs more than the rest of
@@ -10,10 +16,17 @@ attribute of that name is the same method; we check exactly that, and leave anyt
 
 from __future__ import annotations
 
+import logging
+from collections import deque
 from typing import Any, Callable
 
 from scrapy import Request
 from scrapy.squeues import PickleLifoDiskQueue
+
+logger = logging.getLogger(__name__)
+
+# Requests kept in memory per queue: a few MiB at most.
+MEMORY_TOP = 1000
 
 
 def _method_name(spider: Any, func: Callable | None) -> str | None | bool:
@@ -28,7 +41,56 @@ def _method_name(spider: Any, func: Callable | None) -> str | None | bool:
 
 
 class LifoDiskQueue(PickleLifoDiskQueue):
+    def __init__(self, crawler, key: str):
+        super().__init__(crawler, key)
+        self.top: deque[Request] = deque()  # the newest requests, newest on the right
+        self.unwritable: list[Request] = []  # ones pickle refused (popped last)
+
     def push(self, request: Request) -> None:
+        if type(request) is not Request or _method_name(self.spider, request.callback) is False \
+                or _method_name(self.spider, request.errback) is False:
+            # Scrapy's own way, which raises now if the request cannot be serialized (the
+            # scheduler then keeps it in its memory queue).
+            self._write(request)
+            return
+        self.top.append(request)
+        if len(self.top) > MEMORY_TOP:
+            self._write_out(self.top.popleft())
+
+    def pop(self) -> Request | None:
+        if self.top:
+            return self.top.pop()
+        request = super().pop()
+        if request is None and self.unwritable:
+            return self.unwritable.pop()
+        return request
+
+    def peek(self) -> Request | None:
+        if self.top:
+            return self.top[-1]
+        request = super().peek()
+        return request if request is not None or not self.unwritable else self.unwritable[-1]
+
+    def __len__(self) -> int:
+        return len(self.top) + super().__len__() + len(self.unwritable)
+
+    def close(self) -> None:
+        while self.top:
+            self._write_out(self.top.popleft())
+        if self.unwritable:
+            logger.warning("%d requests could not be written to the disk queue; they are not "
+                           "kept for the next run", len(self.unwritable))
+        super().close()
+
+    def _write_out(self, request: Request) -> None:
+        try:
+            self._write(request)
+        except Exception as exc:  # noqa: BLE001 - pickle raises many kinds
+            # Already accepted: keep it in memory rather than lose it.
+            logger.debug("request kept in memory, not serializable (%s): %s", exc, request)
+            self.unwritable.append(request)
+
+    def _write(self, request: Request) -> None:
         callback = _method_name(self.spider, request.callback)
         errback = _method_name(self.spider, request.errback)
         if callback is False or errback is False or type(request) is not Request:

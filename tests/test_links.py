@@ -40,3 +40,33 @@ def test_the_spider_resolves_links_against_the_page_or_its_base():
     assert spider._link("relative-story", page, base) == \
         "http://127.0.0.1:8100/archive/relative-story"
     assert spider._link("/c", page, "https://elsewhere.example/") is None
+
+
+def test_absolute_links_match_urljoin_on_awkward_hrefs():
+    """Page.absolute joins root-relative and absolute hrefs once per origin (a cache); it must
+    give what urljoin gives the page's own URL, tabs, empty hosts and dot segments included."""
+    import random
+    from urllib.parse import urljoin
+
+    from pressarchive.extract.page import Page
+
+    bases = ["https://arabpress.com/a/b/c?x=1#f", "http://127.0.0.1:8000/x/",
+             "https://user@h.com:81/p", "https://arabpress.com", "HTTP://A.com/x"]
+    parts = ["/", "a", "..", ".", "?", "#", "//", "http:", "https:", "http://", "https://",
+             "x.y", "%2e", " ", ";p", "\t", "\n", "[::1]", ":80", "@"]
+    rng = random.Random(7)
+    cases = [(b, h) for b in bases for h in ("/a/../b", "http://", "https://h/x", "/\t/x")]
+    cases += [(rng.choice(bases), "".join(rng.choice(parts) for _ in range(rng.randint(1, 6))))
+              for _ in range(20_000)]
+    for base, href in cases:
+        page = Page.__new__(Page)  # just the URL: absolute() reads nothing else
+        page.url = base
+        try:
+            expected = urljoin(base, href.strip()) if href.strip() else None
+        except ValueError:
+            expected = ValueError
+        try:
+            got = page.absolute(href)
+        except ValueError:
+            got = ValueError
+        assert got == expected, (base, href)

@@ -8,7 +8,7 @@ import json
 import re
 from functools import cached_property, lru_cache
 from typing import Any, Iterable
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import parsel
 from charset_normalizer import from_bytes
@@ -331,7 +331,29 @@ class Page:
         return set((next(iter(_BODY_CLASS(self.root)), None) or "").split())
 
     def absolute(self, href: str | None) -> str | None:
-        return urljoin(self.url, href.strip()) if href and href.strip() else None
+        href = href.strip() if href else None
+        if not href:
+            return None
+        if _FROM_ORIGIN.fullmatch(href):
+            # Root-relative or absolute: the result hangs on the page's origin alone, and the
+            # same links (related headlines, menus) recur across pages: joined once each.
+            return _join_from_origin(self.origin, href)
+        return urljoin(self.url, href)
+
+    @cached_property
+    def origin(self) -> str:
+        parts = urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}/"
+
+
+# A path from the root ("/a", not "//host") or an absolute http(s) URL with a host; no tab or
+# newline inside, which URL parsing drops (and "/\t/x" would then be "//x").
+_FROM_ORIGIN = re.compile(r"(?:/(?!/)|https?://[^/?#\t\r\n])[^\t\r\n]*")
+
+
+@lru_cache(maxsize=16384)
+def _join_from_origin(origin: str, href: str) -> str:
+    return urljoin(origin, href)
 
 
 def _walk_jsonld(data: Any) -> Iterable[dict[str, Any]]:

@@ -182,9 +182,10 @@ class Archive:
         seen = [stored_time(record.fetched_at) for record, _ in entries]
         # Plain multi-row INSERTs, then the new ids read back by their unique keys (slug and
         # fingerprint are unique within these entries): cheaper than INSERT ... RETURNING in
-        # the order of the rows, which SQLite can only do one row at a time.
+        # the order of the rows, which SQLite can only do one row at a time. Core inserts on the
+        # tables: the ORM's bulk path would only add bookkeeping for objects nobody holds.
         slugs = [slug_key(record.url) for record, _ in entries]
-        session.execute(insert(Article), [
+        session.execute(Article.__table__.insert(), [
             {"slug": slug, "first_seen": when, "last_seen": when}
             for slug, when in zip(slugs, seen)])
         found = session.execute(
@@ -195,7 +196,7 @@ class Archive:
             raise RacedError("articles with these slugs appeared during the batch")
         article_of = dict(found)
         article_ids = [article_of[slug] for slug in slugs]
-        session.execute(insert(Version), [
+        session.execute(Version.__table__.insert(), [
             {**self._version_values(record, when), "article_id": article_id}
             for (record, _), when, article_id in zip(entries, seen, article_ids)])
         fingerprints = [record.fingerprint for record, _ in entries]
@@ -203,7 +204,7 @@ class Archive:
             select(Version.fingerprint, Version.id)
             .where(Version.fingerprint.in_(fingerprints))).all())
         version_ids = [version_of[fp] for fp in fingerprints]
-        session.execute(insert(Appearance), [
+        session.execute(Appearance.__table__.insert(), [
             {"site": record.site, "url": record.url, "first_seen": when, "last_seen": when,
              "times_seen": 1, "article_id": article_id, "version_id": version_id,
              "page_date": record.page_date, "related": record.related}

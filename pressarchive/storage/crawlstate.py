@@ -102,8 +102,8 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
                             "first_fetched": fetch.fetched_at})
         else:
             updates.append({**values, "id": page.id})
-    if inserts:
-        session.execute(insert(Page), inserts)
+    if inserts:  # a Core insert: no ORM objects are wanted for these rows
+        session.execute(Page.__table__.insert(), inserts)
     if updates:
         session.execute(update(Page), updates)
 

@@ -1,0 +1,86 @@
+"""The scheduler's disk queue (spiders.queues): the newest requests in memory, older ones on
+disk, LIFO throughout, nothing lost on close or to pickle."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from scrapy import Request
+
+from spiders import queues
+from spiders.family import ArabPressSpider
+
+
+@pytest.fixture
+def spider():
+    return ArabPressSpider()
+
+
+@pytest.fixture
+def small_top(monkeypatch):
+    monkeypatch.setattr(queues, "MEMORY_TOP", 3)
+
+
+def _queue(spider, path):
+    return queues.LifoDiskQueue(SimpleNamespace(spider=spider), str(path))
+
+
+def _request(spider, n: int, **kwargs) -> Request:
+    return Request(f"http://127.0.0.1/{n}", callback=spider.parse_page,
+                   errback=spider.on_error, meta={"n": n}, **kwargs)
+
+
+def test_lifo_across_memory_and_disk(spider, small_top, tmp_path):
+    q = _queue(spider, tmp_path / "q")
+    for n in range(10):
+        q.push(_request(spider, n))
+    assert len(q) == 10
+    assert len(q.top) == 3  # the other 7 went to disk
+    popped = [q.pop() for _ in range(10)]
+    assert [r.meta["n"] for r in popped] == list(range(9, -1, -1))
+    assert all(r.callback == spider.parse_page and r.errback == spider.on_error for r in popped)
+    assert q.pop() is None and len(q) == 0
+    q.close()
+
+
+def test_pushes_between_pops_stay_lifo(spider, small_top, tmp_path):
+    q = _queue(spider, tmp_path / "q")
+    for n in range(6):
+        q.push(_request(spider, n))
+    assert q.peek().meta["n"] == 5
+    assert [q.pop().meta["n"] for _ in range(4)] == [5, 4, 3, 2]  # the last from disk
+    q.push(_request(spider, 6))
+    assert [q.pop().meta["n"] for _ in range(3)] == [6, 1, 0]
+    q.close()
+
+
+def test_close_writes_the_memory_part_to_disk(spider, small_top, tmp_path):
+    path = tmp_path / "q"
+    q = _queue(spider, path)
+    for n in range(5):
+        q.push(_request(spider, n))
+    q.close()
+    again = _queue(spider, path)  # a kept JOBDIR, next run
+    assert len(again) == 5
+    assert [again.pop().meta["n"] for _ in range(5)] == [4, 3, 2, 1, 0]
+    again.close()
+
+
+def test_a_request_pickle_refuses_is_kept_not_lost(spider, small_top, tmp_path):
+    q = _queue(spider, tmp_path / "q")
+    odd = _request(spider, 0)
+    odd.meta["handle"] = lambda: None  # cannot be pickled
+    q.push(odd)
+    for n in range(1, 6):
+        q.push(_request(spider, n))
+    assert len(q) == 6 and q.unwritable == [odd]
+    assert [q.pop().meta["n"] for _ in range(6)] == [5, 4, 3, 2, 1, 0]
+
+
+def test_foreign_callbacks_go_through_scrapy_at_once(spider, tmp_path):
+    q = _queue(spider, tmp_path / "q")
+    with pytest.raises(ValueError):  # Scrapy refuses it now; the scheduler keeps it in memory
+        q.push(Request("http://127.0.0.1/x", callback=lambda response: None))
+    assert len(q) == 0
+    q.close()
