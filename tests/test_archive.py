@@ -148,3 +148,32 @@ def test_opening_an_archive_twice_applies_migrations_once(tmp_path):
         versions = conn.exec_driver_sql("SELECT version_num FROM alembic_version").fetchall()
     arc.close()
     assert len(versions) == 1
+
+
+def test_schema_head_is_the_newest_migration(tmp_path):
+    """Archive skips Alembic for an archive at SCHEMA_HEAD: that constant must name the newest
+    migration, or a new one would never be applied."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from pressarchive.storage.archive import SCHEMA_HEAD, _revision
+
+    config = Config()
+    config.set_main_option("script_location", "pressarchive:migrations")
+    assert ScriptDirectory.from_config(config).get_heads() == [SCHEMA_HEAD]
+    arc = Archive(f"sqlite:///{tmp_path / 'head.sqlite'}")
+    assert _revision(arc.engine) == SCHEMA_HEAD
+    arc.close()
+
+
+def test_an_archive_behind_the_head_is_still_migrated(tmp_path):
+    from pressarchive.storage.archive import SCHEMA_HEAD, _revision, make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite'}")
+    assert _revision(engine) is None
+    upgrade(engine, "0002")
+    assert _revision(engine) == "0002"
+    engine.dispose()
+    arc = Archive(f"sqlite:///{tmp_path / 'old.sqlite'}")  # brings it to the head
+    assert _revision(arc.engine) == SCHEMA_HEAD
+    arc.close()

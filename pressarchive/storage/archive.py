@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event, func, insert, select
+from sqlalchemy import create_engine, event, func, insert, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -60,8 +60,17 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# The newest migration in pressarchive/migrations/versions (a test holds the two together).
+SCHEMA_HEAD = "0003"
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the schema migrations not yet applied (pressarchive/migrations), in order."""
+    """Apply the schema migrations not yet applied (pressarchive/migrations), in order.
+
+    An archive already at ``SCHEMA_HEAD`` is told by one query, without loading Alembic and
+    its scripts (a quarter of a second, at the start of every crawl)."""
+    if revision == "head" and _revision(engine) == SCHEMA_HEAD:
+        return
     from alembic import command
     from alembic.config import Config
 
@@ -70,6 +79,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def _revision(engine: Engine) -> str | None:
+    """The archive's schema revision (Alembic's own table), or None for a new database."""
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _family(site: str) -> set[str]:
