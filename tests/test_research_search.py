@@ -27,6 +27,20 @@ def test_normalize(raw, normalized):
     assert normalize(raw) == normalized
 
 
+def test_ascii_text_normalizes_as_it_would_beside_arabic():
+    """normalize() takes a shortcut for ASCII text; the same text with an Arabic letter after
+    it goes the long way, and must give the same up to that letter (taa marbuta -> heh)."""
+    import random
+    import string
+
+    rng = random.Random(5)
+    samples = [chr(c) for c in range(128)] + [
+        "".join(rng.choice(string.printable) for _ in range(rng.randint(1, 40)))
+        for _ in range(2000)]
+    for ascii_text in samples:
+        assert normalize(ascii_text + "\u0629") == normalize(ascii_text) + "\u0647"
+
+
 def test_normalize_is_idempotent_and_empty_safe():
     text_ = "الْحُكُومَةُ المـصرية ٢٠٢١ Café"
     assert normalize(normalize(text_)) == normalize(text_)

@@ -35,6 +35,8 @@ def normalize(text: str | None) -> str:
     """
     if not text:
         return ""
+    if text.isascii():  # nothing to fold or strip: ASCII text only needs its case folded
+        return text.lower()
     # Fold the letter variants first: NFKD would otherwise split أ into ا + hamza mark
     # anyway, but ٱ, ى and ة have no decomposition and need the table.
     text = text.translate(_TABLE)
