@@ -9,10 +9,16 @@ the archive; a crash loses at most the batches in flight, whose pages the next r
 again (their fetch is not recorded either).
 
 Settings: ``INGEST_PROCESS`` (default True; False works in the crawl process, which is easier
-to debug), ``INGEST_BATCH`` (items per transaction, default 50), ``INGEST_LINGER`` (seconds a
-partial batch waits for company, default 0.05) and ``INGEST_RECORDS`` (whether the item a
-stored page gives is its whole record; by default only when a feed export wants it, else a
-receipt: url, site, stored, article_id, version_id).
+to debug), ``INGEST_BATCH`` (items per transaction, default 50), ``INGEST_GAP`` and
+``INGEST_LINGER`` (a partial batch goes when no item has joined it for ``INGEST_GAP`` seconds,
+default 0.02, and at the latest ``INGEST_LINGER`` seconds after its first item, default 0.25)
+and ``INGEST_RECORDS`` (whether the item a stored page gives is its whole record; by default
+only when a feed export wants it, else a receipt: url, site, stored, article_id, version_id).
+
+Why a gap and a limit: a batch has a fixed cost (a dozen statements and a commit), so a busy
+crawl should send full batches; but a page's links come back only with its batch, so a quiet
+one (a rerun, where each page leads to the next) should not wait for company that is not
+coming.
 """
 
 from __future__ import annotations
@@ -46,13 +52,16 @@ class ArchivePipeline:
         self.max_bytes = settings.getint("PAGE_MAX_BYTES")
         self.use_worker = settings.getbool("INGEST_PROCESS", True)
         self.batch_size = max(1, settings.getint("INGEST_BATCH", 50))
-        self.linger = settings.getfloat("INGEST_LINGER", 0.05)
+        self.gap = settings.getfloat("INGEST_GAP", 0.02)
+        self.linger = settings.getfloat("INGEST_LINGER", 0.25)
+        self.deadline = 0.0  # when the partial batch must go (reactor time)
         # Stored records travel back from the worker only for those who read them: feed
         # exports (-o/-O, FEEDS) or INGEST_RECORDS=True; otherwise a short receipt does.
         records = settings.get("INGEST_RECORDS")
         self.records = bool(settings.getdict("FEEDS")) if records is None else \
             settings.getbool("INGEST_RECORDS")
         self.executor: concurrent.futures.Executor | None = None
+        self.reactor: Any = None  # Scrapy's, from open_spider (a test may give a fake clock)
         self.pending: list[tuple[Any, defer.Deferred]] = []
         self.timer = None
         self.broken = False
@@ -64,6 +73,9 @@ class ArchivePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
+        from twisted.internet import reactor  # the one Scrapy installed
+
+        self.reactor = reactor
         archive = shared_archive(self.crawler)  # opened and migrated here, before the worker
         # Pages are parsed by the ingester: it reads their links for the spider as well.
         self.crawler.spider.links_from_pipeline = True
@@ -105,11 +117,19 @@ class ArchivePipeline:
         self.pending.append((item, done))
         if len(self.pending) >= self.batch_size:
             self._flush()
-        elif self.timer is None:
-            from twisted.internet import reactor  # the one Scrapy installed
-
-            self.timer = reactor.callLater(self.linger, self._flush)
+        else:
+            self._wait_for_company()
         return await maybe_deferred_to_future(done)
+
+    def _wait_for_company(self) -> None:
+        """(Re)arm the timer of a partial batch: it goes after a gap with no new item, and by
+        its deadline in any case."""
+        now = self.reactor.seconds()
+        if self.timer is None:
+            self.deadline = now + self.linger
+            self.timer = self.reactor.callLater(min(self.gap, self.linger), self._flush)
+        else:
+            self.timer.reset(max(0.0, min(self.gap, self.deadline - now)))
 
     # -- batches -----------------------------------------------------------------------------
 
@@ -121,15 +141,16 @@ class ArchivePipeline:
             return
         batch, self.pending = self.pending, []
         waiting = [d for _, d in batch]
+        self.stats.inc_value("pressarchive/ingest_batches")
+        self.stats.inc_value("pressarchive/ingest_items", len(batch))
         try:
             future = self.executor.submit(ingest.ingest_in_worker, [item for item, _ in batch])
         except Exception as exc:  # noqa: BLE001 - a broken pool: its worker died
             self._worker_died(exc, waiting)
             return
         # The future completes in another thread; its Deferreds must fire in the reactor's.
-        from twisted.internet import reactor
-
-        future.add_done_callback(lambda f: reactor.callFromThread(self._deliver, f, waiting))
+        future.add_done_callback(
+            lambda f: self.reactor.callFromThread(self._deliver, f, waiting))
 
     def _deliver(self, future: concurrent.futures.Future, waiting: list[defer.Deferred]) -> None:
         try:

@@ -1,0 +1,85 @@
+"""When the archive pipeline sends a partial batch to the ingester: after a gap with no new
+item (INGEST_GAP), by its deadline (INGEST_LINGER) in any case, at once when full. Driven by a
+fake clock, with an executor that records the batches it is given."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+from scrapy.utils.test import get_crawler
+from twisted.internet import defer
+from twisted.internet.task import Clock
+
+from pipelines.archive import ArchivePipeline
+from pressarchive import ingest
+
+
+class FakeReactor(Clock):
+    def callFromThread(self, f, *args):  # noqa: N802 - Twisted's name
+        f(*args)
+
+
+class Recorder(concurrent.futures.Executor):
+    def __init__(self, clock: Clock):
+        self.clock, self.batches = clock, []
+
+    def submit(self, fn, items):
+        self.batches.append((round(self.clock.seconds(), 3), len(items)))
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result([ingest.Outcome(ingest.STORED, "new_article")] * len(items))
+        return future
+
+
+@pytest.fixture
+def pipeline():
+    crawler = get_crawler(settings_dict={"ARCHIVE_URL": "sqlite://", "INGEST_BATCH": 50,
+                                         "INGEST_GAP": 0.02, "INGEST_LINGER": 0.25})
+    crawler.stats.open_spider()
+    pipe = ArchivePipeline.from_crawler(crawler)
+    pipe.reactor = FakeReactor()
+    pipe.executor = Recorder(pipe.reactor)
+    return pipe
+
+
+def _arrive(pipe: ArchivePipeline, n: int = 1) -> list[defer.Deferred]:
+    """What ``_ingested`` does with an item, without awaiting it."""
+    waiting = []
+    for _ in range(n):
+        done: defer.Deferred = defer.Deferred()
+        pipe.pending.append((object(), done))
+        waiting.append(done)
+        if len(pipe.pending) >= pipe.batch_size:
+            pipe._flush()
+        else:
+            pipe._wait_for_company()
+    return waiting
+
+
+def test_a_lone_item_goes_after_the_gap_not_the_deadline(pipeline):
+    (done,) = _arrive(pipeline)
+    pipeline.reactor.advance(0.019)
+    assert pipeline.executor.batches == []
+    pipeline.reactor.advance(0.002)
+    assert pipeline.executor.batches == [(0.021, 1)]
+    assert done.called  # its outcome was delivered
+
+
+def test_a_steady_stream_is_sent_by_the_deadline(pipeline):
+    for _ in range(30):  # one item every 10 ms: never a 20 ms gap
+        _arrive(pipeline)
+        pipeline.reactor.advance(0.01)
+    # The first batch went at its deadline, 0.25 s after its first item: the 25 that came
+    # at 0.00-0.24 s.
+    assert pipeline.executor.batches[0] == (0.25, 25)
+    pipeline.reactor.advance(0.05)
+    assert sum(n for _, n in pipeline.executor.batches) == 30
+    assert pipeline.crawler.stats.get_value("pressarchive/ingest_items") == 30
+
+
+def test_a_full_batch_goes_at_once_and_a_gap_ends_the_rest(pipeline):
+    _arrive(pipeline, 120)
+    assert pipeline.executor.batches == [(0.0, 50), (0.0, 50)]
+    pipeline.reactor.advance(0.02)
+    assert pipeline.executor.batches[-1] == (0.02, 20)
+    assert pipeline.crawler.stats.get_value("pressarchive/ingest_batches") == 3
