@@ -25,8 +25,9 @@ from scrapy.squeues import PickleLifoDiskQueue
 
 logger = logging.getLogger(__name__)
 
-# Requests kept in memory per queue: a few MiB at most.
-MEMORY_TOP = 1000
+# Requests kept in memory per queue (a few hundred KiB): enough for what pages yield between
+# two pops; a sitemap's hundreds of entries go to disk.
+MEMORY_TOP = 256
 
 
 def _method_name(spider: Any, func: Callable | None) -> str | None | bool:

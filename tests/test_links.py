@@ -70,3 +70,16 @@ def test_absolute_links_match_urljoin_on_awkward_hrefs():
         except ValueError:
             got = ValueError
         assert got == expected, (base, href)
+
+
+def test_the_spiders_url_set_keeps_hashes_and_answers_like_a_set():
+    from spiders.family import UrlHashes
+
+    asked = UrlHashes()
+    urls = [f"http://127.0.0.1:8000/article-{n}" for n in range(1000)]
+    for url in urls[::2]:
+        asked.add(url)
+    assert len(asked) == 500
+    assert all(url in asked for url in urls[::2])
+    assert not any(url in asked for url in urls[1::2])
+    assert "http://127.0.0.1:8000/article-0/" not in asked
