@@ -71,11 +71,15 @@ class QuietGC:
 
     @classmethod
     def from_crawler(cls, crawler):
-        threshold = tuple(int(n) for n in crawler.settings.getlist("GC_THRESHOLD"))
-        if not threshold:
+        given = crawler.settings.getlist("GC_THRESHOLD")
+        if not given:
             raise NotConfigured("GC_THRESHOLD is empty")
-        if len(threshold) > 3 or any(n < 1 for n in threshold):
-            raise ValueError(f"GC_THRESHOLD must be 1 to 3 positive counts, not {threshold}")
+        try:
+            threshold = tuple(int(n) for n in given)
+        except (TypeError, ValueError):
+            threshold = ()
+        if not 1 <= len(threshold) <= 3 or any(n < 1 for n in threshold):
+            raise ValueError(f"GC_THRESHOLD must be 1 to 3 positive counts, not {given!r}")
         ext = cls(threshold)
         crawler.signals.connect(ext.engine_started, signal=signals.engine_started)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)

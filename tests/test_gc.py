@@ -35,5 +35,7 @@ def test_empty_leaves_python_alone_and_nonsense_is_refused():
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": []}))
     with pytest.raises(ValueError, match="GC_THRESHOLD"):
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": [0]}))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="GC_THRESHOLD must be 1 to 3 positive counts"):
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": "many"}))
+    with pytest.raises(ValueError, match="GC_THRESHOLD"):
+        QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": [1, 2, 3, 4]}))
