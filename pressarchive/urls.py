@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, url_query_cleaner
 
@@ -40,6 +40,24 @@ def canonical_url(url: str) -> str:
 def slug_key(url: str) -> str:
     """The last path segment, which the family's sites share for the same article."""
     return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+# A path from the root ("/a", not "//host") or an absolute http(s) URL with a host; no tab or
+# newline inside, which URL parsing drops (and "/\t/x" would then be "//x").
+_FROM_ORIGIN = re.compile(r"(?:/(?!/)|https?://[^/?#\t\r\n])[^\t\r\n]*")
+
+
+def joins_from_origin(href: str) -> bool:
+    """Whether ``href`` (stripped) resolves the same against any page of one origin, so that
+    ``join_from_origin`` may stand in for ``urljoin(page_url, href)``."""
+    return _FROM_ORIGIN.fullmatch(href) is not None
+
+
+@lru_cache(maxsize=16384)  # menus and related lists link the same URLs from every page
+def join_from_origin(origin: str, href: str) -> str:
+    """``urljoin`` of an href for which ``joins_from_origin`` holds, against any URL of
+    ``origin`` (``scheme://host[:port]``), once per crawl."""
+    return urljoin(origin, href)
 
 
 def rebase(url: str, old_origin: str, new_origin: str) -> str:

@@ -29,7 +29,7 @@ from pressarchive.extract.links import PageLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
-from pressarchive.urls import canonical_url, rebase
+from pressarchive.urls import canonical_url, joins_from_origin, rebase
 
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
 # XPath, not LinkExtractor, which cost more per page than our whole extraction.
@@ -77,7 +77,7 @@ class FamilySpider(Spider):
         self.asked = UrlHashes()
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
         self._site_link = lru_cache(maxsize=8192)(self._resolve_from_root)
-        self.known: set[int] = set()  # hashes of the URLs the archive knew at the start
+        self.known = UrlHashes()  # the URLs the archive knew at the start
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
         # their links too and hands them back (FetchedPage.links); otherwise the spider does.
         self.links_from_pipeline = False
@@ -113,9 +113,9 @@ class FamilySpider(Spider):
             return
         archive = shared_archive(self.crawler)
         with archive.engine.connect() as connection:
-            # Hashes, not URLs: a few bytes a page, and enough to skip looking up the state
-            # of a URL the archive has never seen (most of them, on a first crawl).
-            self.known = {hash(url) for url in crawlstate.known_urls(connection, self.site.slug)}
+            # Enough to skip looking up the state of a URL the archive has never seen (most
+            # of them, on a first crawl).
+            self.known = UrlHashes(crawlstate.known_urls(connection, self.site.slug))
         with archive.session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
@@ -241,8 +241,7 @@ class FamilySpider(Spider):
         ``base`` is the page's ``<base href>``, when it has one."""
         href = href.strip()
         try:
-            if base is None and href.startswith(("/", "http:", "https:")) \
-                    and not href.startswith("//"):
+            if base is None and joins_from_origin(href):
                 # The same wherever it appears (menus, related lists): resolved once per crawl.
                 return self._site_link(href)
             if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
@@ -306,7 +305,7 @@ class FamilySpider(Spider):
     def _states(self, local_urls: list[str]) -> dict[str, Any]:
         """The crawl state of these URLs (public URL -> PageState), for those the archive
         held when this run started (pages fetched since are in ``asked``, never asked again)."""
-        public = [url for u in local_urls if hash(url := self.public_url(u)) in self.known]
+        public = [url for u in local_urls if (url := self.public_url(u)) in self.known]
         if not public:
             return {}
         with shared_archive(self.crawler).engine.connect() as connection:
@@ -329,8 +328,8 @@ class UrlHashes:
 
     __slots__ = ("_hashes",)
 
-    def __init__(self) -> None:
-        self._hashes: set[int] = set()
+    def __init__(self, urls: Iterable[str] = ()) -> None:
+        self._hashes: set[int] = {hash(url) for url in urls}
 
     def __contains__(self, url: object) -> bool:
         return hash(url) in self._hashes

@@ -1,5 +1,7 @@
 """Reading a page's links (where the page is parsed) and resolving them (in the spider)."""
 
+from urllib.parse import urljoin
+
 import parsel
 
 from pressarchive.extract.links import read_links
@@ -40,6 +42,16 @@ def test_the_spider_resolves_links_against_the_page_or_its_base():
     assert spider._link("relative-story", page, base) == \
         "http://127.0.0.1:8100/archive/relative-story"
     assert spider._link("/c", page, "https://elsewhere.example/") is None
+
+
+def test_the_spiders_once_per_crawl_links_agree_with_joining_against_the_page():
+    """Links the spider resolves once per crawl (from the site's root) must lead where joining
+    them against the page would: "http:y" and "/\t/x" are relative, whatever they look like."""
+    spider = ArabPressSpider(base_url="http://127.0.0.1:8100")
+    page = "http://127.0.0.1:8100/section/world/"
+    for href in ("/a-story", "/a/../b", "https://arabpress.com/x", "http:y", "https:y",
+                 "/\t/story", "http://", "https://\tarabpress.com/x", "/x?utm_source=y#z"):
+        assert spider._link(href, page) == spider._resolve(urljoin(page, href.strip())), href
 
 
 def test_absolute_links_match_urljoin_on_awkward_hrefs():

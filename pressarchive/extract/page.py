@@ -17,6 +17,8 @@ from lxml import etree
 from parsel.csstranslator import HTMLTranslator
 from w3lib.encoding import html_to_unicode
 
+from ..urls import join_from_origin, joins_from_origin
+
 ARTICLE_TYPES = {
     "Article", "NewsArticle", "ReportageNews", "AnalysisNewsArticle", "OpinionNewsArticle",
     "BackgroundNewsArticle", "BlogPosting", "Report", "LiveBlogPosting",
@@ -334,26 +336,14 @@ class Page:
         href = href.strip() if href else None
         if not href:
             return None
-        if _FROM_ORIGIN.fullmatch(href):
-            # Root-relative or absolute: the result hangs on the page's origin alone, and the
-            # same links (related headlines, menus) recur across pages: joined once each.
-            return _join_from_origin(self.origin, href)
+        if joins_from_origin(href):  # the same from every page of the site: joined once
+            return join_from_origin(self.origin, href)
         return urljoin(self.url, href)
 
     @cached_property
     def origin(self) -> str:
         parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.netloc}/"
-
-
-# A path from the root ("/a", not "//host") or an absolute http(s) URL with a host; no tab or
-# newline inside, which URL parsing drops (and "/\t/x" would then be "//x").
-_FROM_ORIGIN = re.compile(r"(?:/(?!/)|https?://[^/?#\t\r\n])[^\t\r\n]*")
-
-
-@lru_cache(maxsize=16384)
-def _join_from_origin(origin: str, href: str) -> str:
-    return urljoin(origin, href)
+        return f"{parts.scheme}://{parts.netloc}"
 
 
 def _walk_jsonld(data: Any) -> Iterable[dict[str, Any]]:
