@@ -96,13 +96,6 @@ def demo(db: str) -> None:
     archive.close()
 
 
-def _db_url(db: str | None) -> str:
-    """A --db value (a file path or an SQLAlchemy URL) as a URL; $ARCHIVE_URL when absent."""
-    from .storage import archive_url
-
-    return archive_url(db)
-
-
 @main.command()
 @click.argument("sites", nargs=-1, required=True)
 @click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL (default $ARCHIVE_URL "
@@ -141,7 +134,7 @@ def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
                 args[key] = dt.date.fromisoformat(value).isoformat()
             except ValueError:
                 raise UserError(f"--{key} must be a date, YYYY-MM-DD, not {value!r}") from None
-    url = _db_url(db)
+    url = research.db_url(db)
     jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
             for site in sites]
     settings = {"ARCHIVE_URL": url, "LOG_LEVEL": log_level, "FULL_RECHECK": full,
@@ -186,7 +179,7 @@ def runs(db, limit) -> None:
 
     Example: pressarchive runs --db archive.sqlite --limit 5
     """
-    url = _db_url(db)
+    url = research.db_url(db)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         raise UserError(f"no archive at {url[len('sqlite:///'):]}")
     _print_runs(url, limit)

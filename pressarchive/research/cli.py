@@ -50,7 +50,8 @@ def user_errors() -> Iterator[None]:
 
 
 def db_url(db: str | None) -> str:
-    """--db as a database URL: a URL is taken as it is, anything else as a SQLite file."""
+    """--db as a database URL (every command's): a URL is taken as it is, anything else as a
+    SQLite file; $ARCHIVE_URL when absent."""
     from ..storage.archive import archive_url  # late: sqlalchemy is not needed for --help
 
     return archive_url(db)
