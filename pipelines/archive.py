@@ -77,15 +77,19 @@ class ArchivePipeline:
 
         self.reactor = reactor
         archive = shared_archive(self.crawler)  # opened and migrated here, before the worker
-        # Pages are parsed by the ingester: it reads their links for the spider as well.
-        self.crawler.spider.links_from_pipeline = True
+        # Pages are parsed by the ingester: it reads and resolves their links for the spider
+        # as well, with the spider's SiteLinks (each link reported once per crawl).
+        spider = self.crawler.spider
+        site_links = getattr(spider, "links", None)
+        spider.links_from_pipeline = site_links is not None
         if self.use_worker:
             self.executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=_worker_context(),
                 initializer=ingest.start_worker,
-                initargs=(archive.url, self.max_bytes, self.records))
+                initargs=(archive.url, self.max_bytes, self.records, site_links))
         else:
-            self.executor = _Inline(ingest.Ingester(archive, self.max_bytes, self.records))
+            self.executor = _Inline(
+                ingest.Ingester(archive, self.max_bytes, self.records, site_links))
 
     def close_spider(self) -> None:
         self._flush()  # nothing should be waiting by now; if something is, it is not lost
@@ -104,9 +108,13 @@ class ArchivePipeline:
         try:
             outcome = await self._ingested(item)
         finally:
-            # The spider waits for the links the ingester read from the page (or for None).
-            if getattr(item, "links", None) is not None:
-                item.links.callback(outcome.links if outcome else None)
+            # The spider schedules what the page links to (or learns that nothing will come).
+            if getattr(item, "follow_links", None) is not None:
+                try:
+                    item.follow_links(outcome.links if outcome else None)
+                except Exception:  # noqa: BLE001 - the page itself is archived: log, go on
+                    logger.exception("following the links of %s failed", item.url)
+                    self.stats.inc_value("pressarchive/follow_errors")
         return self._report(item, outcome)
 
     async def _ingested(self, item) -> ingest.Outcome:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .storage.crawlstate import Fetch, stored_time
 
@@ -21,12 +21,12 @@ class FetchedPage:
     lastmod: str | None = None  # the sitemap's lastmod for it, when a sitemap led here
     follow: bool = False  # whether the crawl wants the page's links (read where it is parsed)
     record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
-    # Where the page's links go back to the spider (a Deferred the archive pipeline fires with
-    # the PageLinks the ingester read, or None); it stays in the crawl process.
-    links: Any = field(default=None, repr=False, compare=False)
+    # Where the page's links go back to the spider: called by the archive pipeline with the
+    # new links the ingester found (a PageLinks), or None. It stays in the crawl process.
+    follow_links: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)
 
-    def __getstate__(self) -> dict:  # pickled for the ingest worker: without the Deferred
-        return {**self.__dict__, "links": None}
+    def __getstate__(self) -> dict:  # pickled for the ingest worker: without the callback
+        return {**self.__dict__, "follow_links": None}
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)

@@ -23,7 +23,7 @@ from typing import Any, Iterable
 from sqlalchemy.exc import IntegrityError
 
 from .extract import ExtractError, NotAnArticle, extract, read_page, validate
-from .extract.links import PageLinks, read_links
+from .extract.links import PageLinks, SiteLinks, read_links
 from .extract.page import Page
 from .fetched import FetchedPage, FetchFailure, fetch_of
 from .storage import Archive, crawlstate
@@ -48,17 +48,20 @@ class Outcome:
     message: str = ""
     extractor: str | None = None  # which extractor read the page (template-v1, generic...)
     record: dict | None = None  # the stored record, for feed exports
-    links: PageLinks | None = None  # the page's links, when the crawl asked for them
+    links: PageLinks | None = None  # the page's new links, resolved, when the crawl asked
 
 
 class Ingester:
     """Turns fetched items into archive rows, a batch per transaction."""
 
     def __init__(self, archive: Archive, max_bytes: int = 5 * 1024 * 1024,
-                 records: bool = True):
+                 records: bool = True, links: SiteLinks | None = None):
         self.archive = archive
         self.max_bytes = max_bytes
         self.records = records  # whether outcomes carry the stored record (for feed exports)
+        # Resolves the links of pages that ask for them (FetchedPage.follow), each link given
+        # once per crawl; None: links are not read.
+        self.links = links
 
     def ingest(self, items: list[FetchedPage | FetchFailure]) -> list[Outcome]:
         # Reading pages needs no database: do it for the whole batch first.
@@ -97,8 +100,8 @@ class Ingester:
         except ExtractError as exc:
             return _dropped(exc.key, str(exc), item)
         outcome = self._article(item, page)
-        if item.follow:  # the page is parsed here: its links are read here too
-            outcome.links = read_links(page.root)
+        if item.follow and self.links is not None:  # parsed here: its links are read here too
+            outcome.links = self.links.fresh(item.final_url, read_links(page.root))
         return outcome
 
     def _article(self, item: FetchedPage, page: Page) -> Outcome:
@@ -189,11 +192,12 @@ def _dropped(key: str, reason: str, item, extractor: str | None = None) -> Outco
 _worker: Ingester | None = None
 
 
-def start_worker(archive_url: str, max_bytes: int, records: bool) -> None:
+def start_worker(archive_url: str, max_bytes: int, records: bool,
+                 links: SiteLinks | None = None) -> None:
     """Initializer of the ingest process: opens its own connection to the archive (the
     crawl process has already applied the migrations)."""
     global _worker
-    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes, records)
+    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes, records, links)
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
                      name="exit-with-parent").start()
 

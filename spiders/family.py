@@ -7,9 +7,9 @@ import os
 import shutil
 import tempfile
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
+from functools import partial
 from typing import Any, AsyncIterator, Iterable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from protego import Protego
 from scrapy import Request, Spider, signals
@@ -17,23 +17,15 @@ from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefused
                                DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
                                ResponseDataLossError)
 from scrapy.http import Response, TextResponse
-from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
-from twisted.internet.defer import Deferred
 
 from pressarchive.crawl import shared_archive
-from pressarchive.extract.links import PageLinks, read_links
+from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
-from pressarchive.urls import canonical_url, joins_from_origin, rebase
-
-# The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
-# XPath, not LinkExtractor, which cost more per page than our whole extraction.
-ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -69,20 +61,19 @@ class FamilySpider(Spider):
         self.since, self.until = _day(since, "since"), _day(until, "until")
         host = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
-        # Same origin as the copy being crawled: host *and* port, which allow_domains ignores.
-        self.origin = urlsplit(self.base_url).netloc.lower()
+        # Where links lead: pages of this site, as the copy's canonical URLs (URLLENGTH_LIMIT
+        # is applied once the settings are known, in from_crawler).
+        self.links = SiteLinks(self.base_url, self.site.origin)
         self.windowed = bool(self.since or self.until)
         # Pages already asked for in this run: their links need no second look (the same set
         # Scrapy's duplicate filter keeps, but checked before the state lookup and the request).
         self.asked = UrlHashes()
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
-        self._site_link = lru_cache(maxsize=8192)(self._resolve_from_root)
         self.known = UrlHashes()  # the URLs the archive knew at the start
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
-        # their links too and hands them back (FetchedPage.links); otherwise the spider does.
+        # and resolves their links too, and hands them to ``follow_links``; otherwise the
+        # spider reads them itself.
         self.links_from_pipeline = False
-        # Hosts whose links may lead to the copy being crawled (the site's own are rebased).
-        self.hosts = {urlsplit(self.base_url).hostname, urlsplit(self.site.origin).hostname}
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -98,6 +89,7 @@ class FamilySpider(Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("FULL_RECHECK")
+        spider.links.max_length = crawler.settings.getint("URLLENGTH_LIMIT", 2083) or 10**9
         if crawler.settings.getbool("TEMPORARY_JOBDIR"):
             jobdir = crawler.settings.get("JOBDIR")
             crawler.signals.connect(lambda: shutil.rmtree(jobdir, ignore_errors=True),
@@ -184,7 +176,7 @@ class FamilySpider(Spider):
         for url in urls:
             yield self.request(url, state=states.get(self.public_url(url)))
 
-    async def parse_page(self, response: Response) -> AsyncIterator[Any]:
+    def parse_page(self, response: Response) -> Iterable[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
@@ -202,31 +194,37 @@ class FamilySpider(Spider):
             follow=bool(follow),
         )
         if follow and self.links_from_pipeline:
-            page.links = Deferred()  # fired by the archive pipeline: the ingester parsed it
+            # The archive pipeline parses the page: it calls back with the page's new links.
+            page.follow_links = partial(self.follow_links, response.url)
         yield page
-        if not follow:
-            return
-        if page.links is not None:
-            links = await maybe_deferred_to_future(page.links)
-        else:  # no archive pipeline (say, a dry run with ITEM_PIPELINES={}): parse it here
-            links = read_links(response.selector.root)
-        if links is not None:  # None: not an HTML page the ingester could read
-            for request in self._follow(response.url, links):
-                yield request
+        if follow and not self.links_from_pipeline:
+            # No archive pipeline (say, a dry run with ITEM_PIPELINES={}): read them here.
+            links = self.links.fresh(response.url, read_links(response.selector.root))
+            yield from self._follow(links)
 
-    def _follow(self, page_url: str, links: PageLinks) -> Iterable[Request]:
-        """Requests for what a page links to that this run has not asked for yet."""
-        base = urljoin(page_url, links.base) if links.base else None
-        for href in links.feeds:
-            feed = self._local(urljoin(base or page_url, href))
+    def follow_links(self, page_url: str, links: PageLinks | None) -> None:
+        """Schedules what a page links to that this run has not asked for (the archive
+        pipeline calls this once the page is archived, with the links the ingester resolved,
+        or None). The requests go straight to the engine: of the spider middlewares that
+        would see them as callback output, only URLLENGTH_LIMIT applies to them, and
+        ``SiteLinks`` applies it already."""
+        if links is None:
+            return
+        engine = self.crawler.engine
+        for request in self._follow(links):
+            if engine.spider is None:  # the crawl is over
+                return
+            engine.crawl(request)
+
+    def _follow(self, links: PageLinks) -> Iterable[Request]:
+        """Requests for the resolved links of a page that this run has not asked for yet."""
+        for feed in links.feeds:
             if feed not in self.asked:  # every page names the feed: read it once
                 self.asked.add(feed)
                 yield Request(feed, callback=self.parse_feed, errback=self.on_error)
-        urls = list(dict.fromkeys(
-            url for href in links.hrefs
-            if (url := self._link(href, page_url, base)) is not None and url not in self.asked))
+        next_pages = set(links.next)
+        urls = [url for url in dict.fromkeys(links.hrefs + links.next) if url not in self.asked]
         states = self._states(urls)
-        next_pages = {url for href in links.next if (url := self._link(href, page_url, base))}
         anything_new = any(self.public_url(u) not in states for u in urls if u not in next_pages)
         for url in urls:
             if url in next_pages and not (anything_new or self.full):
@@ -234,34 +232,6 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
             yield self.request(url, state=states.get(self.public_url(url)))
-
-    def _link(self, href: str, page_url: str, base: str | None = None) -> str | None:
-        """The page of this site a link leads to, as a local canonical URL; None for other
-        sites, assets (images, PDFs...), fragments and javascript:/mailto:/tel: links.
-        ``base`` is the page's ``<base href>``, when it has one."""
-        href = href.strip()
-        try:
-            if base is None and joins_from_origin(href):
-                # The same wherever it appears (menus, related lists): resolved once per crawl.
-                return self._site_link(href)
-            if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
-                return None
-            return self._resolve(urljoin(base or page_url, href))
-        except ValueError:  # a malformed link (a bad port, say) leads nowhere
-            return None
-
-    def _resolve_from_root(self, href: str) -> str | None:
-        return self._resolve(urljoin(self.base_url, href))
-
-    def _resolve(self, url: str) -> str | None:
-        if urlsplit(url).hostname not in self.hosts:
-            return None  # share buttons and the like: not worth canonicalizing
-        url = self._local(url)
-        parts = urlsplit(url)
-        if parts.netloc != self.origin or (
-                os.path.splitext(parts.path)[1].lower() in ASSET_SUFFIXES):
-            return None
-        return url
 
     # -- requests and their failures ------------------------------------------------------
 
@@ -297,10 +267,10 @@ class FamilySpider(Spider):
 
     def _local(self, url: str) -> str:
         """A public URL of this site moved onto the copy being crawled, tracking removed."""
-        return canonical_url(rebase(url, self.site.origin, self.base_url))
+        return self.links.local(url)
 
     def public_url(self, url: str) -> str:
-        return canonical_url(rebase(url, self.base_url, self.site.origin))
+        return self.links.public(url)
 
     def _states(self, local_urls: list[str]) -> dict[str, Any]:
         """The crawl state of these URLs (public URL -> PageState), for those the archive

@@ -1,10 +1,10 @@
-"""Reading a page's links (where the page is parsed) and resolving them (in the spider)."""
+"""Reading a page's links (where the page is parsed) and resolving them for the site crawled."""
 
 from urllib.parse import urljoin
 
 import parsel
 
-from pressarchive.extract.links import read_links
+from pressarchive.extract.links import SiteLinks, read_links
 from spiders.family import ArabPressSpider
 
 PAGE = """<html><head>
@@ -28,6 +28,7 @@ def test_read_links_gives_them_as_written_once_each():
 
 def test_the_spider_resolves_links_against_the_page_or_its_base():
     spider = ArabPressSpider(base_url="http://127.0.0.1:8100")
+    spider._link = spider.links.resolve
     page = "http://127.0.0.1:8100/section/x"
     assert spider._link("/a-story", page) == "http://127.0.0.1:8100/a-story"
     assert spider._link("relative-story", page) == "http://127.0.0.1:8100/section/relative-story"
@@ -47,11 +48,33 @@ def test_the_spider_resolves_links_against_the_page_or_its_base():
 def test_the_spiders_once_per_crawl_links_agree_with_joining_against_the_page():
     """Links the spider resolves once per crawl (from the site's root) must lead where joining
     them against the page would: "http:y" and "/\t/x" are relative, whatever they look like."""
-    spider = ArabPressSpider(base_url="http://127.0.0.1:8100")
+    links = ArabPressSpider(base_url="http://127.0.0.1:8100").links
     page = "http://127.0.0.1:8100/section/world/"
     for href in ("/a-story", "/a/../b", "https://arabpress.com/x", "http:y", "https:y",
                  "/\t/story", "http://", "https://\tarabpress.com/x", "/x?utm_source=y#z"):
-        assert spider._link(href, page) == spider._resolve(urljoin(page, href.strip())), href
+        assert links.resolve(href, page) == links._page(urljoin(page, href.strip())), href
+
+
+def test_fresh_links_reach_the_spider_once_per_crawl_but_pagination_every_time():
+    links = SiteLinks("http://127.0.0.1:8100", "https://arabpress.com", max_length=60)
+    first = links.fresh("http://127.0.0.1:8100/politics", read_links(parsel.Selector(text=PAGE).root))
+    assert first.hrefs == ["http://127.0.0.1:8100/a-story",
+                           "http://127.0.0.1:8100/relative-story",
+                           "http://127.0.0.1:8100/politics?page=2"]
+    assert first.next == ["http://127.0.0.1:8100/politics?page=2"]
+    assert first.feeds == ["http://127.0.0.1:8100/feed.xml"]
+    assert first.base is None
+    other = PAGE.replace('href="relative-story"', 'href="https://arabpress.com/new-one"')
+    other = other.replace("</body>", f'<a href="/{"x" * 60}">too long</a></body>')
+    again = links.fresh("http://127.0.0.1:8100/politics", read_links(parsel.Selector(text=other).root))
+    assert again.hrefs == ["http://127.0.0.1:8100/new-one"]  # the rest was reported already
+    assert again.next == ["http://127.0.0.1:8100/politics?page=2"]
+    assert again.feeds == []
+    # A worker gets a copy that has reported nothing yet.
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(links))
+    assert copy.fresh("http://127.0.0.1:8100/x", read_links(parsel.Selector(text=PAGE).root)).feeds
 
 
 def test_absolute_links_match_urljoin_on_awkward_hrefs():

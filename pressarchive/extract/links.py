@@ -1,15 +1,27 @@
-"""The links a page offers a crawler, as written: every ``<a href>``, the ``rel=next`` ones,
-the feeds it names, and its ``<base href>``. Resolving and filtering them is the spider's job
-(it knows the site and what it has asked for); reading them is done where the page is parsed
-anyway, so that a crawl parses each page once."""
+"""The links a page offers a crawler: read where the page is parsed anyway (so that a crawl
+parses each page once), then resolved for one site by a ``SiteLinks``.
+
+``read_links`` gives them as written: every ``<a href>``, the ``rel=next`` ones, the feeds the
+page names, and its ``<base href>``. ``SiteLinks.fresh`` turns those into the pages of the site
+being crawled, as canonical URLs of the copy being crawled, each reported once per crawl: the
+spider then has only the few links it has not heard of to decide about."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import XPath
+from scrapy.linkextractors import IGNORED_EXTENSIONS
+
+from pressarchive.urls import canonical_url, joins_from_origin, rebase
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
+# The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
+# XPath, not LinkExtractor, which cost more per page than our whole extraction.
+ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
+NOWHERE = ("#", "javascript:", "mailto:", "tel:")
 
 _HREFS = XPath("//a/@href", smart_strings=False)
 _NEXT = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
@@ -26,10 +38,92 @@ class PageLinks:
 
 
 def read_links(root) -> PageLinks:
-    """The links of the page whose lxml tree is ``root``."""
+    """The links of the page whose lxml tree is ``root``, as written."""
     base = _BASE(root)
     return PageLinks(
         base=base[0].strip() if base else None,
         hrefs=list(dict.fromkeys(href.strip() for href in _HREFS(root))),
         next=[href.strip() for href in _NEXT(root)],
         feeds=[href.strip() for href in _FEEDS(root, a=FEED_TYPES[0], b=FEED_TYPES[1])])
+
+
+class SiteLinks:
+    """Where links lead on one site, crawled at ``base_url`` (the site itself, or a copy of it
+    on 127.0.0.1): a link to a page of the site, on the copy or on the public site, becomes
+    the copy's canonical URL; anything else (other sites, assets, fragments, ``mailto:``…)
+    leads nowhere. Picklable: the ingest worker gets the spider's, and resolves there.
+
+    ``fresh`` also remembers what it has reported, so that each link reaches the spider once
+    per crawl, wherever it appears (menus and related lists repeat on every page)."""
+
+    def __init__(self, base_url: str, site_origin: str, max_length: int = 2083):
+        self.base_url = base_url.rstrip("/")
+        self.site_origin = site_origin
+        self.max_length = max_length  # Scrapy's URLLENGTH_LIMIT: longer URLs are not asked for
+        # Same origin as the copy being crawled: host *and* port.
+        self.origin = urlsplit(self.base_url).netloc.lower()
+        # Hosts whose links may lead to the copy (the public site's are rebased onto it).
+        self.hosts = {urlsplit(self.base_url).hostname, urlsplit(site_origin).hostname}
+        self._from_root: dict[str, str | None] = {}  # hrefs that resolve alike on every page
+        self._reported: set[int] = set()  # hashes of the URLs ``fresh`` has given
+
+    def __getstate__(self) -> dict:  # what a worker needs: not what this process has seen
+        return {**self.__dict__, "_from_root": {}, "_reported": set()}
+
+    def local(self, url: str) -> str:
+        """A public URL of the site moved onto the copy being crawled, canonical."""
+        return canonical_url(rebase(url, self.site_origin, self.base_url))
+
+    def public(self, url: str) -> str:
+        """A URL of the copy as the public site's, canonical: what the archive keeps."""
+        return canonical_url(rebase(url, self.base_url, self.site_origin))
+
+    def resolve(self, href: str, page_url: str, base: str | None = None) -> str | None:
+        """The page of this site an href on ``page_url`` leads to, as a local canonical URL;
+        None for other sites, assets, fragments and javascript:/mailto:/tel: links. ``base``
+        is the page's ``<base href>``, when it has one."""
+        href = href.strip()
+        try:
+            if base is None and joins_from_origin(href):
+                # The same wherever it appears: resolved once per crawl.
+                if href not in self._from_root:
+                    if len(self._from_root) >= 16384:
+                        self._from_root.clear()
+                    self._from_root[href] = self._page(urljoin(self.base_url, href))
+                return self._from_root[href]
+            if not href or href.startswith(NOWHERE):
+                return None
+            return self._page(urljoin(base or page_url, href))
+        except ValueError:  # a malformed link (a bad port, say) leads nowhere
+            return None
+
+    def _page(self, url: str) -> str | None:
+        if urlsplit(url).hostname not in self.hosts:
+            return None  # share buttons and the like: not worth canonicalizing
+        url = self.local(url)
+        parts = urlsplit(url)
+        if parts.netloc != self.origin or len(url) > self.max_length or (
+                os.path.splitext(parts.path)[1].lower() in ASSET_SUFFIXES):
+            return None
+        return url
+
+    def fresh(self, page_url: str, links: PageLinks) -> PageLinks:
+        """The links of the page at ``page_url`` (local) resolved, without those reported
+        before: ``hrefs`` and ``feeds`` as local canonical URLs never given before, ``next``
+        (pagination) every time, since the spider may pass one by on one page and want it
+        from another. ``base`` is left out: the URLs are absolute."""
+        base = urljoin(page_url, links.base) if links.base else None
+        hrefs = [url for href in links.hrefs
+                 if (url := self.resolve(href, page_url, base)) is not None and self._new(url)]
+        feeds = [url for href in links.feeds
+                 if self._new(url := self.local(urljoin(base or page_url, href)))]
+        following = [url for href in links.next
+                     if (url := self.resolve(href, page_url, base)) is not None]
+        return PageLinks(hrefs=hrefs, next=list(dict.fromkeys(following)), feeds=feeds)
+
+    def _new(self, url: str) -> bool:
+        key = hash(url)
+        if key in self._reported:
+            return False
+        self._reported.add(key)
+        return True

