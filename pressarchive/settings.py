@@ -68,6 +68,9 @@ PAGE_MAX_BYTES = 5 * 1024 * 1024
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = os.environ.get("PRESSARCHIVE_LOG_LEVEL", "INFO")
 
+# Scrapy's in-memory stats, without a deprecation layer that costs more than the stats do.
+STATS_CLASS = "pressarchive.crawl.CrawlStats"
+
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunRecorder": 510,
               "pressarchive.crawl.QuietGC": 520}
 # Python's garbage collector thresholds during a crawl (see pressarchive.crawl.QuietGC); empty

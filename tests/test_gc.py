@@ -1,4 +1,5 @@
-"""QuietGC: the crawl's garbage-collector thresholds, set while the engine runs, then restored."""
+"""The crawl process's tuning: QuietGC's garbage-collector thresholds (set while the engine
+runs, then restored) and CrawlStats (Scrapy's stats without their deprecation layer)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,26 @@ def test_empty_leaves_python_alone_and_nonsense_is_refused():
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": "many"}))
     with pytest.raises(ValueError, match="GC_THRESHOLD"):
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": [1, 2, 3, 4]}))
+
+
+def test_crawl_stats_count_like_scrapys_and_take_the_spider_argument_quietly():
+    import warnings
+
+    from scrapy.statscollectors import MemoryStatsCollector
+
+    from pressarchive import settings as project_settings
+    from pressarchive.crawl import CrawlStats
+
+    assert project_settings.STATS_CLASS == "pressarchive.crawl.CrawlStats"
+    crawler = get_crawler(settings_dict={"STATS_CLASS": "pressarchive.crawl.CrawlStats"})
+    stats = crawler.stats
+    assert isinstance(stats, CrawlStats) and isinstance(stats, MemoryStatsCollector)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Scrapy's own class warns about spider=
+        stats.inc_value("pages")
+        stats.inc_value("pages", 2, spider=None)
+        stats.max_value("biggest", 5)
+        stats.max_value("biggest", 3)
+        stats.set_value("reason", "done")
+    assert stats.get_stats() == {"pages": 3, "biggest": 5, "reason": "done"}
+    assert stats.get_value("missing", 0) == 0

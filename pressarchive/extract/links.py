@@ -22,6 +22,7 @@ FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 # XPath, not LinkExtractor, which cost more per page than our whole extraction.
 ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 NOWHERE = ("#", "javascript:", "mailto:", "tel:")
+_UNSEEN = object()
 
 _HREFS = XPath("//a/@href", smart_strings=False)
 _NEXT = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
@@ -65,10 +66,11 @@ class SiteLinks:
         # Hosts whose links may lead to the copy (the public site's are rebased onto it).
         self.hosts = {urlsplit(self.base_url).hostname, urlsplit(site_origin).hostname}
         self._from_root: dict[str, str | None] = {}  # hrefs that resolve alike on every page
+        self._feeds: dict[str, str] = {}  # the same for feed links (no host filter)
         self._reported: set[int] = set()  # hashes of the URLs ``fresh`` has given
 
     def __getstate__(self) -> dict:  # what a worker needs: not what this process has seen
-        return {**self.__dict__, "_from_root": {}, "_reported": set()}
+        return {**self.__dict__, "_from_root": {}, "_feeds": {}, "_reported": set()}
 
     def local(self, url: str) -> str:
         """A public URL of the site moved onto the copy being crawled, canonical."""
@@ -83,19 +85,38 @@ class SiteLinks:
         None for other sites, assets, fragments and javascript:/mailto:/tel: links. ``base``
         is the page's ``<base href>``, when it has one."""
         href = href.strip()
+        if base is None:
+            # Menus and related lists: the same hrefs on every page, resolved once.
+            found = self._from_root.get(href, _UNSEEN)
+            if found is not _UNSEEN:
+                return found
         try:
             if base is None and joins_from_origin(href):
-                # The same wherever it appears: resolved once per crawl.
-                if href not in self._from_root:
-                    if len(self._from_root) >= 16384:
-                        self._from_root.clear()
-                    self._from_root[href] = self._page(urljoin(self.base_url, href))
-                return self._from_root[href]
+                if href.startswith(("http://", "https://")) and \
+                        urlsplit(href).hostname not in self.hosts:
+                    return None  # another site (share buttons...): not worth remembering
+                return self._remember(href, self._page(urljoin(self.base_url, href)))
             if not href or href.startswith(NOWHERE):
                 return None
             return self._page(urljoin(base or page_url, href))
         except ValueError:  # a malformed link (a bad port, say) leads nowhere
             return None
+
+    def _remember(self, href: str, url: str | None) -> str | None:
+        if len(self._from_root) >= 16384:
+            self._from_root.clear()
+        self._from_root[href] = url
+        return url
+
+    def _feed(self, href: str, page_url: str, base: str | None) -> str:
+        """A feed's local URL (any host: the offsite middleware judges those)."""
+        if base is None and joins_from_origin(href):
+            if href not in self._feeds:  # every page names the same feeds
+                if len(self._feeds) >= 1024:
+                    self._feeds.clear()
+                self._feeds[href] = self.local(urljoin(self.base_url, href))
+            return self._feeds[href]
+        return self.local(urljoin(base or page_url, href))
 
     def _page(self, url: str) -> str | None:
         if urlsplit(url).hostname not in self.hosts:
@@ -115,8 +136,7 @@ class SiteLinks:
         base = urljoin(page_url, links.base) if links.base else None
         hrefs = [url for href in links.hrefs
                  if (url := self.resolve(href, page_url, base)) is not None and self._new(url)]
-        feeds = [url for href in links.feeds
-                 if self._new(url := self.local(urljoin(base or page_url, href)))]
+        feeds = [url for href in links.feeds if self._new(url := self._feed(href, page_url, base))]
         following = [url for href in links.next
                      if (url := self.resolve(href, page_url, base)) is not None]
         return PageLinks(hrefs=hrefs, next=list(dict.fromkeys(following)), feeds=feeds)
