@@ -2,6 +2,8 @@
 
 import os
 
+from scrapy.settings import default_settings as _scrapy_defaults
+
 from pressarchive import __version__
 
 BOT_NAME = "pressarchive"
@@ -35,13 +37,15 @@ DOWNLOADER_MIDDLEWARES = {
 RETRY_AFTER_MAX = 120.0
 
 # Spider middlewares a crawl of ours has no use for, each a layer every page's output passes
-# through: depth (no depth limit is set), the meta-copy check (a development aid) and Referer
-# headers (an archive fetches each page as a fresh visitor would reach it, from nowhere).
+# through: depth (no depth limit is set) and the meta-copy check (a development aid).
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
 }
+# No Referer header: an archive fetches each page as a fresh visitor would reach it, from
+# nowhere. (The Referer middleware stays, with this policy: without it, Scrapy's redirect
+# middlewares log two warnings at the start of every crawl.)
+REFERRER_POLICY = "no-referrer"
 # No cookies either: what is archived is the page any visitor gets, not one shaped by a session.
 COOKIES_ENABLED = False
 
@@ -73,6 +77,19 @@ STATS_CLASS = "pressarchive.crawl.CrawlStats"
 
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunRecorder": 510,
               "pressarchive.crawl.QuietGC": 520}
+
+# Components a scheduled crawl of ours never uses are left out of Scrapy's base lists, not
+# set to None: Scrapy imports every component a list names, disabled or not, to read its
+# settings. A crawl opens no ports (no telnet console, no remote-control HTTP server, whose
+# aiohttp import took a tenth of a rerun's wall time) and keeps no cookies (see above; the
+# cookies middleware imports tldextract). Put them back in EXTENSIONS or
+# DOWNLOADER_MIDDLEWARES to use them.
+EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()
+                   if path not in ("scrapy.extensions.telnet.TelnetConsole",
+                                   "scrapy.extensions.remote_control.RemoteControl")}
+DOWNLOADER_MIDDLEWARES_BASE = {
+    path: order for path, order in _scrapy_defaults.DOWNLOADER_MIDDLEWARES_BASE.items()
+    if path != "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"}
 # Python's garbage collector thresholds during a crawl (see pressarchive.crawl.QuietGC); empty
 # keeps Python's defaults (700, 10, 10), which cost about a tenth of the crawl's CPU time. The
 # older generations stay at 10: at 100 the oldest was almost never collected, and the cyclic

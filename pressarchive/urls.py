@@ -15,18 +15,32 @@ TRACKING_PARAMS = (
 )
 
 
-# A URL with no query, fragment, escape, character that needs quoting or "." / ".." segment:
-# w3lib's cleaning and canonicalization give it back unchanged (tests/test_urls.py checks this
-# on many URLs), so the common case skips them: they cost more than anything else a crawl does
-# per link.
-_PLAIN = re.compile(r"https?://[a-z0-9.-]+(?::[0-9]+)?(?!.*/\.\.?(?:/|\Z))(?:/[A-Za-z0-9._~/-]*)?\Z")
+# A URL with no query, fragment, escape, character that needs quoting or "." / ".." segment,
+# and a lower-case scheme and host: w3lib's cleaning and canonicalization give it back
+# unchanged (tests/test_urls.py checks this on many URLs), and the rest of canonicalization
+# is a matter of its port and trailing slash. The groups: scheme://host, port, path.
+_PLAIN = re.compile(r"(https?://[a-z0-9.-]+)(?::([0-9]{1,5}))?(?!.*/\.\.?(?:/|\Z))"
+                    r"(/[A-Za-z0-9._~/-]*)?\Z")
 
 
 @lru_cache(maxsize=8192)  # a crawl meets the same links (menus, related lists) again and again
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, sorted query without tracking parameters, no fragment,
-    no trailing slash (but the root keeps its ``/``)."""
+    no trailing slash (but the root keeps its ``/``), no default port."""
     url = url.strip()
+    plain = _PLAIN.match(url)
+    if plain:  # most links: string work only (what _canonical gives, tests/test_urls.py)
+        origin, port, path = plain.groups()
+        path = (path or "").rstrip("/") or "/"
+        if port is None or int(port) in (80, 443):
+            return origin + path
+        if int(port) <= 65535:
+            return f"{origin}:{int(port)}{path}"
+    return _canonical(url)
+
+
+def _canonical(url: str) -> str:
+    """canonical_url's general way, for any URL."""
     if not _PLAIN.match(url):
         url = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
         url = canonicalize_url(url, keep_fragments=False)

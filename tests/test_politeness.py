@@ -71,3 +71,20 @@ def test_requests_carry_an_honest_user_agent(tmp_path):
     from pressarchive.settings import USER_AGENT
 
     assert "pressarchive" in USER_AGENT and "+https://" in USER_AGENT
+
+
+def test_pages_are_fetched_as_a_fresh_visitor_without_referer_or_cookies(tmp_path):
+    """No Referer (REFERRER_POLICY), no Cookie, through redirect chains too; and no warning
+    from Scrapy's redirect middlewares about the Referer middleware at the start of a run."""
+    from pressarchive.sitegen import Faults
+
+    with FamilyServer(SiteFamily(60, seed=5), faults=Faults(seed=5, redirect_chain=0.3)) as server:
+        result = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path,
+                           base_url=server.origins["arabpress"])
+        seen = server.requests
+    assert result.returncode == 0, result.log[-2000:]
+    assert seen["by_fault"]["redirect_chain"] > 0 and seen["by_status"][301] > 0
+    assert seen["by_header"]["user-agent"] == seen["total"]
+    assert seen["by_header"].get("referer", 0) == 0
+    assert seen["by_header"].get("cookie", 0) == 0
+    assert "found no" not in result.log and "WARNING" not in result.log

@@ -5,7 +5,7 @@ import random
 import pytest
 from w3lib.url import canonicalize_url, url_query_cleaner
 
-from pressarchive.urls import _PLAIN, TRACKING_PARAMS, canonical_url, rebase
+from pressarchive.urls import _PLAIN, TRACKING_PARAMS, _canonical, canonical_url, rebase
 
 HOSTS = ["arabpress.com", "127.0.0.1:8100", "ArabPress.COM", "saudipress.com:80", "a.b-c.org:443"]
 PATH_CHARS = "az09.-/_~Z" * 3 + "%?#&=: é+;,'()!$*@"
@@ -26,6 +26,29 @@ def test_plain_urls_are_left_alone_by_w3lib():
             cleaned = url_query_cleaner(url, TRACKING_PARAMS, remove=True, keep_fragments=False)
             assert canonicalize_url(cleaned, keep_fragments=False) == url, url
     assert plain > 1_000  # the shortcut was really exercised (1,985 with this seed)
+
+
+def test_the_plain_shortcut_gives_what_the_general_way_gives():
+    """Plain URLs are canonicalized with string work alone: same result as urlsplit's way,
+    ports (default, leading zeros, out of range), upper case and trailing slashes included."""
+    rng = random.Random(11)
+    hosts = HOSTS + ["127.0.0.1:08000", "h.org:0", "h.org:99999", "h.org:65535", "h.org:00443"]
+    plain = 0
+    for n in range(30_000):
+        path = "".join(rng.choice("az09.-/_~Z/") for _ in range(rng.randint(0, 12)))
+        url = f"{rng.choice(['http', 'https', 'HTTP'])}://{rng.choice(hosts)}/{path}"
+        url = url[:-len(path) - 1] if n % 7 == 0 else url  # some with no path at all
+        plain += bool(_PLAIN.match(url))
+        try:
+            expected = _canonical(url)
+        except ValueError:
+            expected = ValueError
+        try:
+            got = canonical_url(url)
+        except ValueError:
+            got = ValueError
+        assert got == expected, url
+    assert plain > 10_000
 
 
 @pytest.mark.parametrize("url", ["https://arabpress.com/a/./b", "https://arabpress.com/a/..",

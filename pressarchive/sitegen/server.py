@@ -174,13 +174,14 @@ class FamilyServer:
     # -- counters ----------------------------------------------------------------------------
     @property
     def requests(self) -> dict:
-        """Counts since the last reset: total, by_status, by_kind, by_site, by_fault."""
+        """Counts since the last reset: total, by_status, by_kind, by_site, by_fault, and
+        by_header (how many requests carried each header, by lower-case name)."""
         return {k: (v if isinstance(v, int) else dict(v)) for k, v in self._counts.items()}
 
     def reset_counters(self) -> None:
         """Zero the request counts (not the per-URL attempt numbers that decide faults)."""
         self._counts = {"total": 0, "by_status": Counter(), "by_kind": Counter(),
-                        "by_site": Counter(), "by_fault": Counter()}
+                        "by_site": Counter(), "by_fault": Counter(), "by_header": Counter()}
 
     def attempts(self, site: str, target: str) -> int:
         """How many times ``target`` (path and query, as requested) was asked of ``site``."""
@@ -214,6 +215,7 @@ class FamilyServer:
                 except ValueError:
                     writer.write(self._head(400, None, b"", keep=False))
                     return
+                self._counts["by_header"].update(req.headers.keys())
                 if length:
                     await reader.readexactly(length)  # admin POSTs: the body is not used
                 keep = await self._respond(site, req, writer)
