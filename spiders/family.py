@@ -17,6 +17,7 @@ from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefused
                                DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
                                ResponseDataLossError)
 from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
@@ -26,6 +27,9 @@ from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
+# The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
+# read with one XPath, not LinkExtractor, which cost more per page than our whole extraction.
+ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -63,7 +67,7 @@ class FamilySpider(Spider):
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
         # Where links lead: pages of this site, as the copy's canonical URLs (URLLENGTH_LIMIT
         # is applied once the settings are known, in from_crawler).
-        self.links = SiteLinks(self.base_url, self.site.origin)
+        self.links = SiteLinks(self.base_url, self.site.origin, asset_suffixes=ASSET_SUFFIXES)
         self.windowed = bool(self.since or self.until)
         # Pages already asked for in this run: their links need no second look (the same set
         # Scrapy's duplicate filter keeps, but checked before the state lookup and the request).

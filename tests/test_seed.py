@@ -92,5 +92,6 @@ def test_extraction_and_storage_code_import_nothing_from_scrapy():
     pkg = Path(pressarchive.__file__).parent
     imports = re.compile(r"^\s*(from|import)\s+scrapy\b", re.M)
     for module in [*(pkg / "extract").glob("*.py"), *(pkg / "storage").glob("*.py"),
-                   pkg / "record.py", pkg / "urls.py", pkg / "sites.py", pkg / "fetched.py"]:
+                   pkg / "record.py", pkg / "urls.py", pkg / "sites.py", pkg / "fetched.py",
+                   pkg / "ingest.py"]:
         assert not imports.search(module.read_text("utf-8")), module

@@ -13,14 +13,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import XPath
-from scrapy.linkextractors import IGNORED_EXTENSIONS
 
 from pressarchive.urls import canonical_url, joins_from_origin, rebase
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
-# The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…). Links are read with one
-# XPath, not LinkExtractor, which cost more per page than our whole extraction.
-ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 NOWHERE = ("#", "javascript:", "mailto:", "tel:")
 _UNSEEN = object()
 
@@ -57,10 +53,13 @@ class SiteLinks:
     ``fresh`` also remembers what it has reported, so that each link reaches the spider once
     per crawl, wherever it appears (menus and related lists repeat on every page)."""
 
-    def __init__(self, base_url: str, site_origin: str, max_length: int = 2083):
+    def __init__(self, base_url: str, site_origin: str, max_length: int = 2083,
+                 asset_suffixes: frozenset[str] = frozenset()):
         self.base_url = base_url.rstrip("/")
         self.site_origin = site_origin
         self.max_length = max_length  # Scrapy's URLLENGTH_LIMIT: longer URLs are not asked for
+        # File suffixes of what is not a page (".jpg", ".pdf"…): links to them lead nowhere.
+        self.asset_suffixes = asset_suffixes
         # Same origin as the copy being crawled: host *and* port.
         self.origin = urlsplit(self.base_url).netloc.lower()
         # Hosts whose links may lead to the copy (the public site's are rebased onto it).
@@ -124,7 +123,7 @@ class SiteLinks:
         url = self.local(url)
         parts = urlsplit(url)
         if parts.netloc != self.origin or len(url) > self.max_length or (
-                os.path.splitext(parts.path)[1].lower() in ASSET_SUFFIXES):
+                os.path.splitext(parts.path)[1].lower() in self.asset_suffixes):
             return None
         return url
 
