@@ -74,6 +74,8 @@ LOG_LEVEL = os.environ.get("PRESSARCHIVE_LOG_LEVEL", "INFO")
 
 # Scrapy's in-memory stats, without a deprecation layer that costs more than the stats do.
 STATS_CLASS = "pressarchive.crawl.CrawlStats"
+# The duplicate filter's fingerprints from the archive's canonical URLs (cheaper than w3lib's).
+REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunRecorder": 510,
               "pressarchive.crawl.QuietGC": 520}
@@ -106,3 +108,4 @@ CLOSESPIDER_PAGECOUNT = 0
 # run, unless JOBDIR names one to keep), so memory stays flat at any site size.
 DISK_QUEUE = True
 SCHEDULER_DISK_QUEUE = "spiders.queues.LifoDiskQueue"
+DISK_QUEUE_MEMORY = 8192  # the newest requests kept in memory on top of it (about 6 MiB)

@@ -84,3 +84,15 @@ def test_foreign_callbacks_go_through_scrapy_at_once(spider, tmp_path):
         q.push(Request("http://127.0.0.1/x", callback=lambda response: None))
     assert len(q) == 0
     q.close()
+
+
+def test_how_many_stay_in_memory_is_a_setting(spider, tmp_path):
+    from scrapy.settings import Settings
+
+    crawler = SimpleNamespace(spider=spider, settings=Settings({"DISK_QUEUE_MEMORY": 2}))
+    q = queues.LifoDiskQueue(crawler, str(tmp_path / "q"))
+    for n in range(5):
+        q.push(_request(spider, n))
+    assert len(q.top) == 2 and len(q) == 5
+    assert [q.pop().meta["n"] for _ in range(5)] == [4, 3, 2, 1, 0]
+    q.close()

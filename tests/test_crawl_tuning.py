@@ -1,5 +1,6 @@
 """The crawl process's tuning: QuietGC's garbage-collector thresholds (set while the engine
-runs, then restored) and CrawlStats (Scrapy's stats without their deprecation layer)."""
+runs, then restored), CrawlStats (Scrapy's stats without their deprecation layer) and
+UrlFingerprinter (the duplicate filter's fingerprints from the archive's canonical URLs)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,24 @@ def test_crawl_stats_count_like_scrapys_and_take_the_spider_argument_quietly():
         stats.set_value("reason", "done")
     assert stats.get_stats() == {"pages": 3, "biggest": 5, "reason": "done"}
     assert stats.get_value("missing", 0) == 0
+
+
+def test_fingerprints_follow_the_archives_canonical_urls():
+    from scrapy import Request
+
+    from pressarchive import settings as project_settings
+    from pressarchive.crawl import UrlFingerprinter
+
+    assert project_settings.REQUEST_FINGERPRINTER_CLASS == "pressarchive.crawl.UrlFingerprinter"
+    fp = UrlFingerprinter().fingerprint
+    page = fp(Request("http://127.0.0.1:8000/some-story"))
+    assert isinstance(page, bytes) and len(page) == 20
+    # Spellings the archive takes for one page are one request...
+    assert fp(Request("http://127.0.0.1:8000/some-story/?utm_source=x#top")) == page
+    assert fp(Request("HTTP://127.0.0.1:8000/some-story")) == page
+    # ...and different pages, methods or bodies are not.
+    assert fp(Request("http://127.0.0.1:8000/other-story")) != page
+    assert fp(Request("http://127.0.0.1:8000/some-story", method="POST")) != page
+    assert fp(Request("http://127.0.0.1:8000/some-story", method="POST", body=b"a")) != \
+        fp(Request("http://127.0.0.1:8000/some-story", method="POST", body=b"b"))
+    assert fp(Request("http://127.0.0.1:8000/Some-Story")) != page  # paths keep their case
