@@ -79,11 +79,16 @@ def rebase(url: str, old_origin: str, new_origin: str) -> str:
     if url.startswith(old_origin) and url[len(old_origin):len(old_origin) + 1] in ("/", ""):
         # Spelled as the origin is (the usual case): a prefix swap, no parsing.
         return _bare_origin(new_origin) + url[len(old_origin):]
-    old, new = urlsplit(old_origin), urlsplit(new_origin)
+    old, new = _split_origin(old_origin), _split_origin(new_origin)
     parts = urlsplit(url)
     if (parts.scheme, parts.netloc.lower()) != (old.scheme, old.netloc.lower()):
         return url
     return urlunsplit((new.scheme, new.netloc, parts.path, parts.query, parts.fragment))
+
+
+@lru_cache(maxsize=64)
+def _split_origin(origin: str):
+    return urlsplit(origin)
 
 
 @lru_cache(maxsize=64)

@@ -123,7 +123,7 @@ class FamilySpider(Spider):
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
             yield self.request(self.base_url + "/")
         for url in sitemaps or [self.base_url + "/sitemap.xml"]:
-            yield Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error)
+            yield self.sitemap_request(url)
 
     async def read_robots(self) -> list[str]:
         """Fetch robots.txt (through the downloader middlewares, so politely), note its
@@ -140,6 +140,14 @@ class FamilySpider(Spider):
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
         return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
+    def sitemap_request(self, url: str) -> Request:
+        """A sitemap's request. Its download time does not set AutoThrottle's pace: a sitemap
+        is a large file whose time says little about how fast the site serves pages, and
+        AutoThrottle never shortens its delay on the 304s a rerun is made of, so one slow
+        sitemap would set the pace of a whole rerun."""
+        return Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error,
+                       meta={"autothrottle_dont_adjust_delay": True})
+
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
         body = response.body
         if body[:2] == gzip_magic_number:
@@ -154,8 +162,7 @@ class FamilySpider(Spider):
         entries = [e for e in sitemap if e.get("loc")]
         if sitemap.type == "sitemapindex":
             for entry in entries:
-                yield Request(self._local(entry["loc"]), callback=self.parse_sitemap,
-                              errback=self.on_error)
+                yield self.sitemap_request(entry["loc"])
             return
         # Pages already asked for in this run (reached by a link) need no second request.
         entries = [(url, e.get("lastmod")) for e in entries
@@ -163,7 +170,7 @@ class FamilySpider(Spider):
                    and (url := self._local(e["loc"])) not in self.asked]
         states = self._states([url for url, _ in entries])
         for url, lastmod in entries:
-            state = states.get(self.public_url(url))
+            state = states.get(url)
             if not self.full and state and _unchanged_since(lastmod, state):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
                 self.asked.add(url)  # decided for this run: a link to it changes nothing
@@ -178,7 +185,7 @@ class FamilySpider(Spider):
                 if (url := self._local(response.urljoin(h.strip()))) not in self.asked]
         states = self._states(urls)
         for url in urls:
-            yield self.request(url, state=states.get(self.public_url(url)))
+            yield self.request(url, state=states.get(url))
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
@@ -229,13 +236,13 @@ class FamilySpider(Spider):
         next_pages = set(links.next)
         urls = [url for url in dict.fromkeys(links.hrefs + links.next) if url not in self.asked]
         states = self._states(urls)
-        anything_new = any(self.public_url(u) not in states for u in urls if u not in next_pages)
+        anything_new = any(u not in states for u in urls if u not in next_pages)
         for url in urls:
             if url in next_pages and not (anything_new or self.full):
                 # A listing page of nothing but known articles: older pages hold no news.
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
-            yield self.request(url, state=states.get(self.public_url(url)))
+            yield self.request(url, state=states.get(url))
 
     # -- requests and their failures ------------------------------------------------------
 
@@ -277,13 +284,17 @@ class FamilySpider(Spider):
         return self.links.public(url)
 
     def _states(self, local_urls: list[str]) -> dict[str, Any]:
-        """The crawl state of these URLs (public URL -> PageState), for those the archive
-        held when this run started (pages fetched since are in ``asked``, never asked again)."""
-        public = [url for u in local_urls if (url := self.public_url(u)) in self.known]
+        """The crawl state of these URLs (local URL -> PageState), for those the archive held
+        when this run started (pages fetched since are in ``asked``, never asked again)."""
+        public = {}
+        for url in local_urls:
+            if (key := self.public_url(url)) in self.known:
+                public[key] = url
         if not public:
             return {}
         with shared_archive(self.crawler).engine.connect() as connection:
-            return crawlstate.page_states(connection, self.site.slug, public)
+            states = crawlstate.page_states(connection, self.site.slug, list(public))
+        return {public[key]: state for key, state in states.items()}
 
     def _in_window(self, lastmod: str | None) -> bool:
         if not (self.since or self.until):
@@ -323,7 +334,7 @@ def _unchanged_since(lastmod: str | None, state) -> bool:
 
     Never for a page whose last fetch gave no article: a sitemap lists articles, so that
     fetch met something else (a "not found" page served with 200, say) and is not trusted."""
-    if not lastmod or state.failures or state.last_fetched is None or state.article_id is None:
+    if not lastmod or state.failures or not state.fetched or state.article_id is None:
         return False
     if lastmod == state.lastmod:
         return True

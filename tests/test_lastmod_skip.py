@@ -1,15 +1,11 @@
 """When a sitemap lastmod lets a crawl pass a known page over."""
 
-import datetime as dt
-
 from pressarchive.storage.crawlstate import PageState
 from spiders.family import _unchanged_since
 
-FETCHED = dt.datetime(2025, 6, 20, 12, 0)
-
 
 def state(**changes) -> PageState:
-    values = dict(lastmod="2025-06-19", etag='"a"', last_modified=None, last_fetched=FETCHED,
+    values = dict(lastmod="2025-06-19", etag='"a"', last_modified=None, fetched=True,
                   failures=0, article_id=7)
     return PageState(**{**values, **changes})
 
@@ -33,5 +29,5 @@ def test_a_page_whose_last_fetch_gave_no_article_is_asked_for_again():
 
 def test_failing_or_never_fetched_pages_are_asked_for_again():
     assert not _unchanged_since("2025-06-19", state(failures=1))
-    assert not _unchanged_since("2025-06-19", state(last_fetched=None))
+    assert not _unchanged_since("2025-06-19", state(fetched=False))
     assert not _unchanged_since(None, state())

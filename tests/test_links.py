@@ -118,3 +118,28 @@ def test_the_spiders_url_set_keeps_hashes_and_answers_like_a_set():
     assert all(url in asked for url in urls[::2])
     assert not any(url in asked for url in urls[1::2])
     assert "http://127.0.0.1:8000/article-0/" not in asked
+
+
+def test_local_and_public_urls_agree_with_rebasing_then_canonicalizing():
+    """SiteLinks.local/public skip rebasing a URL already spelled on the target origin; the
+    result must be what rebasing and canonicalizing give."""
+    from pressarchive.urls import canonical_url, rebase
+
+    def outcome(f, *args):
+        try:
+            return f(*args)
+        except ValueError:  # a bad port, say: both ways must refuse it alike
+            return ValueError
+
+    for base, site in (("http://127.0.0.1:8100", "https://arabpress.com"),
+                       ("https://arabpress.com", "https://arabpress.com"),
+                       ("https://arabpress.com.mirror.example", "https://arabpress.com")):
+        links = SiteLinks(base, site)
+        for origin in (base, site, "https://ArabPress.com", "http://127.0.0.1:8100",
+                       "https://arabpress.com.mirror.example", "https://elsewhere.org"):
+            for rest in ("", "/", "/a-story/", "/x?utm_source=y#z", ".evil/x", ":443/b"):
+                url = origin + rest
+                assert outcome(links.local, url) == \
+                    outcome(lambda u: canonical_url(rebase(u, site, base)), url), url
+                assert outcome(links.public, url) == \
+                    outcome(lambda u: canonical_url(rebase(u, base, site)), url), url

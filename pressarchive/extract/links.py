@@ -44,6 +44,12 @@ def read_links(root) -> PageLinks:
         feeds=[href.strip() for href in _FEEDS(root, a=FEED_TYPES[0], b=FEED_TYPES[1])])
 
 
+def _under(url: str, origin: str) -> bool:
+    """Whether ``url`` is spelled as a URL of ``origin`` (no path), which rebasing onto it would
+    give back as it is."""
+    return url.startswith(origin) and url[len(origin):len(origin) + 1] in ("/", "")
+
+
 class SiteLinks:
     """Where links lead on one site, crawled at ``base_url`` (the site itself, or a copy of it
     on 127.0.0.1): a link to a page of the site, on the copy or on the public site, becomes
@@ -73,10 +79,14 @@ class SiteLinks:
 
     def local(self, url: str) -> str:
         """A public URL of the site moved onto the copy being crawled, canonical."""
+        if _under(url, self.base_url):  # already on the copy (sitemaps of a copy, say)
+            return canonical_url(url)
         return canonical_url(rebase(url, self.site_origin, self.base_url))
 
     def public(self, url: str) -> str:
         """A URL of the copy as the public site's, canonical: what the archive keeps."""
+        if _under(url, self.site_origin):  # already the site's own
+            return canonical_url(url)
         return canonical_url(rebase(url, self.base_url, self.site_origin))
 
     def resolve(self, href: str, page_url: str, base: str | None = None) -> str | None:

@@ -51,7 +51,7 @@ class PageState:
     lastmod: str | None
     etag: str | None
     last_modified: str | None
-    last_fetched: dt.datetime | None
+    fetched: bool  # whether a fetch of it ever succeeded (its time is not read: parsing costs)
     failures: int
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
 
@@ -147,10 +147,11 @@ def page_states(session: Session | Connection, site: str,
     out: dict[str, PageState] = {}
     for start in range(0, len(urls), 500):
         rows = session.execute(
-            select(Page.url, Page.lastmod, Page.etag, Page.last_modified, Page.last_fetched,
-                   Page.failures, Page.article_id)
+            select(Page.url, Page.lastmod, Page.etag, Page.last_modified,
+                   Page.last_fetched.is_not(None), Page.failures, Page.article_id)
             .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
-        out.update({row[0]: PageState(*row[1:]) for row in rows})
+        out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:])
+                    for row in rows})
     return out
 
 
