@@ -74,6 +74,9 @@ class FamilySpider(Spider):
         self.asked = UrlHashes()
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
         self.known = UrlHashes()  # the URLs the archive knew at the start
+        # Sitemaps this run read in full (local URL -> their validators), remembered when the
+        # run finishes, so that the next one may ask for them conditionally.
+        self.sitemaps_read: dict[str, tuple[str | None, str | None]] = {}
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
         # and resolves their links too, and hands them to ``follow_links``; otherwise the
         # spider reads them itself.
@@ -93,6 +96,7 @@ class FamilySpider(Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("FULL_RECHECK")
+        crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         spider.links.max_length = crawler.settings.getint("URLLENGTH_LIMIT", 2083) or 10**9
         if crawler.settings.getbool("TEMPORARY_JOBDIR"):
             jobdir = crawler.settings.get("JOBDIR")
@@ -140,15 +144,47 @@ class FamilySpider(Spider):
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
         return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
-    def sitemap_request(self, url: str) -> Request:
-        """A sitemap's request. Its download time does not set AutoThrottle's pace: a sitemap
-        is a large file whose time says little about how fast the site serves pages, and
-        AutoThrottle never shortens its delay on the 304s a rerun is made of, so one slow
-        sitemap would set the pace of a whole rerun."""
+    def sitemap_request(self, url: str, state=None) -> Request:
+        """A sitemap's request: conditional when ``state`` (its crawl state) says a finished
+        run read it in full (see ``remember_sitemaps``); a 304 then means that none of its
+        entries changed since, so it is not read again.
+
+        Its download time does not set AutoThrottle's pace: a sitemap is a large file whose
+        time says little about how fast the site serves pages, and AutoThrottle never
+        shortens its delay on the 304s a rerun is made of, so one slow sitemap would set the
+        pace of a whole rerun."""
+        meta: dict[str, Any] = {"autothrottle_dont_adjust_delay": True}
+        headers = {}
+        if state is not None and not (self.full or self.windowed) and state.fetched \
+                and not state.failures:
+            if state.last_modified:
+                headers["If-Modified-Since"] = state.last_modified
+            elif state.etag:
+                headers["If-None-Match"] = state.etag
+        if headers:
+            meta["handle_httpstatus_list"] = [304]
         return Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error,
-                       meta={"autothrottle_dont_adjust_delay": True})
+                       headers=headers, meta=meta)
+
+    def remember_sitemaps(self, reason: str) -> None:
+        """At the end of a run that finished (every request it made was answered or given
+        up, so every entry of the sitemaps it read was dealt with: fetched, skipped as
+        unchanged, or remembered as failed for the next run), the validators of those
+        sitemaps go to the crawl state. Not after a page budget, a kill, a back-fill window
+        or a list of URLs: their sitemaps are read in full next time."""
+        if reason != "finished" or self.windowed or self.only_urls or not self.sitemaps_read:
+            return
+        when = crawlstate.stored_time(now())
+        fetches = [(crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
+                                     fetched_at=when, etag=etag, last_modified=modified), None)
+                   for url, (etag, modified) in self.sitemaps_read.items()]
+        with shared_archive(self.crawler).transaction() as session:
+            crawlstate.note_fetches(session, fetches)
 
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
+        if response.status == 304:  # as a finished run read it: nothing new in it
+            self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
+            return
         body = response.body
         if body[:2] == gzip_magic_number:
             body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
@@ -161,9 +197,16 @@ class FamilySpider(Spider):
             return
         entries = [e for e in sitemap if e.get("loc")]
         if sitemap.type == "sitemapindex":
-            for entry in entries:
-                yield self.sitemap_request(entry["loc"])
+            # The index itself is read every time: it names the sitemaps that may be new.
+            children = [self._local(entry["loc"]) for entry in entries]
+            states = self._states(children)
+            for url in children:
+                yield self.sitemap_request(url, states.get(url))
             return
+        self.sitemaps_read[response.url] = (response.headers.get(b"ETag", b"").decode("latin-1")
+                                            or None,
+                                            response.headers.get(b"Last-Modified", b"")
+                                            .decode("latin-1") or None)
         # Pages already asked for in this run (reached by a link) need no second request.
         entries = [(url, e.get("lastmod")) for e in entries
                    if self._in_window(e.get("lastmod"))
