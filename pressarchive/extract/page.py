@@ -10,6 +10,7 @@ from functools import cached_property, lru_cache
 from typing import Any, Iterable
 from urllib.parse import urljoin, urlsplit
 
+import cssselect
 import parsel
 from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
@@ -113,16 +114,80 @@ def drop(element) -> None:
 def without(element, chrome: tuple[str, ...]) -> Any:
     """A copy of the lxml ``element`` with every ``chrome`` CSS match removed.
 
-    All the selectors run as one (a CSS group, an XPath union), matched before anything is
-    removed. That removes what one selector after the other would: a match inside an earlier
-    match goes with it either way, and since ``drop`` hands each tail to what precedes it,
-    the text left behind is the same in whatever order the matches go.
+    All the selectors run as one (a CSS group), matched before anything is removed. That
+    removes what one selector after the other would: a match inside an earlier match goes
+    with it either way, and since ``drop`` hands each tail to what precedes it, the text left
+    behind is the same in whatever order the matches go.
     """
     root = copy.deepcopy(element)
-    for match in select(root, ", ".join(chrome)):
+    simple = _simple_group(chrome)
+    matches = simple.matches(root) if simple else select(root, ", ".join(chrome))
+    for match in matches:
         if match is not root:
             drop(match)
     return root
+
+
+class _SimpleGroup:
+    """A group of selectors that are each a tag, a class, or a tag with one class (``figure,
+    .embed, div.modal``), matched by one walk over the elements in Python.
+
+    On the few dozen elements of an article body this is several times cheaper than the
+    XPath, whose test for each of twenty selectors runs on every element. The tests are
+    cssselect's for HTML: tag names as lxml has them (lower case), class tokens separated by
+    XML white space (what normalize-space() splits on)."""
+
+    def __init__(self, tags: set[str], classes: set[str], tag_classes: set[tuple[str, str]]):
+        self.tags, self.classes, self.tag_classes = tags, classes, tag_classes
+
+    def matches(self, node) -> list[Any]:
+        """The matching elements of ``node`` (itself included), in document order."""
+        found = []
+        for element in node.iter(etree.Element):
+            tag = element.tag
+            if tag in self.tags:
+                found.append(element)
+                continue
+            value = element.get("class")
+            if value:
+                tokens = set(value.translate(_XML_SPACE).split(" "))
+                if not tokens.isdisjoint(self.classes) or any(
+                        (tag, token) in self.tag_classes for token in tokens):
+                    found.append(element)
+        return found
+
+
+_XML_SPACE = str.maketrans("\t\n\r", "   ")
+
+
+@lru_cache(maxsize=64)
+def _simple_group(selectors: tuple[str, ...]) -> _SimpleGroup | None:
+    """The group as a _SimpleGroup, or None when a selector is more than a tag, a class or a
+    tag with one class (then the XPath does the work)."""
+    tags: set[str] = set()
+    classes: set[str] = set()
+    tag_classes: set[tuple[str, str]] = set()
+    try:
+        parsed = cssselect.parse(", ".join(selectors))
+    except cssselect.SelectorError:
+        return None
+    for selector in parsed:
+        tree = selector.parsed_tree
+        if selector.pseudo_element is not None:
+            return None
+        if isinstance(tree, cssselect.parser.Element) and tree.element and \
+                tree.namespace is None:
+            tags.add(tree.element.lower())
+        elif isinstance(tree, cssselect.parser.Class) and \
+                isinstance(tree.selector, cssselect.parser.Element) and \
+                tree.selector.namespace is None:
+            if tree.selector.element:
+                tag_classes.add((tree.selector.element.lower(), tree.class_name))
+            else:
+                classes.add(tree.class_name)
+        else:
+            return None
+    return _SimpleGroup(tags, classes, tag_classes)
 
 
 def paragraphs(element) -> list[str]:
