@@ -108,4 +108,4 @@ CLOSESPIDER_PAGECOUNT = 0
 # run, unless JOBDIR names one to keep), so memory stays flat at any site size.
 DISK_QUEUE = True
 SCHEDULER_DISK_QUEUE = "spiders.queues.LifoDiskQueue"
-DISK_QUEUE_MEMORY = 8192  # the newest requests kept in memory on top of it (about 6 MiB)
+DISK_QUEUE_MEMORY = 4096  # the newest requests kept in memory on top of it (about 3 MiB)

@@ -3,7 +3,7 @@ memory and a cheaper way to name a request's callback and errback.
 
 Disk queues keep a crawl's memory flat however many requests wait (a large site's sitemaps name
 every article at once). But most requests a page yields are fetched moments later: LIFO pops
-the newest first. So the newest ``DISK_QUEUE_MEMORY`` requests (a setting, default 8192) stay
+the newest first. So the newest ``DISK_QUEUE_MEMORY`` requests (a setting, default 4096) stay
 as objects, in memory, on top of
 the disk stack; only older ones are written out (oldest first, so the order stays LIFO), and
 only those pay for serialization. ``close()`` writes out the rest, so a kept JOBDIR holds them.
@@ -27,11 +27,11 @@ from scrapy.squeues import PickleLifoDiskQueue
 logger = logging.getLogger(__name__)
 
 # Requests kept in memory per queue, unless the DISK_QUEUE_MEMORY setting says otherwise: at
-# about 750 bytes a request, 8192 are 6 MiB, whatever the site's size. Writing a request out
+# about 750 bytes a request, 4096 are 3 MiB, whatever the site's size. Writing a request out
 # and reading it back costs about 40 us of the crawl process's CPU (pickle, Request.to_dict,
 # a file): a few percent of a crawl when most requests took that way, as a large site's
 # sitemaps, naming every article at once, made them with a top of 256.
-MEMORY_TOP = 8192
+MEMORY_TOP = 4096
 
 
 def _method_name(spider: Any, func: Callable | None) -> str | None | bool:
