@@ -157,10 +157,7 @@ class FamilySpider(Spider):
         headers = {}
         if state is not None and not (self.full or self.windowed) and state.fetched \
                 and not state.failures:
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
-            elif state.etag:
-                headers["If-None-Match"] = state.etag
+            headers = _conditional(state)
         if headers:
             meta["handle_httpstatus_list"] = [304]
         return Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error,
@@ -297,10 +294,7 @@ class FamilySpider(Spider):
         headers = {}
         if state is not None and not self.full and state.failures == 0 and not (
                 lastmod and state.lastmod and lastmod != state.lastmod):
-            if state.last_modified:
-                headers["If-Modified-Since"] = state.last_modified
-            elif state.etag:
-                headers["If-None-Match"] = state.etag
+            headers = _conditional(state)
         self.asked.add(url)
         meta = {"lastmod": lastmod, "follow": follow}
         if headers:
@@ -367,6 +361,16 @@ class UrlHashes:
 
     def __len__(self) -> int:
         return len(self._hashes)
+
+
+def _conditional(state) -> dict[str, str]:
+    """The header that asks for a page only if it changed since the fetch ``state`` recorded:
+    by its Last-Modified, else by its ETag (none when it sent neither)."""
+    if state.last_modified:
+        return {"If-Modified-Since": state.last_modified}
+    if state.etag:
+        return {"If-None-Match": state.etag}
+    return {}
 
 
 def _unchanged_since(lastmod: str | None, state) -> bool:
