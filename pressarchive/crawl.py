@@ -45,14 +45,7 @@ class UrlFingerprinter:
     Scrapy's own canonicalizes each URL with w3lib (about 20 us a request, a few percent of the
     crawl process); ours is cached and, for the plain URLs most links are, string work. And two
     spellings of one page that the archive takes for the same (tracking parameters, a trailing
-    slash) are one request here too."""
-
-    def __init__(self, crawler=None):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
+    slash) are one request here too. It keeps no state: Scrapy builds it with no arguments."""
 
     def fingerprint(self, request) -> bytes:
         try:

@@ -74,9 +74,15 @@ def join_from_origin(origin: str, href: str) -> str:
     return urljoin(origin, href)
 
 
+def spelled_under(url: str, origin: str) -> bool:
+    """Whether ``url`` starts with ``origin`` (``scheme://host[:port]``, as spelled) and goes
+    on with its path, if any: a URL of that origin with no parsing."""
+    return url.startswith(origin) and url[len(origin):len(origin) + 1] in ("/", "")
+
+
 def rebase(url: str, old_origin: str, new_origin: str) -> str:
     """``url`` moved from one origin to another (a local mirror to the public site, say)."""
-    if url.startswith(old_origin) and url[len(old_origin):len(old_origin) + 1] in ("/", ""):
+    if spelled_under(url, old_origin):
         # Spelled as the origin is (the usual case): a prefix swap, no parsing.
         return _bare_origin(new_origin) + url[len(old_origin):]
     old, new = _split_origin(old_origin), _split_origin(new_origin)

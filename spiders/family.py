@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import tempfile
 from email.utils import parsedate_to_datetime
@@ -27,6 +26,7 @@ from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
+
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
 # read with one XPath, not LinkExtractor, which cost more per page than our whole extraction.
 ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
@@ -127,7 +127,7 @@ class FamilySpider(Spider):
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
             yield self.request(self.base_url + "/")
         for url in sitemaps or [self.base_url + "/sitemap.xml"]:
-            yield self.sitemap_request(url)
+            yield self.sitemap_request(self._local(url))
 
     async def read_robots(self) -> list[str]:
         """Fetch robots.txt (through the downloader middlewares, so politely), note its
@@ -145,7 +145,7 @@ class FamilySpider(Spider):
         return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
     def sitemap_request(self, url: str, state=None) -> Request:
-        """A sitemap's request: conditional when ``state`` (its crawl state) says a finished
+        """The request for the sitemap at ``url`` (local): conditional when ``state`` (its crawl state) says a finished
         run read it in full (see ``remember_sitemaps``); a 304 then means that none of its
         entries changed since, so it is not read again.
 
@@ -160,7 +160,7 @@ class FamilySpider(Spider):
             headers = _conditional(state)
         if headers:
             meta["handle_httpstatus_list"] = [304]
-        return Request(self._local(url), callback=self.parse_sitemap, errback=self.on_error,
+        return Request(url, callback=self.parse_sitemap, errback=self.on_error,
                        headers=headers, meta=meta)
 
     def remember_sitemaps(self, reason: str) -> None:
@@ -200,10 +200,9 @@ class FamilySpider(Spider):
             for url in children:
                 yield self.sitemap_request(url, states.get(url))
             return
-        self.sitemaps_read[response.url] = (response.headers.get(b"ETag", b"").decode("latin-1")
-                                            or None,
-                                            response.headers.get(b"Last-Modified", b"")
-                                            .decode("latin-1") or None)
+        etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
+                          for name in (b"ETag", b"Last-Modified"))
+        self.sitemaps_read[response.url] = (etag, modified)
         # Pages already asked for in this run (reached by a link) need no second request.
         entries = [(url, e.get("lastmod")) for e in entries
                    if self._in_window(e.get("lastmod"))

@@ -4,9 +4,9 @@ memory and a cheaper way to name a request's callback and errback.
 Disk queues keep a crawl's memory flat however many requests wait (a large site's sitemaps name
 every article at once). But most requests a page yields are fetched moments later: LIFO pops
 the newest first. So the newest ``DISK_QUEUE_MEMORY`` requests (a setting, default 4096) stay
-as objects, in memory, on top of
-the disk stack; only older ones are written out (oldest first, so the order stays LIFO), and
-only those pay for serialization. ``close()`` writes out the rest, so a kept JOBDIR holds them.
+as objects, in memory, on top of the disk stack; only older ones are written out (oldest
+first, so the order stays LIFO), and only those pay for serialization. ``close()`` writes out
+the rest, so a kept JOBDIR holds them.
 
 Scrapy's ``Request.to_dict`` finds a callback's name by listing every member of the spider
 (``inspect.getmembers``), twice per request: on a crawl that costs more than the rest of

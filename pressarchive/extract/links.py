@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import XPath
 
-from pressarchive.urls import canonical_url, joins_from_origin, rebase
+from pressarchive.urls import canonical_url, joins_from_origin, rebase, spelled_under
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 NOWHERE = ("#", "javascript:", "mailto:", "tel:")
@@ -42,12 +42,6 @@ def read_links(root) -> PageLinks:
         hrefs=list(dict.fromkeys(href.strip() for href in _HREFS(root))),
         next=[href.strip() for href in _NEXT(root)],
         feeds=[href.strip() for href in _FEEDS(root, a=FEED_TYPES[0], b=FEED_TYPES[1])])
-
-
-def _under(url: str, origin: str) -> bool:
-    """Whether ``url`` is spelled as a URL of ``origin`` (no path), which rebasing onto it would
-    give back as it is."""
-    return url.startswith(origin) and url[len(origin):len(origin) + 1] in ("/", "")
 
 
 class SiteLinks:
@@ -79,13 +73,13 @@ class SiteLinks:
 
     def local(self, url: str) -> str:
         """A public URL of the site moved onto the copy being crawled, canonical."""
-        if _under(url, self.base_url):  # already on the copy (sitemaps of a copy, say)
+        if spelled_under(url, self.base_url):  # already on the copy (sitemaps of a copy, say)
             return canonical_url(url)
         return canonical_url(rebase(url, self.site_origin, self.base_url))
 
     def public(self, url: str) -> str:
         """A URL of the copy as the public site's, canonical: what the archive keeps."""
-        if _under(url, self.site_origin):  # already the site's own
+        if spelled_under(url, self.site_origin):  # already the site's own
             return canonical_url(url)
         return canonical_url(rebase(url, self.base_url, self.site_origin))
 
