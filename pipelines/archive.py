@@ -111,7 +111,9 @@ class ArchivePipeline:
             # The spider schedules what the page links to (or learns that nothing will come).
             if getattr(item, "follow_links", None) is not None:
                 try:
-                    item.follow_links(outcome.links if outcome else None)
+                    item.follow_links(outcome.links if outcome else None,
+                                      hub=outcome is not None
+                                      and outcome.kind == ingest.NOT_ARTICLE)
                 except Exception:  # noqa: BLE001 - the page itself is archived: log, go on
                     logger.exception("following the links of %s failed", item.url)
                     self.stats.inc_value("pressarchive/follow_errors")

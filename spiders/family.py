@@ -30,6 +30,13 @@ from pressarchive.storage import crawlstate
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
 # read with one XPath, not LinkExtractor, which cost more per page than our whole extraction.
 ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
+# Request priorities (Scrapy's: higher goes first). Discovery before bulk: sitemaps and feeds
+# first, so that every article they list is known (with its lastmod) before links lead to it;
+# then the home page and what pages that are not articles (sections, listings and their
+# pagination, tags) link to, so that a listing's chain of pages, each found only once the one
+# before it is read, runs alongside the articles instead of after them; articles last.
+DISCOVERY_PRIORITY = 20
+HUB_PRIORITY = 10
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -125,7 +132,7 @@ class FamilySpider(Spider):
         # and it names the sitemaps.
         sitemaps = await self.read_robots()
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
-            yield self.request(self.base_url + "/")
+            yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
         for url in sitemaps or [self.base_url + "/sitemap.xml"]:
             yield self.sitemap_request(self._local(url))
 
@@ -161,7 +168,7 @@ class FamilySpider(Spider):
         if headers:
             meta["handle_httpstatus_list"] = [304]
         return Request(url, callback=self.parse_sitemap, errback=self.on_error,
-                       headers=headers, meta=meta)
+                       headers=headers, meta=meta, priority=DISCOVERY_PRIORITY)
 
     def remember_sitemaps(self, reason: str) -> None:
         """At the end of a run that finished (every request it made was answered or given
@@ -252,26 +259,27 @@ class FamilySpider(Spider):
             links = self.links.fresh(response.url, read_links(response.selector.root))
             yield from self._follow(links)
 
-    def follow_links(self, page_url: str, links: PageLinks | None) -> None:
+    def follow_links(self, page_url: str, links: PageLinks | None, hub: bool = False) -> None:
         """Schedules what a page links to that this run has not asked for (the archive
         pipeline calls this once the page is archived, with the links the ingester resolved,
-        or None). The requests go straight to the engine: of the spider middlewares that
-        would see them as callback output, only URLLENGTH_LIMIT applies to them, and
-        ``SiteLinks`` applies it already."""
+        or None; ``hub``: the page was not an article, so its links go first). The requests
+        go straight to the engine: of the spider middlewares that would see them as callback
+        output, only URLLENGTH_LIMIT applies to them, and ``SiteLinks`` applies it already."""
         if links is None:
             return
         engine = self.crawler.engine
-        for request in self._follow(links):
+        for request in self._follow(links, HUB_PRIORITY if hub else 0):
             if engine.spider is None:  # the crawl is over
                 return
             engine.crawl(request)
 
-    def _follow(self, links: PageLinks) -> Iterable[Request]:
+    def _follow(self, links: PageLinks, priority: int = 0) -> Iterable[Request]:
         """Requests for the resolved links of a page that this run has not asked for yet."""
         for feed in links.feeds:
             if feed not in self.asked:  # every page names the feed: read it once
                 self.asked.add(feed)
-                yield Request(feed, callback=self.parse_feed, errback=self.on_error)
+                yield Request(feed, callback=self.parse_feed, errback=self.on_error,
+                              priority=DISCOVERY_PRIORITY)
         next_pages = set(links.next)
         urls = [url for url in dict.fromkeys(links.hrefs + links.next) if url not in self.asked]
         states = self._states(urls)
@@ -281,12 +289,12 @@ class FamilySpider(Spider):
                 # A listing page of nothing but known articles: older pages hold no news.
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
-            yield self.request(url, state=states.get(url))
+            yield self.request(url, state=states.get(url), priority=priority)
 
     # -- requests and their failures ------------------------------------------------------
 
     def request(self, url: str, *, lastmod: str | None = None, state=None,
-                dont_filter: bool = False, follow: bool = True) -> Request:
+                dont_filter: bool = False, follow: bool = True, priority: int = 0) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
         sitemap lastmod changed from the one recorded) so that an unchanged one costs a 304
         and no parsing."""
@@ -299,7 +307,7 @@ class FamilySpider(Spider):
         if headers:
             meta["handle_httpstatus_list"] = [304]
         return Request(url, callback=self.parse_page, errback=self.on_error, headers=headers,
-                       meta=meta, dont_filter=dont_filter)
+                       meta=meta, dont_filter=dont_filter, priority=priority)
 
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request

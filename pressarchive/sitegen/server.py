@@ -110,12 +110,15 @@ class FamilyServer:
 
     ``port_base``: site k listens on port_base + k (default: ephemeral ports).
     ``crawl_delay``: written into robots.txt when set.
+    ``keep_order``: also keep ``order``, every (site, kind of page, target) asked for, in the
+    order the requests arrived (for tests of crawl order; off, it costs nothing).
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
                  port_base: int | None = None, crawl_delay: float | None = None,
-                 cache_pages: int = 2048):
+                 cache_pages: int = 2048, keep_order: bool = False):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
+        self._keep_order = keep_order
         self.origins: dict[str, str] = {}
         self._port_base, self._cache_pages = port_base, cache_pages
         self._cache: OrderedDict[tuple, tuple[Page, bytes]] = OrderedDict()
@@ -182,6 +185,7 @@ class FamilyServer:
         """Zero the request counts (not the per-URL attempt numbers that decide faults)."""
         self._counts = {"total": 0, "by_status": Counter(), "by_kind": Counter(),
                         "by_site": Counter(), "by_fault": Counter(), "by_header": Counter()}
+        self.order: list[tuple[str, str, str]] = []
 
     def attempts(self, site: str, target: str) -> int:
         """How many times ``target`` (path and query, as requested) was asked of ``site``."""
@@ -291,6 +295,8 @@ class FamilyServer:
             writer.write(self._head(405, None, b"Allow: GET, HEAD\r\n", keep))
             return keep
         page, page_head, validators = self._page(site, req.target)
+        if self._keep_order:
+            self.order.append((site, page.kind, req.target))
         fault = None
         faults = self.faults
         if faults is not None and (faults.faults_on_all or page.kind == "article") \
