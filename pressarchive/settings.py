@@ -31,21 +31,27 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
     "spiders.middlewares.CrawlDelayMiddleware": 560,
+    # Scrapy's redirect middlewares, sending no Referer (see below)
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "spiders.middlewares.NoRefererMetaRefreshMiddleware": 580,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "spiders.middlewares.NoRefererRedirectMiddleware": 600,
     "spiders.middlewares.OffsiteRedirectMiddleware": 650,  # sees redirects before 600 does
 }
 # A server asking to wait longer than this (Retry-After) has the URL tried again next run.
 RETRY_AFTER_MAX = 120.0
 
 # Spider middlewares a crawl of ours has no use for, each a layer every page's output passes
-# through: depth (no depth limit is set) and the meta-copy check (a development aid).
+# through: depth (no depth limit is set), the meta-copy check (a development aid), URL length
+# (the spider applies URLLENGTH_LIMIT itself, to links and sitemap entries alike) and Referer:
+# an archive fetches each page as a fresh visitor would reach it, from nowhere, so no request
+# carries a Referer header (the redirect middlewares above send none either).
 SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
 }
-# No Referer header: an archive fetches each page as a fresh visitor would reach it, from
-# nowhere. (The Referer middleware stays, with this policy: without it, Scrapy's redirect
-# middlewares log two warnings at the start of every crawl.)
-REFERRER_POLICY = "no-referrer"
 # No cookies either: what is archived is the page any visitor gets, not one shaped by a session.
 COOKIES_ENABLED = False
 

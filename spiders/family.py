@@ -202,7 +202,8 @@ class FamilySpider(Spider):
         entries = [e for e in sitemap if e.get("loc")]
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
-            children = [self._local(entry["loc"]) for entry in entries]
+            children = [url for entry in entries
+                        if self._short_enough(url := self._local(entry["loc"]))]
             states = self._states(children)
             for url in children:
                 yield self.sitemap_request(url, states.get(url))
@@ -213,7 +214,8 @@ class FamilySpider(Spider):
         # Pages already asked for in this run (reached by a link) need no second request.
         entries = [(url, e.get("lastmod")) for e in entries
                    if self._in_window(e.get("lastmod"))
-                   and (url := self._local(e["loc"])) not in self.asked]
+                   and (url := self._local(e["loc"])) not in self.asked
+                   and self._short_enough(url)]
         states = self._states([url for url, _ in entries])
         for url, lastmod in entries:
             state = states.get(url)
@@ -228,7 +230,8 @@ class FamilySpider(Spider):
             return
         response.selector.remove_namespaces()
         urls = [url for h in response.xpath("//item/link/text() | //entry/link/@href").getall()
-                if (url := self._local(response.urljoin(h.strip()))) not in self.asked]
+                if (url := self._local(response.urljoin(h.strip()))) not in self.asked
+                and self._short_enough(url)]
         states = self._states(urls)
         for url in urls:
             yield self.request(url, state=states.get(url))
@@ -263,8 +266,8 @@ class FamilySpider(Spider):
         """Schedules what a page links to that this run has not asked for (the archive
         pipeline calls this once the page is archived, with the links the ingester resolved,
         or None; ``hub``: the page was not an article, so its links go first). The requests
-        go straight to the engine: of the spider middlewares that would see them as callback
-        output, only URLLENGTH_LIMIT applies to them, and ``SiteLinks`` applies it already."""
+        go straight to the engine, not through the spider middlewares (``SiteLinks`` applies
+        URLLENGTH_LIMIT to links)."""
         if links is None:
             return
         engine = self.crawler.engine
@@ -323,6 +326,16 @@ class FamilySpider(Spider):
     def _local(self, url: str) -> str:
         """A public URL of this site moved onto the copy being crawled, tracking removed."""
         return self.links.local(url)
+
+    def _short_enough(self, url: str) -> bool:
+        """Scrapy's URLLENGTH_LIMIT, for the URLs sitemaps and feeds list (``SiteLinks`` holds
+        links to it): a longer one is not asked for, logged and counted as Scrapy's
+        UrlLengthMiddleware (off: see settings.py) would."""
+        if len(url) <= self.links.max_length:
+            return True
+        self.logger.info("Ignoring link (url length > %d): %s", self.links.max_length, url)
+        self.crawler.stats.inc_value("urllength/request_ignored_count")
+        return False
 
     def public_url(self, url: str) -> str:
         return self.links.public(url)

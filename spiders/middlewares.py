@@ -7,6 +7,7 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -96,3 +97,28 @@ class OffsiteRedirectMiddleware:
             return response
         self.crawler.stats.inc_value("pressarchive/offsite_redirects")
         raise IgnoreRequest(f"redirect off the site to {host}")
+
+
+# -- redirects without a Referer -------------------------------------------------------------
+
+class _NoReferer:
+    """Scrapy's redirect middlewares hand the Referer of a redirected request to the Referer
+    spider middleware, and warn at every start when it is off. Ours is off (no request carries
+    a Referer, see settings.py): these follow redirects the same way and send none."""
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        middleware = cls(crawler.settings)  # without Scrapy's engine_started check and warning
+        middleware.crawler = crawler
+        return middleware
+
+    def handle_referer(self, request: Request, response: Response) -> None:
+        request.headers.pop("Referer", None)
+
+
+class NoRefererRedirectMiddleware(_NoReferer, RedirectMiddleware):
+    pass
+
+
+class NoRefererMetaRefreshMiddleware(_NoReferer, MetaRefreshMiddleware):
+    pass
