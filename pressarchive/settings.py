@@ -114,4 +114,7 @@ CLOSESPIDER_PAGECOUNT = 0
 # run, unless JOBDIR names one to keep), so memory stays flat at any site size.
 DISK_QUEUE = True
 SCHEDULER_DISK_QUEUE = "spiders.queues.LifoDiskQueue"
-DISK_QUEUE_MEMORY = 4096  # the newest requests kept in memory on top of it (about 3 MiB)
+# The newest requests kept in memory on top of it, per request priority (Scrapy keeps a queue
+# for each; ours are sitemaps, listings and articles): about 3 MiB for the articles' queue,
+# the only one that grows with the site.
+DISK_QUEUE_MEMORY = 4096

@@ -26,6 +26,7 @@ from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
+from pressarchive.urls import UrlHashes
 
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
 # read with one XPath, not LinkExtractor, which cost more per page than our whole extraction.
@@ -152,9 +153,9 @@ class FamilySpider(Spider):
         return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
     def sitemap_request(self, url: str, state=None) -> Request:
-        """The request for the sitemap at ``url`` (local): conditional when ``state`` (its crawl state) says a finished
-        run read it in full (see ``remember_sitemaps``); a 304 then means that none of its
-        entries changed since, so it is not read again.
+        """The request for the sitemap at ``url`` (local): conditional when ``state`` (its
+        crawl state) says a finished run read it in full (see ``remember_sitemaps``); a 304
+        then means that none of its entries changed since, so it is not read again.
 
         Its download time does not set AutoThrottle's pace: a sitemap is a large file whose
         time says little about how fast the site serves pages, and AutoThrottle never
@@ -258,7 +259,8 @@ class FamilySpider(Spider):
             page.follow_links = partial(self.follow_links, response.url)
         yield page
         if follow and not self.links_from_pipeline:
-            # No archive pipeline (say, a dry run with ITEM_PIPELINES={}): read them here.
+            # No archive pipeline (say, a dry run with ITEM_PIPELINES={}): read them here. No
+            # page is extracted then, so none is known for a hub: its links keep priority 0.
             links = self.links.fresh(response.url, read_links(response.selector.root))
             yield from self._follow(links)
 
@@ -360,27 +362,6 @@ class FamilySpider(Spider):
             return False
         day = lastmod[:10]
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
-
-
-class UrlHashes:
-    """A set of URLs kept as their hashes: a few dozen bytes a URL instead of the URL, for the
-    sets a crawl keeps of every page (a 50,000-article crawl asks for 35,000). Two URLs with
-    the same 64-bit hash would be taken for one; at these sizes that is a one in 10^10 chance,
-    and it would cost one page this run, which the next run fetches."""
-
-    __slots__ = ("_hashes",)
-
-    def __init__(self, urls: Iterable[str] = ()) -> None:
-        self._hashes: set[int] = {hash(url) for url in urls}
-
-    def __contains__(self, url: object) -> bool:
-        return hash(url) in self._hashes
-
-    def add(self, url: str) -> None:
-        self._hashes.add(hash(url))
-
-    def __len__(self) -> int:
-        return len(self._hashes)
 
 
 def _conditional(state) -> dict[str, str]:

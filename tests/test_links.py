@@ -108,7 +108,7 @@ def test_absolute_links_match_urljoin_on_awkward_hrefs():
 
 
 def test_the_spiders_url_set_keeps_hashes_and_answers_like_a_set():
-    from spiders.family import UrlHashes
+    from pressarchive.urls import UrlHashes
 
     asked = UrlHashes()
     urls = [f"http://127.0.0.1:8000/article-{n}" for n in range(1000)]

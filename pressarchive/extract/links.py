@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml.etree import XPath
 
-from pressarchive.urls import canonical_url, joins_from_origin, rebase, spelled_under
+from pressarchive.urls import UrlHashes, canonical_url, joins_from_origin, rebase, spelled_under
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 NOWHERE = ("#", "javascript:", "mailto:", "tel:")
@@ -66,10 +66,10 @@ class SiteLinks:
         self.hosts = {urlsplit(self.base_url).hostname, urlsplit(site_origin).hostname}
         self._from_root: dict[str, str | None] = {}  # hrefs that resolve alike on every page
         self._feeds: dict[str, str] = {}  # the same for feed links (no host filter)
-        self._reported: set[int] = set()  # hashes of the URLs ``fresh`` has given
+        self._reported = UrlHashes()  # the URLs ``fresh`` has given
 
     def __getstate__(self) -> dict:  # what a worker needs: not what this process has seen
-        return {**self.__dict__, "_from_root": {}, "_feeds": {}, "_reported": set()}
+        return {**self.__dict__, "_from_root": {}, "_feeds": {}, "_reported": UrlHashes()}
 
     def local(self, url: str) -> str:
         """A public URL of the site moved onto the copy being crawled, canonical."""
@@ -145,8 +145,7 @@ class SiteLinks:
         return PageLinks(hrefs=hrefs, next=list(dict.fromkeys(following)), feeds=feeds)
 
     def _new(self, url: str) -> bool:
-        key = hash(url)
-        if key in self._reported:
+        if url in self._reported:
             return False
-        self._reported.add(key)
+        self._reported.add(url)
         return True
