@@ -136,6 +136,45 @@ class QuietGC:
             self.saved = None
 
 
+class QuietDebugLogs:
+    """Scrapy's loggers drop the records below ``LOG_LEVEL`` themselves while the engine runs.
+
+    Scrapy sets the level on its log handler only, so every DEBUG line it writes (one per
+    response, "Crawled (200)", and one per item, "Scraped from" or a drop) is made into a
+    record and then thrown away by the handler: about 13 us each, one to two percent of the
+    crawl process's CPU time. With the ``scrapy`` logger at ``LOG_LEVEL`` they are not made.
+    What is logged and counted (``log_count/*``) is the same; only a handler of one's own at a
+    level below ``LOG_LEVEL`` would see less. The old level is restored when the engine stops.
+    """
+
+    def __init__(self, level: int):
+        self.level = level
+        self.saved: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        level = crawler.settings.get("LOG_LEVEL", "DEBUG")
+        if isinstance(level, str):
+            level = logging.getLevelName(level.upper())  # a number, for a known name
+        if not crawler.settings.getbool("LOG_ENABLED", True) or not isinstance(level, int) \
+                or level <= logging.DEBUG:
+            raise NotConfigured("LOG_LEVEL lets DEBUG records through")
+        ext = cls(level)
+        crawler.signals.connect(ext.engine_started, signal=signals.engine_started)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
+        return ext
+
+    def engine_started(self) -> None:
+        scrapy_logger = logging.getLogger("scrapy")
+        self.saved = scrapy_logger.level
+        scrapy_logger.setLevel(max(self.level, self.saved))
+
+    def engine_stopped(self) -> None:
+        if self.saved is not None:
+            logging.getLogger("scrapy").setLevel(self.saved)
+            self.saved = None
+
+
 class RunRecorder:
     """Records each crawl run in the archive (crawl_runs) and logs a short summary at the end."""
 

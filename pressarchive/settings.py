@@ -63,9 +63,11 @@ INGEST_BATCH = 50
 INGEST_GAP = 0.02  # a partial batch goes after this long with no new item…
 INGEST_LINGER = 0.25  # …or this long after its first, whichever comes first
 INGEST_RECORDS = None  # None: the whole record only for feed exports (see pipelines/archive.py)
-# Scrapy starts this many tasks for every response's output (default 100). A page gives one
-# item and its links, so a few suffice; each response then costs far less.
-CONCURRENT_ITEMS = 8
+# Scrapy starts this many tasks (and one more) for every response's output, even an empty one:
+# at its default of 100 that is about 0.6 ms a response. Our callbacks give one item each (a
+# page, a failure), or requests that need no waiting (sitemaps, feeds): one task does, and
+# costs about 40 us a response less than 8.
+CONCURRENT_ITEMS = 1
 
 # Non-article pages are dropped as a matter of course: say so quietly, count them in stats.
 DEFAULT_DROPITEM_LOG_LEVEL = "INFO"
@@ -84,7 +86,7 @@ STATS_CLASS = "pressarchive.crawl.CrawlStats"
 REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunRecorder": 510,
-              "pressarchive.crawl.QuietGC": 520}
+              "pressarchive.crawl.QuietGC": 520, "pressarchive.crawl.QuietDebugLogs": 530}
 
 # Components a scheduled crawl of ours never uses are left out of Scrapy's base lists, not
 # set to None: Scrapy imports every component a list names, disabled or not, to read its

@@ -1,5 +1,5 @@
 """The crawl process's tuning: QuietGC's garbage-collector thresholds (set while the engine
-runs, then restored), CrawlStats (Scrapy's stats without their deprecation layer) and
+runs, then restored), QuietDebugLogs (Scrapy's loggers at LOG_LEVEL meanwhile), CrawlStats (Scrapy's stats without their deprecation layer) and
 UrlFingerprinter (the duplicate filter's fingerprints from the archive's canonical URLs)."""
 
 from __future__ import annotations
@@ -41,6 +41,32 @@ def test_empty_leaves_python_alone_and_nonsense_is_refused():
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": "many"}))
     with pytest.raises(ValueError, match="GC_THRESHOLD"):
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": [1, 2, 3, 4]}))
+
+
+def test_scrapy_loggers_make_no_records_below_log_level_while_the_engine_runs():
+    import logging
+
+    from pressarchive.crawl import QuietDebugLogs
+
+    scrapy_logger = logging.getLogger("scrapy")
+    engine_logger = logging.getLogger("scrapy.core.engine")
+    before, root_before = scrapy_logger.level, logging.root.level
+    ext = QuietDebugLogs.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": "INFO"}))
+    logging.root.setLevel(logging.NOTSET)  # as Scrapy leaves it: the handler filters
+    try:
+        assert engine_logger.isEnabledFor(logging.DEBUG)
+        ext.engine_started()
+        assert not engine_logger.isEnabledFor(logging.DEBUG)  # "Crawled (200)" is not made
+        assert engine_logger.isEnabledFor(logging.INFO)
+    finally:
+        ext.engine_stopped()
+        logging.root.setLevel(root_before)
+    assert scrapy_logger.level == before
+    assert QuietDebugLogs.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": 30})).level == 30
+    for settings in ({"LOG_LEVEL": "DEBUG"}, {"LOG_LEVEL": "INFO", "LOG_ENABLED": False},
+                     {"LOG_LEVEL": "NOISY"}):
+        with pytest.raises(NotConfigured):
+            QuietDebugLogs.from_crawler(get_crawler(settings_dict=settings))
 
 
 def test_crawl_stats_count_like_scrapys_and_take_the_spider_argument_quietly():

@@ -83,3 +83,31 @@ def test_a_full_batch_goes_at_once_and_a_gap_ends_the_rest(pipeline):
     pipeline.reactor.advance(0.02)
     assert pipeline.executor.batches[-1] == (0.02, 20)
     assert pipeline.crawler.stats.get_value("pressarchive/ingest_batches") == 3
+
+
+def test_waiters_of_both_kinds_get_their_outcome_or_error():
+    """Items wait on asyncio futures under Scrapy's asyncio reactor, on Deferreds under
+    another; both are settled alike, and a future whose task was cancelled is left alone."""
+    import asyncio
+
+    from pipelines.archive import IngestError, _settle
+
+    loop = asyncio.new_event_loop()
+    try:
+        given, failed, cancelled = (loop.create_future() for _ in range(3))
+        cancelled.cancel()
+        _settle(given, "outcome")
+        _settle(failed, error=IngestError("gone"))
+        _settle(cancelled, "late")  # no InvalidStateError
+        assert given.result() == "outcome"
+        assert isinstance(failed.exception(), IngestError)
+        assert cancelled.cancelled()
+    finally:
+        loop.close()
+    results = []
+    d_given, d_failed = defer.Deferred(), defer.Deferred()
+    d_given.addCallback(results.append)
+    d_failed.addErrback(lambda f: results.append(f.type))
+    _settle(d_given, "outcome")
+    _settle(d_failed, error=IngestError("gone"))
+    assert results == ["outcome", IngestError]

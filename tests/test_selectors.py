@@ -70,3 +70,22 @@ def test_without_gives_what_removing_the_xpath_matches_gives():
                     drop(match)
             got = without(node, ArabPressV1.BODY_CHROME)
             assert parsel.Selector(root=got).get() == parsel.Selector(root=expected).get()
+
+
+def test_a_page_is_parsed_into_the_tree_parsel_gives():
+    """Page parses with parsel's own create_root_node into plain lxml elements: the same tree
+    as parsel.Selector's, node for node, and an XML-declared document still as XML."""
+    from lxml import etree
+
+    from pressarchive.extract.page import Page
+
+    xml = '<?xml version="1.0"?>\n<html><body><p class="a">x</p></body></html>'
+    checked = 0
+    for html in [*pages(), xml, " \ufeff<?xml version='1.0'?><a><b/></a>", "  ", "\x00<p>a</p>"]:
+        ours, parsels = Page(html, "https://arabpress.com/x").root, parsel.Selector(text=html).root
+        assert etree.tostring(ours) == etree.tostring(parsels)
+        assert ours.getroottree().docinfo.URL == "https://arabpress.com/x"
+        assert type(ours) is (type(parsels) if html.lstrip(" \ufeff").startswith("<?xml")
+                              else etree._Element)
+        checked += 1
+    assert checked > 50

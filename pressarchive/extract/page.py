@@ -16,6 +16,7 @@ from charset_normalizer import from_bytes
 from dateutil import parser as dateparser
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
+from parsel.selector import create_root_node
 from w3lib.encoding import html_to_unicode
 
 from ..urls import join_from_origin, joins_from_origin
@@ -305,20 +306,30 @@ _JSONLD_TEXT = etree.XPath('//script[@type="application/ld+json"]/text()', smart
 _HTML_LANG = etree.XPath("/html/@lang", smart_strings=False)
 _BODY_CLASS = etree.XPath("//body/@class", smart_strings=False)
 _LANG_SEPARATOR = re.compile(r"[-_]")
+# What makes parsel.Selector read a text as XML, not HTML: an XML declaration at its start.
+_XML_DECLARATION = re.compile(r"[\s\ufeff]*<\?xml\s")
 
 
 class Page:
     """A page parsed once, with the structured data every extractor reads first.
 
-    parsel parses the page; the readers query the lxml tree it holds (``root``) with
+    parsel parses the page; the readers query the lxml tree it gives (``root``) with
     compiled XPath, and whole-page CSS queries are answered once per page (``select``).
+
+    An HTML page is parsed as ``parsel.Selector`` parses it (its ``create_root_node``: the
+    same cleaning, the same libxml2 parser), but into plain lxml elements, not ``lxml.html``
+    ones: those look up their Python class in Python each time an element is touched, and
+    our readers touch every element of the article. None of them uses what ``lxml.html``
+    adds. A document that declares itself XML is parsed as parsel would, as XML.
     """
 
     def __init__(self, html: str, url: str):
         self.html = html
         self.url = url
-        self.sel = parsel.Selector(text=html, base_url=url)
-        self.root = self.sel.root
+        if not _XML_DECLARATION.match(html):
+            self.root = create_root_node(html, etree.HTMLParser, base_url=url)
+        else:
+            self.root = parsel.Selector(text=html, base_url=url).root
         self._selected: dict[str, list[Any]] = {}
 
     def select(self, css: str) -> list[Any]:
@@ -393,9 +404,15 @@ class Page:
             return None
         return _LANG_SEPARATOR.split(value.strip())[0].lower() or None
 
-    @property
+    @cached_property
     def body_classes(self) -> set[str]:
-        return set((next(iter(_BODY_CLASS(self.root)), None) or "").split())
+        # lxml puts the <body> under <html>: looked for there first, which is far cheaper
+        # than the XPath's walk over the whole page (still the answer when it is not there).
+        value = next((child.get("class") for child in self.root if child.tag == "body"), None) \
+            if self.root.tag == "html" else None
+        if value is None:
+            value = next(iter(_BODY_CLASS(self.root)), None)
+        return set((value or "").split())
 
     def absolute(self, href: str | None) -> str | None:
         href = href.strip() if href else None
