@@ -144,12 +144,16 @@ class QuietDebugLogs:
     record and then thrown away by the handler: about 13 us each, one to two percent of the
     crawl process's CPU time. With the ``scrapy`` logger at ``LOG_LEVEL`` they are not made.
     What is logged and counted (``log_count/*``) is the same; only a handler of one's own at a
-    level below ``LOG_LEVEL`` would see less. The old level is restored when the engine stops.
+    level below ``LOG_LEVEL`` would see less. The old level comes back when the last engine
+    running in this process stops (crawls in one process, as the demo runs them, share it).
     """
+
+    running = 0  # engines of this process running with the gate
+    saved = logging.NOTSET  # the scrapy logger's level before the first of them started
 
     def __init__(self, level: int):
         self.level = level
-        self.saved: int | None = None
+        self.started = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -166,13 +170,19 @@ class QuietDebugLogs:
 
     def engine_started(self) -> None:
         scrapy_logger = logging.getLogger("scrapy")
-        self.saved = scrapy_logger.level
-        scrapy_logger.setLevel(max(self.level, self.saved))
+        if QuietDebugLogs.running == 0:
+            QuietDebugLogs.saved = scrapy_logger.level
+        QuietDebugLogs.running += 1
+        self.started = True
+        scrapy_logger.setLevel(max(self.level, scrapy_logger.level))
 
     def engine_stopped(self) -> None:
-        if self.saved is not None:
-            logging.getLogger("scrapy").setLevel(self.saved)
-            self.saved = None
+        if not self.started:
+            return
+        self.started = False
+        QuietDebugLogs.running -= 1
+        if QuietDebugLogs.running == 0:
+            logging.getLogger("scrapy").setLevel(QuietDebugLogs.saved)
 
 
 class RunRecorder:

@@ -62,6 +62,16 @@ def test_scrapy_loggers_make_no_records_below_log_level_while_the_engine_runs():
         ext.engine_stopped()
         logging.root.setLevel(root_before)
     assert scrapy_logger.level == before
+    # Two crawls in one process (the demo runs several): the level holds until the last ends.
+    first, second = (QuietDebugLogs.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": "INFO"}))
+                     for _ in range(2))
+    first.engine_started()
+    second.engine_started()
+    first.engine_stopped()
+    assert scrapy_logger.level == logging.INFO
+    second.engine_stopped()
+    second.engine_stopped()  # a second stop changes nothing
+    assert scrapy_logger.level == before
     assert QuietDebugLogs.from_crawler(get_crawler(settings_dict={"LOG_LEVEL": 30})).level == 30
     for settings in ({"LOG_LEVEL": "DEBUG"}, {"LOG_LEVEL": "INFO", "LOG_ENABLED": False},
                      {"LOG_LEVEL": "NOISY"}):
