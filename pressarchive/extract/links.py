@@ -39,8 +39,8 @@ class PageLinks:
 
 
 def _host(url: str) -> str | None:
-    """``urlsplit(url).hostname``, without parsing the URL when its host is plain (most links
-    to other sites, share buttons, carry the page's own URL and are never alike)."""
+    """``urlsplit(url).hostname``, without parsing the URL when its host is plain. Links to
+    other sites (share buttons) carry the page's own URL, so no cache helps with them."""
     plain = _PLAIN_HOST.match(url)
     return plain.group(1) if plain else urlsplit(url).hostname
 
