@@ -1,6 +1,7 @@
 """The crawl process's tuning: QuietGC's garbage-collector thresholds (set while the engine
-runs, then restored), QuietDebugLogs (Scrapy's loggers at LOG_LEVEL meanwhile), CrawlStats (Scrapy's stats without their deprecation layer) and
-UrlFingerprinter (the duplicate filter's fingerprints from the archive's canonical URLs)."""
+runs, then restored), QuietDebugLogs (Scrapy's loggers at LOG_LEVEL meanwhile), CrawlStats
+(Scrapy's stats without their deprecation layer) and UrlFingerprinter (the duplicate filter's
+fingerprints from the archive's canonical URLs)."""
 
 from __future__ import annotations
 
