@@ -53,7 +53,7 @@ def main() -> None:
     print("CPU seconds, alone:      " + "  ".join(f"{t:.3f}" for t in alone))
     print("CPU seconds, other core busy: " + "  ".join(f"{t:.3f}" for t in shared))
     ratios = [s / a for a, s in zip(alone, shared)]
-    print(f"slowdown beside a busy process, round by round: "
+    print("slowdown beside a busy process, round by round: "
           + ", ".join(f"{r:.2f}x" for r in ratios)
           + f"; median {statistics.median(ratios):.2f}x")
 

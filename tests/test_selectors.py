@@ -81,9 +81,13 @@ def test_a_page_is_parsed_into_the_tree_parsel_gives():
 
     xml = '<?xml version="1.0"?>\n<html><body><p class="a">x</p></body></html>'
     checked = 0
-    for html in [*pages(), xml, " \ufeff<?xml version='1.0'?><a><b/></a>", "  ", "\x00<p>a</p>"]:
-        ours, parsels = Page(html, "https://arabpress.com/x").root, parsel.Selector(text=html).root
+    for html in [*pages(), xml, " \ufeff<?xml version='1.0'?><a><b/></a>", "  ", "\x00<p>a</p>",
+                 "<html><body><p>no class</p></body></html>"]:
+        page = Page(html, "https://arabpress.com/x")
+        ours, parsels = page.root, parsel.Selector(text=html).root
         assert etree.tostring(ours) == etree.tostring(parsels)
+        # body classes off <html>'s <body> child: what the whole-page XPath reads
+        assert page.body_classes == set((parsels.xpath("string(//body/@class)") or "").split())
         assert ours.getroottree().docinfo.URL == "https://arabpress.com/x"
         assert type(ours) is (type(parsels) if html.lstrip(" \ufeff").startswith("<?xml")
                               else etree._Element)

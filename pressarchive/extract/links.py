@@ -56,18 +56,18 @@ def read_links(root) -> PageLinks:
         href = element.get("href")
         if href is None:
             continue
-        tag, rel = element.tag, element.get("rel")
+        href, tag, rel = href.strip(), element.tag, element.get("rel")
         if tag == "a":
-            hrefs[href.strip()] = None
+            hrefs[href] = None
             if rel == "next":
-                following.append(href.strip())
+                following.append(href)
         elif tag == "link":
             if rel == "next":
-                following.append(href.strip())
+                following.append(href)
             elif rel == "alternate" and element.get("type") in FEED_TYPES:
-                feeds.append(href.strip())
+                feeds.append(href)
         elif base is None:
-            base = href.strip()
+            base = href
     return PageLinks(base=base, hrefs=list(hrefs), next=following, feeds=feeds)
 
 

@@ -408,10 +408,9 @@ class Page:
     def body_classes(self) -> set[str]:
         # lxml puts the <body> under <html>: looked for there first, which is far cheaper
         # than the XPath's walk over the whole page (still the answer when it is not there).
-        value = next((child.get("class") for child in self.root if child.tag == "body"), None) \
+        body = next((child for child in self.root if child.tag == "body"), None) \
             if self.root.tag == "html" else None
-        if value is None:
-            value = next(iter(_BODY_CLASS(self.root)), None)
+        value = body.get("class") if body is not None else next(iter(_BODY_CLASS(self.root)), None)
         return set((value or "").split())
 
     def absolute(self, href: str | None) -> str | None:
