@@ -122,3 +122,36 @@ def test_fingerprints_follow_the_archives_canonical_urls():
     assert fp(Request("http://127.0.0.1:8000/some-story", method="POST", body=b"a")) != \
         fp(Request("http://127.0.0.1:8000/some-story", method="POST", body=b"b"))
     assert fp(Request("http://127.0.0.1:8000/Some-Story")) != page  # paths keep their case
+
+
+def test_no_spider_method_is_a_generator_that_returns_a_value():
+    """settings.py turns off Scrapy's per-response check for generator callbacks that
+    `return` a value (whose value Scrapy would drop); Scrapy's own check runs here instead, on
+    every method of every spider of the project, callbacks and errbacks included."""
+    import inspect
+
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.misc import is_generator_with_return_value
+    from scrapy.utils.project import get_project_settings
+
+    settings = get_project_settings()
+    assert settings.getbool("WARN_ON_GENERATOR_RETURN_VALUE") is False
+    loader = SpiderLoader.from_settings(settings)
+    checked = 0
+    for name in loader.list():
+        for attr, func in inspect.getmembers(loader.load(name), inspect.isfunction):
+            if func.__module__.startswith("spiders"):
+                assert not is_generator_with_return_value(func), f"{name}.{attr}"
+                checked += inspect.isgeneratorfunction(func)
+    assert checked >= 4  # parse_sitemap, parse_feed, parse_page, on_error at least
+
+
+def test_the_generator_check_catches_a_return_value():
+    """The check the test above relies on does see the mistake."""
+    from scrapy.utils.misc import is_generator_with_return_value
+
+    def callback(response):
+        yield response
+        return "lost"
+
+    assert is_generator_with_return_value(callback)
