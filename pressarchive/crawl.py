@@ -125,7 +125,9 @@ class QuietGC:
             atexit.register(gc.freeze)
             _freeze_at_exit = True
         self.saved = gc.get_threshold()
-        gc.collect()
+        # Frozen as it is, without a full collection first: at this point one finds about ten
+        # unreachable objects among some 120,000, and takes 60 ms to find them (a few percent of
+        # an incremental run). The few frozen with the rest are collected after the crawl.
         gc.freeze()
         gc.set_threshold(*self.threshold)
 

@@ -33,6 +33,24 @@ def test_thresholds_hold_while_the_engine_runs_and_are_restored(restore_gc):
     assert gc.get_freeze_count() == 0
 
 
+def test_freezing_costs_no_full_collection(restore_gc):
+    """The freeze takes the heap as it is: no full collection (60 ms at a crawl's start)."""
+    generations = []
+
+    def seen(phase, info):
+        if phase == "start":
+            generations.append(info["generation"])
+
+    ext = QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": [40_000, 15, 90]}))
+    gc.callbacks.append(seen)
+    try:
+        ext.engine_started()
+    finally:
+        gc.callbacks.remove(seen)
+        ext.engine_stopped()
+    assert 2 not in generations
+
+
 def test_empty_leaves_python_alone_and_nonsense_is_refused():
     with pytest.raises(NotConfigured):
         QuietGC.from_crawler(get_crawler(settings_dict={"GC_THRESHOLD": []}))
