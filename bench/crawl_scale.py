@@ -115,19 +115,21 @@ def crawl(origin: str, db: Path, tmp: Path, label: str, **extra: str) -> dict:
     return out
 
 
-def noop(url_list: Path, tmp: Path) -> dict:
+def noop(url_list: Path, tmp: Path, **extra: str) -> dict:
     """The same URLs fetched by a spider that does nothing with them; its crawl time comes
-    from the same stats (start to finish of the crawl, not of the process) as ours."""
+    from the same stats (start to finish of the crawl, not of the process) as ours. ``extra``:
+    more settings (EXTENSIONS, say, which replaces the stats file's alone)."""
     stats_file = tmp / "stats-noop.json"
-    cmd = [sys.executable, "-m", "scrapy", "runspider", str(ROOT / "bench" / "noop_spider.py"),
-           "-s", f"URL_LIST={url_list}", "-s", "ROBOTSTXT_OBEY=False",
-           "-s", "TELNETCONSOLE_ENABLED=False", "-s", "AUTOTHROTTLE_ENABLED=True",
-           "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS=16",
-           "-s", 'EXTENSIONS={"pressarchive.crawl.StatsFile": 500}',
-           "-s", f"STATS_FILE={stats_file}"]
-    for key, value in COMMON.items():
+    settings = {"URL_LIST": str(url_list), "ROBOTSTXT_OBEY": "False",
+                "TELNETCONSOLE_ENABLED": "False", "AUTOTHROTTLE_ENABLED": "True",
+                "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUESTS": "16",
+                "EXTENSIONS": '{"pressarchive.crawl.StatsFile": 500}',
+                "STATS_FILE": str(stats_file), **COMMON, **extra}
+    cmd = [sys.executable, "-m", "scrapy", "runspider", str(ROOT / "bench" / "noop_spider.py")]
+    for key, value in settings.items():
         cmd += ["-s", f"{key}={value}"]
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = str(ROOT / "bench")
     result = measured(cmd, env)
     stats = json.loads(stats_file.read_text())
     result.update(pages=stats["response_received_count"], elapsed=stats["elapsed_time_seconds"],
