@@ -29,7 +29,8 @@ from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
 
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
-# read with one XPath, not LinkExtractor, which cost more per page than our whole extraction.
+# read in one pass over the page's <a>, <link> and <base> elements (read_links), not with
+# LinkExtractor, which cost more per page than our whole extraction.
 ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 # Request priorities (Scrapy's: higher goes first). Discovery before bulk: sitemaps and feeds
 # first, so that every article they list is known (with its lastmod) before links lead to it;

@@ -35,14 +35,22 @@ def test_read_links_finds_what_the_xpath_queries_find():
     from pressarchive.extract.page import Page
     from pressarchive.sitegen import SiteFamily, render
 
+    from lxml.etree import XPath
+
+    hrefs_of = XPath("//a/@href", smart_strings=False)
+    next_of = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
+    feeds_of = XPath("//link[@rel='alternate'][@type=$a or @type=$b]/@href",
+                     smart_strings=False)
+    base_of = XPath("//base/@href", smart_strings=False)
+
     def by_xpath(root):
-        base = module._BASE(root)
+        base = base_of(root)
         return module.PageLinks(
             base=base[0].strip() if base else None,
-            hrefs=list(dict.fromkeys(h.strip() for h in module._HREFS(root))),
-            next=[h.strip() for h in module._NEXT(root)],
-            feeds=[h.strip() for h in module._FEEDS(root, a=module.FEED_TYPES[0],
-                                                    b=module.FEED_TYPES[1])])
+            hrefs=list(dict.fromkeys(h.strip() for h in hrefs_of(root))),
+            next=[h.strip() for h in next_of(root)],
+            feeds=[h.strip() for h in feeds_of(root, a=module.FEED_TYPES[0],
+                                               b=module.FEED_TYPES[1])])
 
     family = SiteFamily(30, seed=4)
     pages = [PAGE, render.render_home(family, "arabpress").body.decode()]

@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
-from lxml.etree import XPath
-
 from pressarchive.urls import UrlHashes, canonical_url, joins_from_origin, rebase, spelled_under
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
@@ -22,12 +20,6 @@ NOWHERE = ("#", "javascript:", "mailto:", "tel:")
 _UNSEEN = object()
 # An absolute URL whose host is plain (lower case, no port, no user): its host is read off it.
 _PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?=[/?#]|\Z)")
-
-# What read_links gives, as XPath (tests/test_links.py holds the two together).
-_HREFS = XPath("//a/@href", smart_strings=False)
-_NEXT = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
-_FEEDS = XPath("//link[@rel='alternate'][@type=$a or @type=$b]/@href", smart_strings=False)
-_BASE = XPath("//base/@href", smart_strings=False)
 
 
 @dataclass
@@ -46,9 +38,9 @@ def _host(url: str) -> str | None:
 
 
 def read_links(root) -> PageLinks:
-    """The links of the page whose lxml tree is ``root``, as written: what the XPath queries
-    above give, found in one pass over the ``<a>``, ``<link>`` and ``<base>`` elements (lxml
-    picks those out itself) instead of four passes over the whole page."""
+    """The links of the page whose lxml tree is ``root``, as written: what four whole-page
+    XPath queries would give (tests/test_links.py holds the two together), found in one pass
+    over the ``<a>``, ``<link>`` and ``<base>`` elements (lxml picks those out itself)."""
     base = None
     hrefs: dict[str, None] = {}
     following, feeds = [], []
