@@ -115,6 +115,16 @@ def crawl(origin: str, db: Path, tmp: Path, label: str, **extra: str) -> dict:
     return out
 
 
+def warm_up(origin: str, tmp: Path) -> tuple[dict, Path]:
+    """An untimed full crawl that leaves every page rendered in the server's cache; it also
+    writes the URLs it fetched to a file, for the no-op spider. Its figures and that file."""
+    urls = tmp / "urls.txt"
+    run = crawl(origin, tmp / "warm.sqlite", tmp, "warm", URL_LOG=str(urls),
+                DOWNLOADER_MIDDLEWARES=json.dumps(
+                    {**project_settings.DOWNLOADER_MIDDLEWARES, "_urllog.UrlLogMiddleware": 999}))
+    return run, urls
+
+
 def noop(url_list: Path, tmp: Path, **extra: str) -> dict:
     """The same URLs fetched by a spider that does nothing with them; its crawl time comes
     from the same stats (start to finish of the crawl, not of the process) as ours. ``extra``:
@@ -183,11 +193,7 @@ def throughput(args, tmp: Path) -> None:
     # Room for every page: the warm-up crawl leaves the whole site rendered in memory.
     with FamilyServer(family, cache_pages=10 * args.articles + 1000) as server:
         origin = server.origins["arabpress"]
-        urls = tmp / "urls.txt"
-        warm = crawl(origin, tmp / "warm.sqlite", tmp, "warm",
-                     DOWNLOADER_MIDDLEWARES=json.dumps(
-                     {**project_settings.DOWNLOADER_MIDDLEWARES, "_urllog.UrlLogMiddleware": 999}),
-                     URL_LOG=str(urls))
+        warm, urls = warm_up(origin, tmp)
         row("warm-up crawl (cold server)", warm)
         shares, fulls, bases = [], [], []
         for n in range(1, args.rounds + 1):

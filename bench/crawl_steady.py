@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crawl_scale import COMMON, ROOT, crawl, noop  # noqa: E402
+from crawl_scale import COMMON, ROOT, crawl, noop, warm_up  # noqa: E402
 
 from pressarchive import settings as project_settings  # noqa: E402
 from pressarchive.sitegen import FamilyServer, SiteFamily  # noqa: E402
@@ -76,11 +76,7 @@ def main() -> None:
         family = SiteFamily(args.articles, seed=0)
         with FamilyServer(family, cache_pages=10 * args.articles + 1000) as server:
             origin = server.origins["arabpress"]
-            urls = tmp / "urls.txt"
-            crawl(origin, tmp / "warm.sqlite", tmp, "warm", URL_LOG=str(urls),
-                  DOWNLOADER_MIDDLEWARES=json.dumps(
-                      {**project_settings.DOWNLOADER_MIDDLEWARES,
-                       "_urllog.UrlLogMiddleware": 999}))
+            _, urls = warm_up(origin, tmp)
             for n in range(1, args.rounds + 1):
                 samples = tmp / f"noop{n}.jsonl"
                 run = noop(urls, tmp, EXTENSIONS=noop_extensions, MONITOR_FILE=str(samples))
