@@ -99,6 +99,31 @@ def test_a_sister_copy_fills_in_a_date_the_first_copy_lacked(archive):
     assert version.sources["published_at"] == "meta"
 
 
+def test_sister_copies_saved_together_fill_in_what_their_versions_lacked(archive):
+    """save_many writes sister copies a batch at a time, except one that states what its
+    version lacks (a date, a section, authors): that one still fills the version in."""
+    other = "https://arabpress.com/other-story"
+    archive.save(record())
+    archive.save(record(url=other, headline="Other story", body="Something else."))
+    copies = [
+        record(url=f"https://saudipress.com/{SLUG}", site="saudipress",
+               published_at="2021-08-16T18:00:00+00:00", section="politics",
+               sources={"published_at": "meta"}),
+        record(url="https://saudipress.com/other-story", site="saudipress",
+               headline="Other story", body="Something else."),
+    ]
+    with archive.transaction() as session:
+        saved = archive.save_many(session, [(copy, None) for copy in copies])
+    assert [s.outcome for s in saved] == [NEW_APPEARANCE, NEW_APPEARANCE]
+    with archive.session() as s:
+        versions = {v.first_url: v for v in s.scalars(select(Version))}
+    filled = versions[f"https://arabpress.com/{SLUG}"]
+    assert (filled.published_at, filled.section) == ("2021-08-16T18:00:00+00:00", "politics")
+    assert filled.sources["published_at"] == "meta"
+    assert versions[other].published_at is None and versions[other].section is None
+    assert archive.counts() == {"articles": 2, "versions": 2, "appearances": 4}
+
+
 def test_sqlite_archive_is_in_wal_mode(archive, tmp_path):
     archive.save(record())
     con = sqlite3.connect(tmp_path / "a.sqlite")

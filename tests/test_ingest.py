@@ -58,6 +58,7 @@ def content(db) -> dict:
                     "JOIN articles ar ON ar.id = v.article_id ORDER BY 1",
         "pages": "SELECT p.site, p.url, p.last_fetched, p.etag, p.failures, ar.slug "
                  "FROM pages p LEFT JOIN articles ar ON ar.id = p.article_id ORDER BY 1, 2",
+        "articles": "SELECT slug, first_seen, last_seen FROM articles ORDER BY 1",
         "search": "SELECT count(*) FROM search_index",
     }
     out = {name: con.execute(sql).fetchall() for name, sql in queries.items()}
@@ -74,6 +75,46 @@ def test_a_batch_writes_what_one_at_a_time_writes(tmp_path, pages):
     assert keys.count("unchanged") == 1 and keys.count("new_appearance") == 1
     assert content(db_many) == content(db_one)
     assert len(content(db_many)["appearances"]) == len(pages) - 1
+
+
+def test_a_sister_site_after_the_first_is_written_a_batch_at_a_time(tmp_path, monkeypatch):
+    """The second site of a family: most of its shared articles are copies of versions the
+    archive holds. A batch writes them together (``_insert_copies``) with the same rows and
+    outcomes as one at a time, articles' first and last seen times included (a copy fetched
+    before the first site's moves first_seen back, one fetched after moves last_seen on)."""
+    from pressarchive.storage.archive import Archive as RealArchive
+
+    family = SiteFamily(400, seed=5)
+    shared = [i for i in range(family.count) if len(family.sites_of(i)) == 2][:60]
+    first = [fetched(family, i) for i in shared]
+    copies = [fetched(family, i, "saudipress") for i in shared]
+    for n, page in enumerate(copies):
+        page.fetched_at = "2025-06-21T08:00:00+00:00" if n % 3 else "2025-06-19T08:00:00+00:00"
+    # A copy fetched twice in one batch is saved one at a time, as is a URL already held.
+    items = first + copies[:8] + [copy.deepcopy(copies[7])] + copies[8:] \
+        + [copy.deepcopy(first[2])]
+    batched = []
+    real = RealArchive._insert_copies
+
+    def counting(self, session, entries, versions):
+        batched.extend(record.url for record, _ in entries)
+        return real(self, session, entries, versions)
+
+    # The reference: every record through save_in, one at a time (nothing batchable).
+    with monkeypatch.context() as patch:
+        patch.setattr(RealArchive, "_batchable", lambda self, session, entries: ([], {}))
+        one, db_one = ingest_all(tmp_path, "one.sqlite", items, batch=1)
+    monkeypatch.setattr(RealArchive, "_insert_copies", counting)
+    many, db_many = ingest_all(tmp_path, "many.sqlite", items, batch=40)
+    assert [(o.kind, o.key) for o in many] == [(o.kind, o.key) for o in one]
+    assert [o.key for o in many[60:]] == ["new_appearance"] * 8 + ["unchanged"] \
+        + ["new_appearance"] * 52 + ["unchanged"]
+    assert content(db_many) == content(db_one)
+    # Every copy but the one fetched twice went through the batch path.
+    assert sorted(batched) == sorted(p.url for n, p in enumerate(copies) if n != 7)
+    rows = content(db_many)["articles"]
+    assert {first_seen[:10] for _, first_seen, _ in rows} == {"2025-06-19", "2025-06-20"}
+    assert {last_seen[:10] for _, _, last_seen in rows} == {"2025-06-20", "2025-06-21"}
 
 
 def test_one_bad_record_costs_only_itself(tmp_path, pages, monkeypatch):
@@ -158,16 +199,16 @@ def test_a_batch_raced_by_another_writer_is_saved_one_at_a_time(tmp_path, pages,
     db = tmp_path / "raced.sqlite"
     other = Ingester(Archive(f"sqlite:///{db}"))
     ingester = Ingester(Archive(f"sqlite:///{db}"))
-    real_fresh = RealArchive._fresh
+    real_batchable = RealArchive._batchable
 
-    def fresh_then_race(self, session, entries):
-        found = real_fresh(self, session, entries)
+    def batchable_then_race(self, session, entries):
+        found = real_batchable(self, session, entries)
         if not getattr(self, "raced", False):
             self.raced = True
             other.ingest([copy.deepcopy(pages[4])])  # the other crawler commits first
         return found
 
-    monkeypatch.setattr(RealArchive, "_fresh", fresh_then_race)
+    monkeypatch.setattr(RealArchive, "_batchable", batchable_then_race)
     outcomes = ingester.ingest(copy.deepcopy(pages[:8]))
     assert [o.key for o in outcomes] == ["new_article"] * 4 + ["unchanged"] + ["new_article"] * 3
     rows = content(db)

@@ -10,9 +10,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from sqlalchemy import create_engine, event, func, inspect, select, text
+from sqlalchemy import create_engine, event, func, inspect, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -154,31 +154,47 @@ class Archive:
         """``save_in`` for many records, in the caller's transaction, with the same rows and
         outcomes as one after the other, in less time.
 
-        Most records of a crawl are news to the archive: no version has their fingerprint, no
-        appearance their URL, no article their slug. Those (when nothing else in the batch
-        shares any of these, or their fetch's URL) are written with one multi-row statement
-        per table; the rest go through ``save_in`` one by one, after them. Another writer
-        racing on the same rows makes it raise (RacedError, IntegrityError): roll back and
-        save the records one at a time.
+        Two kinds of record are written a table at a time (when nothing else in the batch
+        shares their fingerprint, slug, URL or fetch URL):
+
+        - news to the archive (no version has their fingerprint, no appearance their URL, no
+          article their slug), most records of a first crawl: one multi-row statement per
+          table;
+        - sister copies: a version with their fingerprint is held, but not at this URL (a
+          sister site's copy of an article, most of a second site's shared articles), when
+          the copy states nothing the version lacks: their appearances in one statement,
+          their articles' first and last seen times in another.
+
+        The rest go through ``save_in`` one by one, after them. Another writer racing on the
+        same rows makes it raise (RacedError, IntegrityError): roll back and save the records
+        one at a time.
         """
-        fresh = self._fresh(session, entries)
+        fresh, copies = self._batchable(session, entries)
         saved: list[Saved | None] = [None] * len(entries)
         if fresh:
             for i, one in zip(fresh, self._insert_new(session, [entries[i] for i in fresh])):
+                saved[i] = one
+        if copies:
+            for i, one in zip(copies, self._insert_copies(
+                    session, [entries[i] for i in copies], [copies[i] for i in copies])):
                 saved[i] = one
         for i, (record, fetch) in enumerate(entries):
             if saved[i] is None:
                 saved[i] = self.save_in(session, record, fetch)
         return saved  # type: ignore[return-value]
 
-    def _fresh(self, session: Session, entries: list[tuple[Record, Fetch | None]]) -> list[int]:
-        """Indexes of the entries that are new in every way (see ``save_many``)."""
+    def _batchable(self, session: Session, entries: list[tuple[Record, Fetch | None]]
+                   ) -> tuple[list[int], dict[int, Any]]:
+        """Indexes of the entries that are new in every way, and of the sister copies, each
+        with its version's row (see ``save_many``)."""
         if not entries:
-            return []
+            return [], {}
         records = [record for record, _ in entries]
-        known = {("version", fp) for fp in session.scalars(select(Version.fingerprint).where(
-            Version.fingerprint.in_({r.fingerprint for r in records})))}
-        known |= {("slug", slug) for slug in session.scalars(select(Article.slug).where(
+        versions = {row.fingerprint: row for row in session.execute(
+            select(Version.fingerprint, Version.id, Version.article_id, Version.published_at,
+                   Version.modified_at, Version.section, Version.language, Version.authors)
+            .where(Version.fingerprint.in_({r.fingerprint for r in records})))}
+        known = {("slug", slug) for slug in session.scalars(select(Article.slug).where(
             Article.slug.in_({slug_key(r.url) for r in records})))}
         for site in {r.site for r in records}:
             urls = {r.url for r in records if r.site == site}
@@ -189,8 +205,17 @@ class Archive:
                 + ([("fetch", fetch.site, fetch.url)] if fetch else [])
                 for record, fetch in entries]
         counts = Counter(key for item_keys in keys for key in item_keys)
-        return [i for i, item_keys in enumerate(keys)
-                if not any(key in known or counts[key] > 1 for key in item_keys)]
+        fresh, copies = [], {}
+        for i, item_keys in enumerate(keys):
+            if any(counts[key] > 1 for key in item_keys) or item_keys[2] in known:
+                continue
+            version = versions.get(records[i].fingerprint)
+            if version is None:
+                if item_keys[1] not in known:
+                    fresh.append(i)
+            elif not self._fills_in(version, records[i]):
+                copies[i] = version
+        return fresh, copies
 
     def _insert_new(self, session: Session,
                     entries: list[tuple[Record, Fetch | None]]) -> list[Saved]:
@@ -208,7 +233,7 @@ class Archive:
         found = session.execute(
             select(Article.slug, Article.id).where(Article.slug.in_(slugs))).all()
         if len(found) != len(slugs):
-            # Another crawler added an article with one of these slugs since _fresh looked:
+            # Another crawler added an article with one of these slugs since _batchable looked:
             # the caller rolls back and saves these records one at a time (save_in).
             raise RacedError("articles with these slugs appeared during the batch")
         article_of = dict(found)
@@ -234,6 +259,35 @@ class Archive:
                                           in zip(entries, article_ids) if fetch is not None])
         return [Saved(NEW_ARTICLE, article_id, version_id)
                 for article_id, version_id in zip(article_ids, version_ids)]
+
+    def _insert_copies(self, session: Session, entries: list[tuple[Record, Fetch | None]],
+                       versions: list[Any]) -> list[Saved]:
+        """Appearances (and fetch notes) for sister copies of versions the archive holds, and
+        their articles' first and last seen times moved to take them in: what ``_save`` does
+        for each, a statement per table."""
+        seen = [stored_time(record.fetched_at) for record, _ in entries]
+        article_ids = [version.article_id for version in versions]
+        times = {row.id: [row.first_seen, row.last_seen] for row in session.execute(
+            select(Article.id, Article.first_seen, Article.last_seen)
+            .where(Article.id.in_(set(article_ids))))}
+        moved = set()
+        for article_id, when in zip(article_ids, seen):
+            first, last = times[article_id]
+            if when < first or when > last:
+                times[article_id] = [min(first, when), max(last, when)]
+                moved.add(article_id)
+        if moved:
+            session.execute(update(Article), [
+                {"id": article_id, "first_seen": times[article_id][0],
+                 "last_seen": times[article_id][1]} for article_id in moved])
+        session.execute(Appearance.__table__.insert(), [
+            {"site": record.site, "url": record.url, "first_seen": when, "last_seen": when,
+             "times_seen": 1, "article_id": version.article_id, "version_id": version.id,
+             "page_date": record.page_date, "related": record.related}
+            for (record, _), when, version in zip(entries, seen, versions)])
+        crawlstate.note_fetches(session, [(fetch, version.article_id) for (_, fetch), version
+                                          in zip(entries, versions) if fetch is not None])
+        return [Saved(NEW_APPEARANCE, version.article_id, version.id) for version in versions]
 
     def _save(self, session: Session, record: Record) -> Saved:
         seen = stored_time(record.fetched_at)
@@ -314,6 +368,17 @@ class Archive:
             language=record.language, authors=record.authors, section=record.section,
             images=record.images, sources=record.sources, extractor_version=EXTRACTOR_VERSION,
             first_seen=seen, first_url=record.url)
+
+    @staticmethod
+    def _fills_in(version: Any, record: Record) -> bool:
+        """Whether ``record`` states something ``version`` (a row or a Version) lacks, which
+        ``_fill_missing`` would copy into it."""
+        return bool(
+            (version.published_at is None and record.published_at)
+            or (version.modified_at is None and record.modified_at)
+            or (version.section is None and record.section)
+            or (version.language is None and record.language)
+            or (not version.authors and record.authors))
 
     @staticmethod
     def _fill_missing(version: Version, record: Record) -> None:
