@@ -1,13 +1,14 @@
-"""Benchmark: the ingest worker's CPU per page for the two sites of a family, in this process.
+"""Benchmark: the ingest worker's CPU per page, in this process, for three passes over a
+generated family: the first site, then its sister site, then the first site again (a full
+re-check, FULL_RECHECK: every page fetched again, a day later, unchanged).
 
-A generated family's pages (the first site's, then the second's, in batches of 50, as a crawl of
-each site in turn hands them over) go through ``Ingester.ingest`` into a fresh SQLite archive.
-About half of the second site's pages are copies of articles the first site already gave
-(sister copies); ``Archive.save_many`` writes those a batch at a time. The same pages are then
-ingested with each sister copy written one at a time through the ORM path (``save_in``), as
-they were before, new articles still a batch at a time. Both ways run in turns, ``--rounds``
-times, and the medians are printed with their ratio. CPU time (``process_time``), not wall time. Prints figures; asserts
-nothing.
+The pages go through ``Ingester.ingest`` into a fresh SQLite archive in batches of 50, as a crawl
+hands them over. About half of the sister site's pages are copies of articles the first site
+gave (sister copies); every page of the re-check is a page seen again. ``Archive.save_many``
+writes both kinds a batch at a time. For comparison the same passes run with those two kinds
+written one record at a time through the ORM path (``save_in``), as before, new articles still a
+batch at a time. Both ways run in turns, ``--rounds`` times; the medians are printed with their
+ratio. CPU time (``process_time``), not wall time. Prints figures; asserts nothing.
 
 Usage: python bench/ingest_sites.py [--articles 2000] [--rounds 3]
 """
@@ -29,9 +30,11 @@ from pressarchive.fetched import FetchedPage  # noqa: E402
 from pressarchive.ingest import Ingester  # noqa: E402
 from pressarchive.sitegen import SiteFamily, render_page  # noqa: E402
 from pressarchive.storage import Archive  # noqa: E402
+from pressarchive.storage.archive import _Plan  # noqa: E402
 
 BATCH = 50
 FIRST, SECOND = "arabpress", "saudipress"
+DAY_ONE, DAY_TWO = "2025-06-20T10:00:00+00:00", "2025-06-21T10:00:00+00:00"
 
 
 def pages_of(family: SiteFamily, site: str) -> list[tuple[str, object]]:
@@ -44,10 +47,10 @@ def pages_of(family: SiteFamily, site: str) -> list[tuple[str, object]]:
     return out
 
 
-def fetched(url: str, page, site: str) -> FetchedPage:
+def fetched(url: str, page, site: str, when: str) -> FetchedPage:
     return FetchedPage(url=url, final_url=url, requested_url=url, status=page.status,
                        headers={"Content-Type": page.content_type, "ETag": page.etag},
-                       body=page.body, fetched_at="2025-06-20T10:00:00+00:00", site=site)
+                       body=page.body, fetched_at=when, site=site)
 
 
 def ingest(ingester: Ingester, items: list[FetchedPage]) -> tuple[float, Counter]:
@@ -59,16 +62,18 @@ def ingest(ingester: Ingester, items: list[FetchedPage]) -> tuple[float, Counter
     return time.process_time() - start, added
 
 
-def run(sites: dict[str, list], copies_alone: bool) -> dict[str, tuple[float, Counter]]:
-    """Both sites ingested into a fresh archive: CPU seconds and outcomes, per site."""
+def run(passes: dict[str, tuple[str, list, str]], known_alone: bool
+        ) -> dict[str, tuple[float, Counter]]:
+    """The passes, in order, into a fresh archive: CPU seconds and outcomes of each."""
     with tempfile.TemporaryDirectory() as tmp:
         archive = Archive(f"sqlite:///{tmp}/a.sqlite")
-        if copies_alone:  # new articles still batched; sister copies through save_in
+        if known_alone:  # new articles still batched; copies and pages seen again alone
             batchable = archive._batchable
-            archive._batchable = lambda session, entries: (batchable(session, entries)[0], {})
+            archive._batchable = lambda session, entries: _Plan(
+                fresh=batchable(session, entries).fresh)
         ingester = Ingester(archive, records=False)
-        out = {site: ingest(ingester, [fetched(url, page, site) for url, page in pages])
-               for site, pages in sites.items()}
+        out = {name: ingest(ingester, [fetched(url, page, site, when) for url, page in pages])
+               for name, (site, pages, when) in passes.items()}
         archive.close()
     return out
 
@@ -79,23 +84,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     family = SiteFamily(args.articles, seed=0)
-    sites = {site: pages_of(family, site) for site in (FIRST, SECOND)}
+    first, second = pages_of(family, FIRST), pages_of(family, SECOND)
+    passes = {FIRST: (FIRST, first, DAY_ONE), SECOND: (SECOND, second, DAY_ONE),
+              f"{FIRST} again": (FIRST, first, DAY_TWO)}
     per_page: dict[tuple[bool, str], list[float]] = {}
     added = {}
     for _ in range(args.rounds):
-        for copies_alone in (False, True):
-            for site, (cpu, keys) in run(sites, copies_alone).items():
-                per_page.setdefault((copies_alone, site), []).append(cpu / len(sites[site]))
-                added[site] = keys
+        for known_alone in (False, True):
+            for name, (cpu, keys) in run(passes, known_alone).items():
+                per_page.setdefault((known_alone, name), []).append(cpu / len(passes[name][1]))
+                added[name] = keys
     print(f"{args.articles:,}-article family, batches of {BATCH}, median of {args.rounds} "
           "rounds, CPU us per page")
-    for site in sites:
-        print(f"  {site}: {len(sites[site]):,} pages, {dict(added[site])}")
-    print(f"{'site':<12} {'copies batched':>14} {'copies alone':>13} {'ratio':>6}")
-    for site in sites:
-        batched = statistics.median(per_page[(False, site)]) * 1e6
-        alone = statistics.median(per_page[(True, site)]) * 1e6
-        print(f"{site:<12} {batched:>14.0f} {alone:>13.0f} {batched / alone:>6.2f}")
+    for name, (_, pages, _) in passes.items():
+        print(f"  {name}: {len(pages):,} pages, {dict(added[name])}")
+    print(f"{'pass':<16} {'batched':>8} {'one at a time':>14} {'ratio':>6}")
+    for name in passes:
+        batched = statistics.median(per_page[(False, name)]) * 1e6
+        alone = statistics.median(per_page[(True, name)]) * 1e6
+        print(f"{name:<16} {batched:>8.0f} {alone:>14.0f} {batched / alone:>6.2f}")
 
 
 if __name__ == "__main__":

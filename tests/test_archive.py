@@ -124,6 +124,23 @@ def test_sister_copies_saved_together_fill_in_what_their_versions_lacked(archive
     assert archive.counts() == {"articles": 2, "versions": 2, "appearances": 4}
 
 
+def test_a_url_that_now_shows_another_article_moves_to_it_in_a_batch_too(archive):
+    """save_many: a URL held that now carries content another article has is relinked to
+    that article (as save does), not counted as seen again unchanged."""
+    other = "https://arabpress.com/other-story"
+    first = archive.save(record())
+    moved = archive.save(record(url=other, headline="Other story", body="Something else."))
+    again = record(headline="Other story", body="Something else.",
+                   fetched_at="2025-06-21T09:00:00+00:00")
+    with archive.transaction() as session:
+        (saved,) = archive.save_many(session, [(again, None)])
+    assert (saved.outcome, saved.article_id) == (UNCHANGED, moved.article_id)
+    with archive.session() as s:
+        appearance = s.scalar(select(Appearance).where(Appearance.url == again.url))
+    assert appearance.article_id == moved.article_id != first.article_id
+    assert appearance.version_id == moved.version_id
+
+
 def test_sqlite_archive_is_in_wal_mode(archive, tmp_path):
     archive.save(record())
     con = sqlite3.connect(tmp_path / "a.sqlite")

@@ -77,44 +77,71 @@ def test_a_batch_writes_what_one_at_a_time_writes(tmp_path, pages):
     assert len(content(db_many)["appearances"]) == len(pages) - 1
 
 
+def batched_against_one_at_a_time(tmp_path, monkeypatch, items, batch=40):
+    """``items`` ingested twice: in batches, and (the reference) every record through
+    save_in, one at a time. Both runs' outcomes and archives must agree; returns the batched
+    run's outcomes and archive, and the URLs ``_save_known`` wrote."""
+    from pressarchive.storage.archive import Archive as RealArchive, _Plan
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RealArchive, "_batchable", lambda self, session, entries: _Plan())
+        one, db_one = ingest_all(tmp_path, "one.sqlite", items, batch=1)
+    batched = []
+    real = RealArchive._save_known
+
+    def counting(self, session, entries, known):
+        batched.extend(record.url for record, _ in entries)
+        return real(self, session, entries, known)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(RealArchive, "_save_known", counting)
+        many, db_many = ingest_all(tmp_path, "many.sqlite", items, batch=batch)
+    assert [(o.kind, o.key) for o in many] == [(o.kind, o.key) for o in one]
+    assert content(db_many) == content(db_one)
+    return many, db_many, batched
+
+
 def test_a_sister_site_after_the_first_is_written_a_batch_at_a_time(tmp_path, monkeypatch):
     """The second site of a family: most of its shared articles are copies of versions the
-    archive holds. A batch writes them together (``_insert_copies``) with the same rows and
-    outcomes as one at a time, articles' first and last seen times included (a copy fetched
-    before the first site's moves first_seen back, one fetched after moves last_seen on)."""
-    from pressarchive.storage.archive import Archive as RealArchive
-
+    archive holds. A batch writes them together with the same rows and outcomes as one at a
+    time, articles' first and last seen times included (a copy fetched before the first
+    site's moves first_seen back, one fetched after moves last_seen on)."""
     family = SiteFamily(400, seed=5)
     shared = [i for i in range(family.count) if len(family.sites_of(i)) == 2][:60]
     first = [fetched(family, i) for i in shared]
     copies = [fetched(family, i, "saudipress") for i in shared]
     for n, page in enumerate(copies):
         page.fetched_at = "2025-06-21T08:00:00+00:00" if n % 3 else "2025-06-19T08:00:00+00:00"
-    # A copy fetched twice in one batch is saved one at a time, as is a URL already held.
-    items = first + copies[:8] + [copy.deepcopy(copies[7])] + copies[8:] \
-        + [copy.deepcopy(first[2])]
-    batched = []
-    real = RealArchive._insert_copies
-
-    def counting(self, session, entries, versions):
-        batched.extend(record.url for record, _ in entries)
-        return real(self, session, entries, versions)
-
-    # The reference: every record through save_in, one at a time (nothing batchable).
-    with monkeypatch.context() as patch:
-        patch.setattr(RealArchive, "_batchable", lambda self, session, entries: ([], {}))
-        one, db_one = ingest_all(tmp_path, "one.sqlite", items, batch=1)
-    monkeypatch.setattr(RealArchive, "_insert_copies", counting)
-    many, db_many = ingest_all(tmp_path, "many.sqlite", items, batch=40)
-    assert [(o.kind, o.key) for o in many] == [(o.kind, o.key) for o in one]
+    # A copy fetched twice in one batch is saved one at a time.
+    items = first + copies[:8] + [copy.deepcopy(copies[7])] + copies[8:]
+    many, db, batched = batched_against_one_at_a_time(tmp_path, monkeypatch, items)
     assert [o.key for o in many[60:]] == ["new_appearance"] * 8 + ["unchanged"] \
-        + ["new_appearance"] * 52 + ["unchanged"]
-    assert content(db_many) == content(db_one)
+        + ["new_appearance"] * 52
     # Every copy but the one fetched twice went through the batch path.
     assert sorted(batched) == sorted(p.url for n, p in enumerate(copies) if n != 7)
-    rows = content(db_many)["articles"]
+    rows = content(db)["articles"]
     assert {first_seen[:10] for _, first_seen, _ in rows} == {"2025-06-19", "2025-06-20"}
     assert {last_seen[:10] for _, _, last_seen in rows} == {"2025-06-20", "2025-06-21"}
+
+
+def test_a_full_recheck_is_written_a_batch_at_a_time(tmp_path, monkeypatch, pages):
+    """Every page fetched again, unchanged (FULL_RECHECK): appearances seen once more, a
+    batch at a time, with the same rows as one at a time. A fetch newer than the last moves
+    last_seen on and shows its related list; an older one (another crawler's, late) only
+    moves first_seen back and counts."""
+    again = copy.deepcopy(pages[:60])
+    for n, page in enumerate(again):
+        page.fetched_at = "2025-06-25T08:00:00+00:00" if n % 4 else "2025-06-18T08:00:00+00:00"
+        page.body = page.body.replace(b'class="related-item"><a href="/',
+                                      b'class="related-item"><a href="/moved-', 1)
+    many, db, batched = batched_against_one_at_a_time(tmp_path, monkeypatch,
+                                                      pages[:60] + again)
+    assert [o.key for o in many] == ["new_article"] * 60 + ["unchanged"] * 60
+    assert sorted(batched) == sorted(page.url for page in again)
+    rows = content(db)["appearances"]
+    assert {times_seen for *_, times_seen, _, _, _, _ in rows} == {2}
+    assert {(first[:10], last[:10], "/moved-" in related) for _, _, first, last, _, _, related,
+            *_ in rows} == {("2025-06-20", "2025-06-25", True), ("2025-06-18", "2025-06-20", False)}
 
 
 def test_one_bad_record_costs_only_itself(tmp_path, pages, monkeypatch):

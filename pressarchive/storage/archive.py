@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -107,6 +107,17 @@ class Saved:
     version_id: int
 
 
+@dataclass
+class _Plan:
+    """What ``Archive.save_many`` writes a table at a time: indexes of the entries new in
+    every way; and of the sister copies and pages seen again, each with the rows it needs
+    (its version's, and its appearance's or None)."""
+
+    fresh: list[int] = field(default_factory=list)
+    copies: dict[int, tuple[Any, None]] = field(default_factory=dict)
+    again: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+
+
 class Archive:
     """A deduplicated archive behind any SQLAlchemy URL (SQLite by default)."""
 
@@ -154,68 +165,135 @@ class Archive:
         """``save_in`` for many records, in the caller's transaction, with the same rows and
         outcomes as one after the other, in less time.
 
-        Two kinds of record are written a table at a time (when nothing else in the batch
+        Three kinds of record are written a table at a time (when nothing else in the batch
         shares their fingerprint, slug, URL or fetch URL):
 
         - news to the archive (no version has their fingerprint, no appearance their URL, no
           article their slug), most records of a first crawl: one multi-row statement per
           table;
         - sister copies: a version with their fingerprint is held, but not at this URL (a
-          sister site's copy of an article, most of a second site's shared articles), when
-          the copy states nothing the version lacks: their appearances in one statement,
-          their articles' first and last seen times in another.
+          sister site's copy of an article, most of a second site's shared articles);
+        - pages seen again unchanged: held at this URL with this fingerprint (a full
+          re-check, FULL_RECHECK, is made of them).
+
+        The last two only when the record states nothing the version lacks (which
+        ``_fill_missing`` would copy into it): their appearances in one statement, their
+        articles' first and last seen times in another.
 
         The rest go through ``save_in`` one by one, after them. Another writer racing on the
         same rows makes it raise (RacedError, IntegrityError): roll back and save the records
         one at a time.
         """
-        fresh, copies = self._batchable(session, entries)
+        plan = self._batchable(session, entries)
         saved: list[Saved | None] = [None] * len(entries)
-        if fresh:
-            for i, one in zip(fresh, self._insert_new(session, [entries[i] for i in fresh])):
+        if plan.fresh:
+            for i, one in zip(plan.fresh, self._insert_new(
+                    session, [entries[i] for i in plan.fresh])):
                 saved[i] = one
-        if copies:
-            for i, one in zip(copies, self._insert_copies(
-                    session, [entries[i] for i in copies], [copies[i] for i in copies])):
+        if plan.copies or plan.again:
+            known = {**plan.copies, **plan.again}
+            for i, one in zip(known, self._save_known(
+                    session, [entries[i] for i in known], list(known.values()))):
                 saved[i] = one
         for i, (record, fetch) in enumerate(entries):
             if saved[i] is None:
                 saved[i] = self.save_in(session, record, fetch)
         return saved  # type: ignore[return-value]
 
-    def _batchable(self, session: Session, entries: list[tuple[Record, Fetch | None]]
-                   ) -> tuple[list[int], dict[int, Any]]:
-        """Indexes of the entries that are new in every way, and of the sister copies, each
-        with its version's row (see ``save_many``)."""
+    def _batchable(self, session: Session,
+                   entries: list[tuple[Record, Fetch | None]]) -> _Plan:
+        """Which entries ``save_many`` writes a table at a time, and how (see there)."""
+        plan = _Plan()
         if not entries:
-            return [], {}
+            return plan
         records = [record for record, _ in entries]
         versions = {row.fingerprint: row for row in session.execute(
             select(Version.fingerprint, Version.id, Version.article_id, Version.published_at,
                    Version.modified_at, Version.section, Version.language, Version.authors)
             .where(Version.fingerprint.in_({r.fingerprint for r in records})))}
-        known = {("slug", slug) for slug in session.scalars(select(Article.slug).where(
-            Article.slug.in_({slug_key(r.url) for r in records})))}
+        slugs = set(session.scalars(select(Article.slug).where(
+            Article.slug.in_({slug_key(r.url) for r in records}))))
+        appearances = {}
         for site in {r.site for r in records}:
             urls = {r.url for r in records if r.site == site}
-            known |= {("url", site, url) for url in session.scalars(
-                select(Appearance.url).where(Appearance.site == site, Appearance.url.in_(urls)))}
+            for row in session.execute(
+                    select(Appearance.id, Appearance.url, Appearance.article_id,
+                           Appearance.first_seen, Appearance.last_seen, Appearance.times_seen)
+                    .where(Appearance.site == site, Appearance.url.in_(urls))):
+                appearances[(site, row.url)] = row
         keys = [[("version", record.fingerprint), ("slug", slug_key(record.url)),
                  ("url", record.site, record.url)]
                 + ([("fetch", fetch.site, fetch.url)] if fetch else [])
                 for record, fetch in entries]
         counts = Counter(key for item_keys in keys for key in item_keys)
-        fresh, copies = [], {}
-        for i, item_keys in enumerate(keys):
-            if any(counts[key] > 1 for key in item_keys) or item_keys[2] in known:
+        for i, (record, item_keys) in enumerate(zip(records, keys)):
+            if any(counts[key] > 1 for key in item_keys):
                 continue
-            version = versions.get(records[i].fingerprint)
+            version = versions.get(record.fingerprint)
+            appearance = appearances.get((record.site, record.url))
             if version is None:
-                if item_keys[1] not in known:
-                    fresh.append(i)
-            elif not self._fills_in(version, records[i]):
-                copies[i] = version
-        return fresh, copies
+                if appearance is None and item_keys[1][1] not in slugs:
+                    plan.fresh.append(i)
+            elif self._fills_in(version, record):
+                continue
+            elif appearance is None:
+                plan.copies[i] = (version, None)
+            elif appearance.article_id == version.article_id:
+                plan.again[i] = (version, appearance)
+        return plan
+
+    def _save_known(self, session: Session, entries: list[tuple[Record, Fetch | None]],
+                    known: list[tuple[Any, Any]]) -> list[Saved]:
+        """Sister copies and pages seen again, each with its version's row and its
+        appearance's (None for a copy): what ``_save`` does for them, a statement per table.
+        A copy gets a new appearance; a page seen again has its appearance's times moved on
+        and, when this fetch is its newest, the version, page date and related list it
+        shows. Their articles' first and last seen times take them in."""
+        seen = [stored_time(record.fetched_at) for record, _ in entries]
+        self._widen_seen(session, [(version.article_id, when)
+                                   for (version, _), when in zip(known, seen)])
+        new, newest, older = [], [], []
+        for (record, _), when, (version, appearance) in zip(entries, seen, known):
+            if appearance is None:
+                new.append({"site": record.site, "url": record.url, "first_seen": when,
+                            "last_seen": when, "times_seen": 1,
+                            "article_id": version.article_id, "version_id": version.id,
+                            "page_date": record.page_date, "related": record.related})
+                continue
+            times = {"id": appearance.id, "times_seen": appearance.times_seen + 1,
+                     "first_seen": min(appearance.first_seen, when),
+                     "last_seen": max(appearance.last_seen, when)}
+            if when >= appearance.last_seen or appearance.times_seen == 0:
+                newest.append({**times, "version_id": version.id,
+                               "page_date": record.page_date, "related": record.related})
+            else:
+                older.append(times)
+        if new:
+            session.execute(Appearance.__table__.insert(), new)
+        for rows in (newest, older):  # one key set per statement
+            if rows:
+                session.execute(update(Appearance), rows)
+        crawlstate.note_fetches(session, [(fetch, version.article_id) for (_, fetch), (version, _)
+                                          in zip(entries, known) if fetch is not None])
+        return [Saved(NEW_APPEARANCE if appearance is None else UNCHANGED,
+                      version.article_id, version.id) for version, appearance in known]
+
+    @staticmethod
+    def _widen_seen(session: Session, seen: list[tuple[int, dt.datetime]]) -> None:
+        """Articles' first and last seen times widened to take in these (article id, time)
+        sightings: one UPDATE for those that move."""
+        times = {row.id: (row.first_seen, row.last_seen) for row in session.execute(
+            select(Article.id, Article.first_seen, Article.last_seen)
+            .where(Article.id.in_({article_id for article_id, _ in seen})))}
+        moved = {}
+        for article_id, when in seen:
+            first, last = moved.get(article_id, times[article_id])
+            if when < first or when > last:
+                moved[article_id] = (min(first, when), max(last, when))
+        if moved:
+            session.execute(update(Article), [
+                {"id": article_id, "first_seen": first, "last_seen": last}
+                for article_id, (first, last) in moved.items()])
 
     def _insert_new(self, session: Session,
                     entries: list[tuple[Record, Fetch | None]]) -> list[Saved]:
@@ -259,35 +337,6 @@ class Archive:
                                           in zip(entries, article_ids) if fetch is not None])
         return [Saved(NEW_ARTICLE, article_id, version_id)
                 for article_id, version_id in zip(article_ids, version_ids)]
-
-    def _insert_copies(self, session: Session, entries: list[tuple[Record, Fetch | None]],
-                       versions: list[Any]) -> list[Saved]:
-        """Appearances (and fetch notes) for sister copies of versions the archive holds, and
-        their articles' first and last seen times moved to take them in: what ``_save`` does
-        for each, a statement per table."""
-        seen = [stored_time(record.fetched_at) for record, _ in entries]
-        article_ids = [version.article_id for version in versions]
-        times = {row.id: [row.first_seen, row.last_seen] for row in session.execute(
-            select(Article.id, Article.first_seen, Article.last_seen)
-            .where(Article.id.in_(set(article_ids))))}
-        moved = set()
-        for article_id, when in zip(article_ids, seen):
-            first, last = times[article_id]
-            if when < first or when > last:
-                times[article_id] = [min(first, when), max(last, when)]
-                moved.add(article_id)
-        if moved:
-            session.execute(update(Article), [
-                {"id": article_id, "first_seen": times[article_id][0],
-                 "last_seen": times[article_id][1]} for article_id in moved])
-        session.execute(Appearance.__table__.insert(), [
-            {"site": record.site, "url": record.url, "first_seen": when, "last_seen": when,
-             "times_seen": 1, "article_id": version.article_id, "version_id": version.id,
-             "page_date": record.page_date, "related": record.related}
-            for (record, _), when, version in zip(entries, seen, versions)])
-        crawlstate.note_fetches(session, [(fetch, version.article_id) for (_, fetch), version
-                                          in zip(entries, versions) if fetch is not None])
-        return [Saved(NEW_APPEARANCE, version.article_id, version.id) for version in versions]
 
     def _save(self, session: Session, record: Record) -> Saved:
         seen = stored_time(record.fetched_at)
