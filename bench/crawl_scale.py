@@ -188,7 +188,8 @@ def main() -> None:
 
 
 def throughput(args, tmp: Path) -> None:
-    """The 10k crawl and the no-op spider on the same URLs, in turns, then an unchanged rerun."""
+    """The 10k crawl and the no-op spider on the same URLs, in turns, then an unchanged rerun
+    and a full re-check of the last crawl's archive."""
     family = SiteFamily(args.articles, seed=0)
     # Room for every page: the warm-up crawl leaves the whole site rendered in memory.
     with FamilyServer(family, cache_pages=10 * args.articles + 1000) as server:
@@ -208,6 +209,9 @@ def throughput(args, tmp: Path) -> None:
         full, db = fulls[-1]
         rerun = crawl(origin, db, tmp, "rerun")
         row("unchanged rerun (of the last)", rerun)
+        # Every page fetched again, unconditionally: all of them pages seen again unchanged.
+        recheck = crawl(origin, db, tmp, "recheck", FULL_RECHECK="True")
+        row("full re-check (FULL_RECHECK)", recheck)
     print("throughput as a share of the no-op spider's, round by round: "
           + ", ".join(f"{share:.0%}" for share in shares)
           + f"; median {statistics.median(shares):.0%}")
@@ -217,6 +221,8 @@ def throughput(args, tmp: Path) -> None:
           f"{_ms_per_page(ours, lambda r: r['cpu'] - r['worker_cpu']):.2f} ms, its ingest worker "
           f"{_ms_per_page(ours, lambda r: r['worker_cpu']):.2f} ms; the server "
           f"{_ms_per_page(ours, lambda r: r['server_cpu']):.2f} ms")
+    print(f"full re-check pages/s as a share of the full crawl's: "
+          f"{(recheck['pages'] / recheck['elapsed']) / (full['pages'] / full['elapsed']):.0%}")
     print(f"unchanged rerun wall time as a share of the full crawl: "
           f"{rerun['wall'] / full['wall']:.1%} (crawl time alone: "
           f"{rerun['elapsed'] / full['elapsed']:.1%})")
