@@ -110,12 +110,11 @@ class Saved:
 @dataclass
 class _Plan:
     """What ``Archive.save_many`` writes a table at a time: indexes of the entries new in
-    every way; and of the sister copies and pages seen again, each with the rows it needs
-    (its version's, and its appearance's or None)."""
+    every way; and of those whose version the archive holds (sister copies and pages seen
+    again), each with its version's row and its appearance's (None for a copy)."""
 
     fresh: list[int] = field(default_factory=list)
-    copies: dict[int, tuple[Any, None]] = field(default_factory=dict)
-    again: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+    known: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
 
 class Archive:
@@ -190,10 +189,9 @@ class Archive:
             for i, one in zip(plan.fresh, self._insert_new(
                     session, [entries[i] for i in plan.fresh])):
                 saved[i] = one
-        if plan.copies or plan.again:
-            known = {**plan.copies, **plan.again}
-            for i, one in zip(known, self._save_known(
-                    session, [entries[i] for i in known], list(known.values()))):
+        if plan.known:
+            for i, one in zip(plan.known, self._save_known(
+                    session, [entries[i] for i in plan.known], list(plan.known.values()))):
                 saved[i] = one
         for i, (record, fetch) in enumerate(entries):
             if saved[i] is None:
@@ -207,12 +205,13 @@ class Archive:
         if not entries:
             return plan
         records = [record for record, _ in entries]
+        slugs_of = [slug_key(record.url) for record in records]
         versions = {row.fingerprint: row for row in session.execute(
             select(Version.fingerprint, Version.id, Version.article_id, Version.published_at,
                    Version.modified_at, Version.section, Version.language, Version.authors)
             .where(Version.fingerprint.in_({r.fingerprint for r in records})))}
         slugs = set(session.scalars(select(Article.slug).where(
-            Article.slug.in_({slug_key(r.url) for r in records}))))
+            Article.slug.in_(set(slugs_of)))))
         appearances = {}
         for site in {r.site for r in records}:
             urls = {r.url for r in records if r.site == site}
@@ -221,10 +220,9 @@ class Archive:
                            Appearance.first_seen, Appearance.last_seen, Appearance.times_seen)
                     .where(Appearance.site == site, Appearance.url.in_(urls))):
                 appearances[(site, row.url)] = row
-        keys = [[("version", record.fingerprint), ("slug", slug_key(record.url)),
-                 ("url", record.site, record.url)]
+        keys = [[("version", record.fingerprint), ("slug", slug), ("url", record.site, record.url)]
                 + ([("fetch", fetch.site, fetch.url)] if fetch else [])
-                for record, fetch in entries]
+                for (record, fetch), slug in zip(entries, slugs_of)]
         counts = Counter(key for item_keys in keys for key in item_keys)
         for i, (record, item_keys) in enumerate(zip(records, keys)):
             if any(counts[key] > 1 for key in item_keys):
@@ -232,14 +230,12 @@ class Archive:
             version = versions.get(record.fingerprint)
             appearance = appearances.get((record.site, record.url))
             if version is None:
-                if appearance is None and item_keys[1][1] not in slugs:
+                if appearance is None and slugs_of[i] not in slugs:
                     plan.fresh.append(i)
-            elif self._fills_in(version, record):
-                continue
-            elif appearance is None:
-                plan.copies[i] = (version, None)
-            elif appearance.article_id == version.article_id:
-                plan.again[i] = (version, appearance)
+            elif self._gaps(version, record):
+                continue  # the ORM path fills the version in
+            elif appearance is None or appearance.article_id == version.article_id:
+                plan.known[i] = (version, appearance)
         return plan
 
     def _save_known(self, session: Session, entries: list[tuple[Record, Fetch | None]],
@@ -419,30 +415,24 @@ class Archive:
             first_seen=seen, first_url=record.url)
 
     @staticmethod
-    def _fills_in(version: Any, record: Record) -> bool:
-        """Whether ``record`` states something ``version`` (a row or a Version) lacks, which
-        ``_fill_missing`` would copy into it."""
-        return bool(
-            (version.published_at is None and record.published_at)
-            or (version.modified_at is None and record.modified_at)
-            or (version.section is None and record.section)
-            or (version.language is None and record.language)
-            or (not version.authors and record.authors))
-
-    @staticmethod
-    def _fill_missing(version: Version, record: Record) -> None:
-        """A sister copy may state what the first copy did not (a date, an author)."""
-        if version.published_at is None and record.published_at:
-            version.published_at = record.published_at
-            version.published_utc = stored_time(record.published_at)
-            version.sources = {**version.sources, "published_at": record.sources.get("published_at")}
-        if version.modified_at is None and record.modified_at:
-            version.modified_at = record.modified_at
-        for name in ("section", "language"):
-            if getattr(version, name) is None and getattr(record, name):
-                setattr(version, name, getattr(record, name))
+    def _gaps(version: Any, record: Record) -> list[str]:
+        """The fields ``record`` states that ``version`` (a row or a Version) lacks: what a
+        sister copy fills in (``_fill_missing``)."""
+        gaps = [name for name in ("published_at", "modified_at", "section", "language")
+                if getattr(version, name) is None and getattr(record, name)]
         if not version.authors and record.authors:
-            version.authors = record.authors
+            gaps.append("authors")
+        return gaps
+
+    @classmethod
+    def _fill_missing(cls, version: Version, record: Record) -> None:
+        """A sister copy may state what the first copy did not (a date, an author)."""
+        for name in cls._gaps(version, record):
+            setattr(version, name, getattr(record, name))
+            if name == "published_at":
+                version.published_utc = stored_time(record.published_at)
+                version.sources = {**version.sources,
+                                   "published_at": record.sources.get("published_at")}
 
     def transaction(self) -> Session:
         """``with archive.transaction() as session:`` commits at the end, rolls back on error."""
