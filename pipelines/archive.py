@@ -9,7 +9,8 @@ the archive; a crash loses at most the batches in flight, whose pages the next r
 again (their fetch is not recorded either).
 
 Settings: ``INGEST_PROCESS`` (default True; False works in the crawl process, which is easier
-to debug), ``INGEST_BATCH`` (items per transaction, default 50), ``INGEST_GAP`` and
+to debug), ``INGEST_SCHEDULING`` (the worker's Linux scheduling policy: "batch" by default,
+"idle" or "normal"; see ``ingest._schedule_as``), ``INGEST_BATCH`` (items per transaction, default 50), ``INGEST_GAP`` and
 ``INGEST_LINGER`` (a partial batch goes when no item has joined it for ``INGEST_GAP`` seconds,
 default 0.02, and at the latest ``INGEST_LINGER`` seconds after its first item, default 0.25)
 and ``INGEST_RECORDS`` (whether the item a stored page gives is its whole record; by default
@@ -55,6 +56,7 @@ class ArchivePipeline:
         settings = crawler.settings
         self.max_bytes = settings.getint("PAGE_MAX_BYTES")
         self.use_worker = settings.getbool("INGEST_PROCESS", True)
+        self.scheduling = ingest.scheduling_policy(settings.get("INGEST_SCHEDULING", "batch"))
         self.batch_size = max(1, settings.getint("INGEST_BATCH", 50))
         self.gap = settings.getfloat("INGEST_GAP", 0.02)
         self.linger = settings.getfloat("INGEST_LINGER", 0.25)
@@ -106,13 +108,21 @@ class ArchivePipeline:
             self.executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=_worker_context(),
                 initializer=ingest.start_worker,
-                initargs=(archive.url, self.max_bytes, self.records, site_links))
+                initargs=(archive.url, self.max_bytes, self.records, site_links,
+                          self.scheduling))
         else:
             self.executor = _Inline(
                 ingest.Ingester(archive, self.max_bytes, self.records, site_links))
 
     def close_spider(self) -> None:
         self._flush()  # nothing should be waiting by now; if something is, it is not lost
+        if self.use_worker and self.executor is not None and not self.broken:
+            # The policy the worker ran under (a sandbox may have refused the one asked for).
+            try:
+                policy = self.executor.submit(ingest.scheduling_in_effect).result(timeout=30)
+            except Exception:  # noqa: BLE001 - the worker is gone: nothing to report
+                policy = None
+            self.stats.set_value("pressarchive/ingest_scheduling", policy)
         if self.executor is not None:
             self.executor.shutdown(wait=True)
         if self.use_worker:

@@ -63,6 +63,9 @@ INGEST_BATCH = 50
 INGEST_GAP = 0.02  # a partial batch goes after this long with no new item…
 INGEST_LINGER = 0.25  # …or this long after its first, whichever comes first
 INGEST_RECORDS = None  # None: the whole record only for feed exports (see pipelines/archive.py)
+# The worker's Linux scheduling policy: "batch" (its wake-ups do not preempt the crawl
+# process), "idle" (only CPU nothing else wants) or "normal" (see pressarchive.ingest).
+INGEST_SCHEDULING = "batch"
 # Scrapy starts this many tasks (and one more) for every response's output, even an empty one:
 # at its default of 100 that is about 0.6 ms a response. Our callbacks give one item each (a
 # page, a failure), or requests that need no waiting (sitemaps, feeds): one task does, and
