@@ -10,7 +10,8 @@ again (their fetch is not recorded either).
 
 Settings: ``INGEST_PROCESS`` (default True; False works in the crawl process, which is easier
 to debug), ``INGEST_SCHEDULING`` (the worker's Linux scheduling policy: "batch" by default,
-"idle" or "normal"; see ``ingest._schedule_as``), ``INGEST_BATCH`` (items per transaction, default 50), ``INGEST_GAP`` and
+"idle" or "normal"; see ``ingest._schedule_as``), ``INGEST_BATCH`` (items per transaction,
+default 50), ``INGEST_GAP`` and
 ``INGEST_LINGER`` (a partial batch goes when no item has joined it for ``INGEST_GAP`` seconds,
 default 0.02, and at the latest ``INGEST_LINGER`` seconds after its first item, default 0.25)
 and ``INGEST_RECORDS`` (whether the item a stored page gives is its whole record; by default

@@ -59,8 +59,10 @@ def scrapyd(tmp_path):
         "items_dir =\npoll_interval = 0.5\nmax_proc = 1\n")
     env = {**os.environ, "HOME": str(home), "TMPDIR": str(tmp_path)}
     env.pop("SCRAPY_SETTINGS_MODULE", None)
-    proc = subprocess.Popen([sys.executable, "-m", "scrapyd"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "scrapyd.log"  # a file, not a pipe, which a chatty daemon could fill
+    with log.open("w") as output:
+        proc = subprocess.Popen([sys.executable, "-m", "scrapyd"], cwd=ROOT, env=env,
+                                stdout=output, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -70,7 +72,7 @@ def scrapyd(tmp_path):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"scrapyd did not start: {proc.stderr.read()[-2000:]}")
+                    raise AssertionError(f"scrapyd did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.2)
         yield base, home
     finally:

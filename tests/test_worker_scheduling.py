@@ -29,8 +29,8 @@ def test_the_worker_runs_under_the_policy_asked_for(tmp_path, local_sites, setti
     assert result.stats["item_scraped_count"] > 0
 
 
-def test_the_crawl_process_itself_is_left_as_it_was(tmp_path, local_sites):
-    # In-process ingestion must not put the crawl process under the worker's policy.
+def test_without_a_worker_no_policy_is_reported(tmp_path, local_sites):
+    # Ingestion in the crawl process: there is no worker to put under a policy.
     result = run_crawl("arabpress", tmp_path / "archive.sqlite", tmp_path,
                        base_url=local_sites["arabpress"].origin,
                        settings={"INGEST_PROCESS": "False"})
