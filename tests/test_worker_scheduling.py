@@ -46,3 +46,18 @@ def test_an_unknown_policy_is_refused_in_one_line(value):
         ArchivePipeline.from_crawler(crawler)
     assert str(refused.value) == (f"INGEST_SCHEDULING must be one of normal, batch, idle, "
                                   f"not {value!r}")
+
+
+@linux_policies
+def test_a_refused_policy_is_a_warning_and_the_worker_runs_as_it_is(monkeypatch, caplog):
+    from pressarchive import ingest
+
+    def refuse(pid, policy, param):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    with caplog.at_level("WARNING", logger="pressarchive"):
+        ingest._schedule_as("batch")  # no exception: the worker goes on as forked
+    assert "keeps the normal scheduling policy" in caplog.text
+    assert "Operation not permitted" in caplog.text
+    assert ingest.scheduling_in_effect() == "normal"  # this test process was left alone
