@@ -9,7 +9,7 @@ import parsel
 import pytest
 
 from pressarchive.extract.arabpress import ArabPressV1
-from pressarchive.extract.page import _simple_group, compiled_css, decode_html, select, without
+from pressarchive.extract.page import _simple_group, compiled_css, decode_html, paragraphs, select
 from pressarchive.sitegen import SiteFamily
 from pressarchive.sitegen import render
 
@@ -56,20 +56,41 @@ def test_selectors_beyond_tags_and_classes_are_left_to_the_xpath():
         assert _simple_group(group) is None, group
 
 
-def test_without_gives_what_removing_the_xpath_matches_gives():
+def _drop(element) -> None:
+    """Remove ``element`` from its tree but keep the text that follows it (its ``.tail``)."""
+    parent = element.getparent()
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+@pytest.mark.parametrize("chrome", [ArabPressV1.BODY_CHROME, ("a b", "figure")],
+                         ids=["simple group", "xpath"])
+def test_paragraphs_leave_out_chrome_as_removing_it_from_a_copy_would(chrome):
+    """paragraphs(node, chrome) reads the tree as it is; the reference removes every XPath
+    match from a copy first (a match's tail kept), then reads that. Same text, and the tree
+    itself is left as it was."""
     import copy
 
-    from pressarchive.extract.page import drop
-
+    compared = differed = 0
     for html in pages():
         root = parsel.Selector(text=html).root
         for node in root.iter("div"):
+            before = parsel.Selector(root=node).get()
             expected = copy.deepcopy(node)
-            for match in select(expected, ", ".join(ArabPressV1.BODY_CHROME)):
+            for match in select(expected, ", ".join(chrome)):
                 if match is not expected:
-                    drop(match)
-            got = without(node, ArabPressV1.BODY_CHROME)
-            assert parsel.Selector(root=got).get() == parsel.Selector(root=expected).get()
+                    _drop(match)
+            got = paragraphs(node, chrome)
+            assert got == paragraphs(expected)
+            assert parsel.Selector(root=node).get() == before
+            compared += 1
+            differed += got != paragraphs(node)
+    assert compared > 100 and differed > 10  # chrome was there to leave out
 
 
 def test_a_page_is_parsed_into_the_tree_parsel_gives():
@@ -93,3 +114,40 @@ def test_a_page_is_parsed_into_the_tree_parsel_gives():
                               else etree._Element)
         checked += 1
     assert checked > 50
+
+
+ARTICLE_PAGE = """<html lang="en"><head><title>Port reopens | Arab Press</title></head>
+<body class="page-article">
+{before}
+<main class="site-main">
+{open}
+  <h1 class="article-title">Port reopens</h1>
+  <div class="article-meta"><span class="byline">By Lina Haddad</span>
+    <a class="article-section" href="/section/economy">Economy</a></div>
+  <div class="article-body"><p>The port reopened on Monday after a week of strikes.</p></div>
+{close}
+<section class="related"><ul class="related-list"><li><a href="/x">X</a></li></ul></section>
+</main></body></html>"""
+SIDEBAR = """<aside class="sidebar"><div class="article-meta"><span class="byline">By Sidebar
+Columnist</span><a class="article-section" href="/section/opinion">Opinion</a></div>
+<div class="article-body"><p>Another column's teaser.</p></div></aside>"""
+
+
+def test_the_articles_parts_are_read_inside_the_article_element():
+    """With an article element, its parts come from inside it, even when the page has the
+    same classes earlier (a sidebar's byline and teaser); without one, from the whole page."""
+    from pressarchive.extract import extract
+
+    inside = extract(ARTICLE_PAGE.format(before=SIDEBAR, open='<article class="article">',
+                                         close="</article>"),
+                     "https://arabpress.com/port-reopens", "2025-06-20T10:00:00+00:00")
+    assert inside.authors == ["Lina Haddad"]
+    assert inside.section == "Economy"
+    assert inside.body == "The port reopened on Monday after a week of strikes."
+    assert inside.sources["extractor"] == "arabpress-v1"
+
+    loose = extract(ARTICLE_PAGE.format(before="", open="", close=""),
+                    "https://arabpress.com/port-reopens", "2025-06-20T10:00:00+00:00")
+    assert (loose.authors, loose.section, loose.headline) == (["Lina Haddad"], "Economy",
+                                                              "Port reopens")
+    assert loose.body == inside.body

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .page import Page, paragraphs, parse_datetime, parse_day, select, text_of, without
+from .page import Page, paragraphs, parse_datetime, parse_day, select, text_of
 from .template import Template
 
 
@@ -38,8 +38,19 @@ class ArabPressV1(Template):
         ".related", ".modal", "script", "style", "noscript", "form", "button",
     )
 
+    # The article's own parts (headline, meta, summary, body, figures) are looked for inside
+    # ARTICLE (Page.select_in), the page's chrome (masthead, related list, what follows the
+    # article) in the whole page.
+
+    def _part(self, page: Page, css: str) -> list:
+        return page.select_in(self.ARTICLE, css)
+
+    def _text(self, page: Page, css: str) -> str | None:
+        found = self._part(page, css)
+        return text_of(found[0]) if found else None
+
     def fits(self, page: Page) -> bool:
-        return bool(page.select(self.BODY)) and bool(page.select(self.HEADLINE))
+        return bool(self._part(page, self.BODY)) and bool(self._part(page, self.HEADLINE))
 
     def is_complete(self, page: Page) -> bool:
         # Sloppy pages may lack </body></html>; a page that stops before the chrome that
@@ -50,25 +61,25 @@ class ArabPressV1(Template):
         return bool(page.body_classes & self.NOT_ARTICLE_BODY_CLASSES)
 
     def headline(self, page: Page) -> str | None:
-        return page.css_text(self.HEADLINE)
+        return self._text(page, self.HEADLINE)
 
     def summary(self, page: Page) -> str | None:
-        node = page.first(self.SUMMARY)
+        node = page.first_in(self.ARTICLE, self.SUMMARY)
         if node is None:
             return None
-        return "\n\n".join(paragraphs(without(node, self.BODY_CHROME))) or None
+        return "\n\n".join(paragraphs(node, self.BODY_CHROME)) or None
 
     def body(self, page: Page) -> str | None:
-        node = page.first(self.BODY)
+        node = page.first_in(self.ARTICLE, self.BODY)
         if node is None:
             return None
-        return "\n\n".join(paragraphs(without(node, self.BODY_CHROME)))
+        return "\n\n".join(paragraphs(node, self.BODY_CHROME))
 
     def page_date(self, page: Page) -> str | None:
         return parse_day(page.css_text(self.MASTHEAD_DATE))
 
     def published_at(self, page: Page) -> str | None:
-        return parse_datetime(page.first(self.TIME + "::attr(datetime)"))
+        return parse_datetime(page.first_in(self.ARTICLE, self.TIME + "::attr(datetime)"))
 
     def related(self, page: Page) -> list[dict[str, str]]:
         return [
@@ -79,18 +90,18 @@ class ArabPressV1(Template):
         ]
 
     def authors(self, page: Page) -> list[str]:
-        byline = page.css_text(self.BYLINE)
+        byline = self._text(page, self.BYLINE)
         if not byline:
             return []
         byline = byline.removeprefix("By ").removeprefix("by ").strip()
         return [name.strip() for name in byline.replace(" and ", ",").split(",") if name.strip()]
 
     def section(self, page: Page) -> str | None:
-        return page.css_text(self.SECTION)
+        return self._text(page, self.SECTION)
 
     def figures(self, page: Page) -> list[dict[str, str | None]]:
         out = []
-        for fig in page.select(self.FIGURES):
+        for fig in self._part(page, self.FIGURES):
             src = next(iter(select(fig, "img::attr(src), img::attr(data-src)")), None)
             if src:
                 out.append({"url": page.absolute(src), "caption": page.css_text("figcaption", fig)})

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from lxml import etree
 
-from .page import Page, fold, paragraphs, parse_datetime, without
+from .page import Page, fold, paragraphs, parse_datetime
 from .template import Template
 
 CHROME = (
@@ -49,7 +49,7 @@ class Generic(Template):
         node = self._body_node(page)
         if node is None:
             return None
-        return "\n\n".join(paragraphs(without(node, CHROME))) or None
+        return "\n\n".join(paragraphs(node, CHROME)) or None
 
     def published_at(self, page: Page) -> str | None:
         return parse_datetime(page.first("article time[datetime]::attr(datetime)"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
@@ -98,35 +97,16 @@ def text_of(element) -> str | None:
     return fold(" ".join(element.itertext())) or None
 
 
-def drop(element) -> None:
-    """Remove ``element`` but keep the text that follows it (lxml keeps it in ``.tail``)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
+def chrome_in(element, chrome: tuple[str, ...]) -> set[Any]:
+    """The elements inside the lxml ``element`` that match any of the ``chrome`` CSS selectors
+    (the element itself aside), for ``paragraphs`` to leave out.
 
-
-def without(element, chrome: tuple[str, ...]) -> Any:
-    """A copy of the lxml ``element`` with every ``chrome`` CSS match removed.
-
-    All the selectors run as one (a CSS group), matched before anything is removed. That
-    removes what one selector after the other would: a match inside an earlier match goes
-    with it either way, and since ``drop`` hands each tail to what precedes it, the text left
-    behind is the same in whatever order the matches go.
+    All the selectors run as one (a CSS group). A match inside another match is left out with
+    it either way; the text that follows a match (its ``.tail``) stays.
     """
-    root = copy.deepcopy(element)
     simple = _simple_group(chrome)
-    matches = simple.matches(root) if simple else select(root, ", ".join(chrome))
-    for match in matches:
-        if match is not root:
-            drop(match)
-    return root
+    matches = simple.matches(element) if simple else select(element, ", ".join(chrome))
+    return {match for match in matches if match is not element}
 
 
 class _SimpleGroup:
@@ -191,8 +171,13 @@ def _simple_group(selectors: tuple[str, ...]) -> _SimpleGroup | None:
     return _SimpleGroup(tags, classes, tag_classes)
 
 
-def paragraphs(element) -> list[str]:
-    """The element's text as paragraphs, following docs/record.md."""
+def paragraphs(element, chrome: tuple[str, ...] = ()) -> list[str]:
+    """The element's text as paragraphs, following docs/record.md; elements that match a
+    ``chrome`` selector are left out, with what is in them, but not the text after them.
+
+    The tree is read as it is, not changed: leaving chrome out here gives the text that a copy
+    with the chrome removed would give, without the copy."""
+    skip = chrome_in(element, chrome) if chrome else ()
     out: list[str] = []
     buf: list[str] = []
 
@@ -216,16 +201,21 @@ def paragraphs(element) -> list[str]:
         if node.text:
             buf.append(node.text)
         for child in node:
+            if skip and child in skip:
+                if child.tail:
+                    buf.append(child.tail)
+                continue
             tag = child.tag if isinstance(child.tag, str) else ""
             if tag == "br":
                 buf.append(_BR)
             elif tag in LIST_TAGS:
                 flush()
                 lines = []
-                items = [item for item in child if item.tag == "li"]  # ./li
+                items = [item for item in child if item.tag == "li"  # ./li
+                         and not (skip and item in skip)]
                 for n, item in enumerate(items, 1):
                     marker = f"{n}." if tag == "ol" else "-"
-                    text = fold(" ".join(item.itertext()))
+                    text = fold(" ".join(_itertext(item, skip) if skip else item.itertext()))
                     if text:
                         lines.append(f"{marker} {text}")
                 if lines:
@@ -242,6 +232,17 @@ def paragraphs(element) -> list[str]:
     walk(element)
     flush()
     return out
+
+
+def _itertext(element, skip) -> Iterable[str]:
+    """lxml's ``element.itertext()``, leaving out the elements in ``skip`` (not their tails)."""
+    if element.text:
+        yield element.text
+    for child in element:
+        if isinstance(child.tag, str) and child not in skip:
+            yield from _itertext(child, skip)
+        if child.tail:
+            yield child.tail
 
 
 def parse_datetime(value: str | None) -> str | None:
@@ -331,10 +332,11 @@ class Page:
         else:
             self.root = parsel.Selector(text=html, base_url=url).root
         self._selected: dict[str, list[Any]] = {}
+        self._selected_in: dict[tuple[str, str], list[Any]] = {}
 
     def select(self, css: str) -> list[Any]:
         """Every match of ``css`` in the page; the same list each time it is asked for
-        (callers do not change it, nor the tree: ``without`` works on a copy)."""
+        (callers change neither the list nor the tree)."""
         if css not in self._selected:
             self._selected[css] = select(self.root, css)
         return self._selected[css]
@@ -342,6 +344,27 @@ class Page:
     def first(self, css: str) -> Any:
         """The first match of ``css`` in the page, or None."""
         found = self.select(css)
+        return found[0] if found else None
+
+    def select_in(self, scope: str, css: str) -> list[Any]:
+        """Every match of ``css`` inside the first match of ``scope`` (the article element, say),
+        or in the whole page when it has no such element; the same list each time it is asked
+        for.
+
+        Cheaper than ``select``: each query walks the scope, not the page (an article is about
+        a third of its page's elements), and the scope is found once. Only the scope is looked
+        into when there is one: a byline in a sidebar is not the article's."""
+        key = (scope, css)
+        found = self._selected_in.get(key)
+        if found is None:
+            outer = self.first(scope)
+            found = select(outer, css) if outer is not None else self.select(css)
+            self._selected_in[key] = found
+        return found
+
+    def first_in(self, scope: str, css: str) -> Any:
+        """The first of ``select_in(scope, css)``, or None."""
+        found = self.select_in(scope, css)
         return found[0] if found else None
 
     def css_text(self, css: str, scope: Any = None) -> str | None:
