@@ -45,18 +45,11 @@ FETCHED_AT = "2025-06-20T10:00:00+00:00"
 
 
 def write_pages(path: Path, count: int) -> None:
-    """``count`` generated article pages of arabpress (url, body, content type), pickled."""
-    from pressarchive.sitegen import SiteFamily, render_page
+    """The first ``count`` generated article pages of arabpress (URL, rendered page), pickled."""
+    from ingest_sites import pages_of
+    from pressarchive.sitegen import SiteFamily
 
-    family, pages = SiteFamily(2000, seed=0), []
-    for i in range(family.count):
-        if "arabpress" in family.sites_of(i):
-            url = family.article(i).url("arabpress")
-            page = render_page(family, "arabpress", url.split(".com", 1)[1])
-            pages.append((url, page.body, page.content_type))
-            if len(pages) == count:
-                break
-    path.write_bytes(pickle.dumps(pages))
+    path.write_bytes(pickle.dumps(pages_of(SiteFamily(2000, seed=0), "arabpress")[:count]))
 
 
 def child(stage: str, count: int, pages_file: Path) -> None:
@@ -66,14 +59,12 @@ def child(stage: str, count: int, pages_file: Path) -> None:
 
     pages = pickle.loads(pages_file.read_bytes())
     if stage == "ingest":
-        from pressarchive.fetched import FetchedPage
+        from ingest_sites import fetched
         from pressarchive.ingest import Ingester
         from pressarchive.storage import Archive
 
-        items = [FetchedPage(url=url, final_url=url, requested_url=url, status=200,
-                             headers={"Content-Type": kind}, body=body,
-                             fetched_at=FETCHED_AT, site="arabpress")
-                 for url, body, kind in pages[:WARM + count]]
+        items = [fetched(url, page, "arabpress", FETCHED_AT)
+                 for url, page in pages[:WARM + count]]
         with tempfile.TemporaryDirectory() as tmp:
             ingester = Ingester(Archive(f"sqlite:///{tmp}/a.sqlite"), records=False)
             ingester.ingest(items[:WARM])
@@ -83,8 +74,8 @@ def child(stage: str, count: int, pages_file: Path) -> None:
         return
 
     def run(batch) -> None:
-        for url, body, kind in batch:
-            page = read_page(body, url, kind)
+        for url, rendered in batch:
+            page = read_page(rendered.body, url, rendered.content_type)
             if stage == "parse":
                 continue
             validate(extract(page, url, FETCHED_AT, site="arabpress"))

@@ -46,8 +46,8 @@ class ArabPressV1(Template):
         return page.select_in(self.ARTICLE, css)
 
     def _text(self, page: Page, css: str) -> str | None:
-        found = self._part(page, css)
-        return text_of(found[0]) if found else None
+        node = page.first_in(self.ARTICLE, css)
+        return text_of(node) if node is not None else None
 
     def fits(self, page: Page) -> bool:
         return bool(self._part(page, self.BODY)) and bool(self._part(page, self.HEADLINE))
