@@ -111,7 +111,8 @@ def crawl(origin: str, db: Path, tmp: Path, label: str, **extra: str) -> dict:
     stats = json.loads(stats_file.read_text())
     out.update(pages=stats["response_received_count"], elapsed=stats["elapsed_time_seconds"],
                articles=stats.get("pressarchive/extracted", 0),
-               worker_cpu=stats.get("pressarchive/ingest_cpu_seconds", 0.0))
+               worker_cpu=stats.get("pressarchive/ingest_cpu_seconds", 0.0),
+               crawl_cpu=stats["crawl_cpu_seconds"])
     return out
 
 
@@ -143,7 +144,7 @@ def noop(url_list: Path, tmp: Path, **extra: str) -> dict:
     result = measured(cmd, env)
     stats = json.loads(stats_file.read_text())
     result.update(pages=stats["response_received_count"], elapsed=stats["elapsed_time_seconds"],
-                  worker_cpu=0.0)
+                  worker_cpu=0.0, crawl_cpu=stats["crawl_cpu_seconds"])
     return result
 
 
@@ -221,11 +222,38 @@ def throughput(args, tmp: Path) -> None:
           f"{_ms_per_page(ours, lambda r: r['cpu'] - r['worker_cpu']):.2f} ms, its ingest worker "
           f"{_ms_per_page(ours, lambda r: r['worker_cpu']):.2f} ms; the server "
           f"{_ms_per_page(ours, lambda r: r['server_cpu']):.2f} ms")
+    ceiling(bases, ours, shares)
     print(f"full re-check pages/s as a share of the full crawl's: "
           f"{(recheck['pages'] / recheck['elapsed']) / (full['pages'] / full['elapsed']):.0%}")
     print(f"unchanged rerun wall time as a share of the full crawl: "
           f"{rerun['wall'] / full['wall']:.1%} (crawl time alone: "
           f"{rerun['elapsed'] / full['elapsed']:.1%})")
+
+
+def ceiling(bases: list[dict], ours: list[dict], shares: list[float]) -> None:
+    """The most pages a second that our crawl's CPU a page allows on this machine, as a share
+    of the no-op spider's rate: what the measured share is up against.
+
+    CPU a page here is taken between the spider's opening and closing (the window of the
+    rates), not over the whole process. The crawl process runs on one core at a time, so it
+    alone allows 1 / (its CPU a page); it, its ingest worker and the server together share
+    the machine's cores, which allow cores / (their CPU a page). The lower of the two is the
+    ceiling: a crawl that meets it keeps its binding resource busy all the time."""
+    cores = len(os.sched_getaffinity(0))
+    crawl = _ms_per_page(ours, lambda r: r["crawl_cpu"])
+    worker = _ms_per_page(ours, lambda r: r["worker_cpu"])
+    server = _ms_per_page(ours, lambda r: r["server_cpu"])
+    by_process, by_machine = 1000 / crawl, cores * 1000 / (crawl + worker + server)
+    top = min(by_process, by_machine)
+    noop_rate = statistics.median(r["pages"] / r["elapsed"] for r in bases)
+    print(f"CPU a page while crawling, medians: no-op spider "
+          f"{_ms_per_page(bases, lambda r: r['crawl_cpu']):.2f} ms; our crawl process "
+          f"{crawl:.2f} ms, its ingest worker {worker:.2f} ms, the server {server:.2f} ms")
+    print(f"ceiling from that CPU: {top:.0f} pages/s (the crawl process alone allows "
+          f"{by_process:.0f}, {cores} cores for all three {by_machine:.0f}), "
+          f"{top / noop_rate:.0%} of the no-op spider's median rate; the median share "
+          f"measured, {statistics.median(shares):.0%}, is "
+          f"{statistics.median(shares) * noop_rate / top:.0%} of that ceiling")
 
 
 def _ms_per_page(runs: list[dict], seconds) -> float:

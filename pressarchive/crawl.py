@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 from typing import Any
 
 from scrapy import signals
@@ -253,11 +254,17 @@ def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
 
 class StatsFile:
     """Writes the crawl's stats as JSON to the STATS_FILE setting when the spider closes,
-    for schedulers and tests that read a run's counts without parsing its log."""
+    for schedulers and tests that read a run's counts without parsing its log.
+
+    The file also gives ``crawl_cpu_seconds``: this process's CPU time (user and system) from
+    the spider's opening to its closing, the window of Scrapy's ``elapsed_time_seconds``, so
+    without the start-up (imports) and the teardown that the process's own total includes.
+    A forked ingest worker's CPU is its own stat (``pressarchive/ingest_cpu_seconds``)."""
 
     def __init__(self, path: str, stats):
         self.path = path
         self.stats = stats
+        self.cpu_at_open: float | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -265,13 +272,25 @@ class StatsFile:
         if not path:
             raise NotConfigured
         ext = cls(path, crawler.stats)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
+    def spider_opened(self, spider) -> None:
+        self.cpu_at_open = _cpu_seconds()
+
     def spider_closed(self, spider, reason: str) -> None:
         data = {**self.stats.get_stats(), "finish_reason": reason}
+        if self.cpu_at_open is not None:
+            data["crawl_cpu_seconds"] = round(_cpu_seconds() - self.cpu_at_open, 3)
         with open(self.path, "w", encoding="utf-8") as out:
             json.dump(data, out, default=str, indent=1, sort_keys=True)
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time so far, user and system, its threads included."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:
