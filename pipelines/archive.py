@@ -13,14 +13,15 @@ to debug), ``INGEST_SCHEDULING`` (the worker's Linux scheduling policy: "batch" 
 "idle" or "normal"; see ``ingest._schedule_as``), ``INGEST_BATCH`` (items per transaction,
 default 50), ``INGEST_GAP`` and
 ``INGEST_LINGER`` (a partial batch goes when no item has joined it for ``INGEST_GAP`` seconds,
-default 0.02, and at the latest ``INGEST_LINGER`` seconds after its first item, default 0.25)
+default 0.02, and at the latest ``INGEST_LINGER`` seconds after its first item, default 0.25;
+at once when no other item can join it meanwhile: nothing is being fetched or waits to be)
 and ``INGEST_RECORDS`` (whether the item a stored page gives is its whole record; by default
 only when a feed export wants it, else a receipt: url, site, stored, article_id, version_id).
 
 Why a gap and a limit: a batch has a fixed cost (a dozen statements and a commit), so a busy
 crawl should send full batches; but a page's links come back only with its batch, so a quiet
 one (a rerun, where each page leads to the next) should not wait for company that is not
-coming.
+coming, nor wait for a gap when nothing else is under way.
 """
 
 from __future__ import annotations
@@ -69,7 +70,9 @@ class ArchivePipeline:
             settings.getbool("INGEST_RECORDS")
         self.executor: concurrent.futures.Executor | None = None
         self.reactor: Any = None  # Scrapy's, from open_spider (a test may give a fake clock)
+        self.engine: Any = None  # Scrapy's, from open_spider: what is being fetched (_alone)
         self.pending: list[tuple[Any, Waiter]] = []  # items of the next batch, their waiters
+        self.in_flight = 0  # items sent to the ingester whose outcomes have not come back
         self.timer = None
         self.broken = False
 
@@ -99,6 +102,7 @@ class ArchivePipeline:
         from twisted.internet import reactor  # the one Scrapy installed
 
         self.reactor = reactor
+        self.engine = self.crawler.engine
         archive = shared_archive(self.crawler)  # opened and migrated here, before the worker
         # Pages are parsed by the ingester: it reads and resolves their links for the spider
         # as well, with the spider's SiteLinks (each link reported once per crawl).
@@ -172,13 +176,31 @@ class ArchivePipeline:
 
     def _wait_for_company(self) -> None:
         """(Re)arm the timer of a partial batch: it goes after a gap with no new item, and by
-        its deadline in any case."""
+        its deadline in any case; at once when no other item can come meanwhile."""
+        if self._alone():
+            self._flush()
+            return
         now = self.reactor.seconds()
         if self.timer is None:
             self.deadline = now + self.linger
             self.timer = self.reactor.callLater(min(self.gap, self.linger), self._flush)
         else:
             self.timer.reset(max(0.0, min(self.gap, self.deadline - now)))
+
+    def _alone(self) -> bool:
+        """Whether nothing but the partial batch's own links can bring another item: nothing
+        is being downloaded or waits to be, and every response Scrapy is scraping is one whose
+        item waits here, in this batch or in one the ingester has not answered yet. Waiting
+        for a gap then only delays those links: in a rerun, where one page leads to the next,
+        at each such step, and at the end of any crawl. (False when the engine cannot say.)"""
+        engine = self.engine
+        if engine is None or getattr(engine.downloader, "active", True):
+            return False
+        scheduler = engine.scheduler
+        slot = getattr(engine.scraper, "slot", None)
+        if scheduler is None or slot is None or scheduler.has_pending_requests():
+            return False
+        return not slot.queue and len(slot.active) <= len(self.pending) + self.in_flight
 
     # -- batches -----------------------------------------------------------------------------
 
@@ -190,11 +212,13 @@ class ArchivePipeline:
             return
         batch, self.pending = self.pending, []
         waiting = [d for _, d in batch]
+        self.in_flight += len(batch)
         self.stats.inc_value("pressarchive/ingest_batches")
         self.stats.inc_value("pressarchive/ingest_items", len(batch))
         try:
             future = self.executor.submit(ingest.ingest_in_worker, [item for item, _ in batch])
         except Exception as exc:  # noqa: BLE001 - a broken pool: its worker died
+            self.in_flight -= len(waiting)
             self._worker_died(exc, waiting)
             return
         # The future completes in another thread; its Deferreds must fire in the reactor's.
@@ -202,6 +226,7 @@ class ArchivePipeline:
             lambda f: self.reactor.callFromThread(self._deliver, f, waiting))
 
     def _deliver(self, future: concurrent.futures.Future, waiting: list[Waiter]) -> None:
+        self.in_flight -= len(waiting)
         try:
             outcomes = future.result()
         except Exception as exc:  # noqa: BLE001 - the worker died (killed, out of memory)

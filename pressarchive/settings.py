@@ -61,7 +61,8 @@ ITEM_PIPELINES = {"pipelines.archive.ArchivePipeline": 300}
 INGEST_PROCESS = True
 INGEST_BATCH = 50
 INGEST_GAP = 0.02  # a partial batch goes after this long with no new item…
-INGEST_LINGER = 0.25  # …or this long after its first, whichever comes first
+INGEST_LINGER = 0.25  # …or this long after its first, whichever comes first (and at once
+# when nothing else is being fetched or waits to be: no other item can join it meanwhile)
 INGEST_RECORDS = None  # None: the whole record only for feed exports (see pipelines/archive.py)
 # The worker's Linux scheduling policy: "batch" (its wake-ups do not preempt the crawl
 # process), "idle" (only CPU nothing else wants) or "normal" (see pressarchive.ingest).

@@ -111,3 +111,73 @@ def test_waiters_of_both_kinds_get_their_outcome_or_error():
     _settle(d_given, "outcome")
     _settle(d_failed, error=IngestError("gone"))
     assert results == ["outcome", IngestError]
+
+
+class FakeEngine:
+    """What ``ArchivePipeline._alone`` reads of Scrapy's engine: what is being downloaded,
+    what waits to be, and the responses the scraper holds (queued, and being scraped)."""
+
+    def __init__(self, downloading=(), scheduled=0, queued=(), scraping=()):
+        self.downloader = type("Downloader", (), {"active": set(downloading)})()
+        self.scheduler = type("Scheduler", (), {
+            "has_pending_requests": lambda _self: scheduled > 0})()
+        slot = type("Slot", (), {"queue": list(queued), "active": set(scraping)})()
+        self.scraper = type("Scraper", (), {"slot": slot})()
+
+
+def test_a_partial_batch_goes_at_once_when_nothing_else_can_come(pipeline):
+    # The one response being scraped is the one whose item arrives: nothing is downloading,
+    # nothing is scheduled, so only this page's links can bring more, and they wait on it.
+    pipeline.engine = FakeEngine(scraping=["page"])
+    (done,) = _arrive(pipeline)
+    assert pipeline.executor.batches == [(0.0, 1)]
+    assert done.called
+
+
+@pytest.mark.parametrize("engine", [
+    FakeEngine(downloading=["next"], scraping=["page"]),  # a page on its way
+    FakeEngine(scheduled=1, scraping=["page"]),  # a request waiting for its turn
+    FakeEngine(queued=["next"], scraping=["page"]),  # a response waiting for the spider
+    FakeEngine(scraping=["page", "sitemap"]),  # another response being scraped
+], ids=["downloading", "scheduled", "queued", "scraping"])
+def test_a_partial_batch_waits_for_company_that_can_come(pipeline, engine):
+    pipeline.engine = engine
+    _arrive(pipeline)
+    assert pipeline.executor.batches == []
+    pipeline.reactor.advance(0.021)
+    assert pipeline.executor.batches == [(0.021, 1)]
+
+
+class Holder(Recorder):
+    """An ingester that answers only when told (a batch in flight meanwhile)."""
+
+    def __init__(self, clock: Clock):
+        super().__init__(clock)
+        self.futures: list[concurrent.futures.Future] = []
+
+    def submit(self, fn, items):
+        self.batches.append((round(self.clock.seconds(), 3), len(items)))
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.items = len(items)
+        self.futures.append(future)
+        return future
+
+    def answer(self) -> None:
+        for future in self.futures:
+            future.set_result([ingest.Outcome(ingest.STORED, "new_article")] * future.items)
+        self.futures = []
+
+
+def test_items_whose_batch_is_in_flight_are_not_company(pipeline):
+    """Two responses are being scraped: one item already went to the ingester (its response
+    stays with the scraper until the outcome comes back), the other arrives now. Nothing else
+    can come, so it goes at once; once both outcomes are back, nothing is counted in flight."""
+    pipeline.executor = Holder(pipeline.reactor)
+    pipeline.engine = FakeEngine(scraping=["first"])
+    _arrive(pipeline)
+    assert pipeline.executor.batches == [(0.0, 1)] and pipeline.in_flight == 1
+    pipeline.engine = FakeEngine(scraping=["first", "second"])
+    _arrive(pipeline)
+    assert pipeline.executor.batches == [(0.0, 1), (0.0, 1)] and pipeline.in_flight == 2
+    pipeline.executor.answer()
+    assert pipeline.in_flight == 0
