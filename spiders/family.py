@@ -159,9 +159,7 @@ class FamilySpider(Spider):
         then means that none of its entries changed since, so it is not read again.
 
         Its download time does not set AutoThrottle's pace: a sitemap is a large file whose
-        time says little about how fast the site serves pages, and AutoThrottle never
-        shortens its delay on the 304s a rerun is made of, so one slow sitemap would set the
-        pace of a whole rerun."""
+        time says little about how fast the site serves pages."""
         meta: dict[str, Any] = {"autothrottle_dont_adjust_delay": True}
         headers = {}
         if state is not None and not (self.full or self.windowed) and state.fetched \
