@@ -238,11 +238,12 @@ class FamilySpider(Spider):
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
+        url = self.public_url(response.url)
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         page = FetchedPage(
-            url=self.public_url(response.url),
-            requested_url=self.public_url(requested),
+            url=url,
+            requested_url=url if requested == response.url else self.public_url(requested),
             final_url=response.url,
             status=response.status,
             headers={k.decode("latin-1"): b", ".join(v).decode("latin-1")
@@ -344,6 +345,8 @@ class FamilySpider(Spider):
     def _states(self, local_urls: list[str]) -> dict[str, Any]:
         """The crawl state of these URLs (local URL -> PageState), for those the archive held
         when this run started (pages fetched since are in ``asked``, never asked again)."""
+        if not self.known:  # a first crawl: no state to look up
+            return {}
         public = {}
         for url in local_urls:
             if (key := self.public_url(url)) in self.known:
