@@ -212,15 +212,14 @@ class ArchivePipeline:
             return
         batch, self.pending = self.pending, []
         waiting = [d for _, d in batch]
-        self.in_flight += len(batch)
         self.stats.inc_value("pressarchive/ingest_batches")
         self.stats.inc_value("pressarchive/ingest_items", len(batch))
         try:
             future = self.executor.submit(ingest.ingest_in_worker, [item for item, _ in batch])
         except Exception as exc:  # noqa: BLE001 - a broken pool: its worker died
-            self.in_flight -= len(waiting)
             self._worker_died(exc, waiting)
             return
+        self.in_flight += len(batch)  # until _deliver, which the callback below schedules
         # The future completes in another thread; its Deferreds must fire in the reactor's.
         future.add_done_callback(
             lambda f: self.reactor.callFromThread(self._deliver, f, waiting))

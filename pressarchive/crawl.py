@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import resource
+from types import SimpleNamespace
 from typing import Any
 
 from scrapy import signals
@@ -58,13 +59,8 @@ class AutoThrottle(ScrapyAutoThrottle):
         super()._adjust_delay(slot, latency, _SUCCESS if response.status == 304 else response)
 
 
-class _Success:
-    """What Scrapy's delay rule reads of a response (its status), for a 304: a 200's."""
-
-    status = 200
-
-
-_SUCCESS = _Success()
+# What Scrapy's delay rule reads of a response (its status), for a 304: a 200's.
+_SUCCESS = SimpleNamespace(status=200)
 
 
 class UrlFingerprinter:
