@@ -51,6 +51,10 @@ SPIDER_MIDDLEWARES = {
     "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
     "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
+    # Scrapy's start-request marker without its pass over every callback's output
+    # (spiders.middlewares.StartRequestsMiddleware), in its place.
+    "scrapy.spidermiddlewares.start.StartSpiderMiddleware": None,
+    "spiders.middlewares.StartRequestsMiddleware": 25,
 }
 # No cookies either: what is archived is the page any visitor gets, not one shaped by a session.
 COOKIES_ENABLED = False

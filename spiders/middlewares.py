@@ -1,4 +1,5 @@
-"""Downloader middlewares for politeness that Scrapy does not provide itself."""
+"""Downloader middlewares for politeness that Scrapy does not provide itself, and Scrapy's start
+request marker without its pass over callback output."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
+from scrapy.spidermiddlewares.start import StartSpiderMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
@@ -122,3 +124,18 @@ class NoRefererRedirectMiddleware(_NoReferer, RedirectMiddleware):
 
 class NoRefererMetaRefreshMiddleware(_NoReferer, MetaRefreshMiddleware):
     pass
+
+
+class StartRequestsMiddleware(StartSpiderMiddleware):
+    """Scrapy's StartSpiderMiddleware for start requests only.
+
+    Scrapy's marks the requests of ``start()`` (meta ``is_start_request``, which sends them to
+    the scheduler's start queues) and passes everything else through untouched. Passing
+    through is not free: as a spider middleware with ``process_spider_output``, it wraps
+    every callback's output in two more async generators, which every item and request a
+    callback yields (a page's item; every entry of a sitemap) then goes through. Without the
+    method Scrapy skips it for callback output (the other middleware left, HttpError, only
+    checks responses on their way in), and start requests are marked as before."""
+
+    process_spider_output = None
+    process_spider_output_async = None

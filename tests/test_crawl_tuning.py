@@ -9,6 +9,7 @@ import gc
 
 import pytest
 from scrapy.exceptions import NotConfigured
+from scrapy.spidermiddlewares.start import StartSpiderMiddleware
 from scrapy.utils.test import get_crawler
 
 from pressarchive.crawl import QuietGC
@@ -173,3 +174,39 @@ def test_the_generator_check_catches_a_return_value():
         return "lost"
 
     assert is_generator_with_return_value(callback)
+
+
+def test_callback_output_passes_through_no_spider_middleware():
+    """Scrapy's StartSpiderMiddleware wraps every callback's output to pass it through
+    untouched; ours stands in for it, so no middleware is left that sees callback output."""
+    from scrapy.core.spidermw import SpiderMiddlewareManager
+
+    from pressarchive import settings as project
+    from spiders.middlewares import StartRequestsMiddleware
+
+    crawler = get_crawler(settings_dict={"SPIDER_MIDDLEWARES": project.SPIDER_MIDDLEWARES})
+    manager = SpiderMiddlewareManager.from_crawler(crawler)
+    assert [method for method in manager.methods["process_spider_output"]
+            if method is not None] == []
+    assert [type(mw) for mw in manager.middlewares
+            if isinstance(mw, StartSpiderMiddleware)] == [StartRequestsMiddleware]
+
+
+def test_start_requests_are_still_marked_as_start_requests():
+    import asyncio
+
+    from scrapy import Request
+
+    from spiders.middlewares import StartRequestsMiddleware
+
+    async def start():
+        yield Request("http://127.0.0.1/")
+        yield {"an": "item"}
+
+    async def run():
+        mw = StartRequestsMiddleware.from_crawler(get_crawler())
+        return [out async for out in mw.process_start(start())]
+
+    request, item = asyncio.run(run())
+    assert request.meta["is_start_request"] is True
+    assert item == {"an": "item"}
