@@ -98,7 +98,9 @@ def measured(cmd: list[str], env: dict) -> dict:
             "rss_tree": peak[1], "server_cpu": server}
 
 
-def crawl(origin: str, db: Path, tmp: Path, label: str, **extra: str) -> dict:
+def crawl(origin: str, db: Path, tmp: Path, label: str, runner=None, **extra: str) -> dict:
+    """Our crawl of the site at ``origin`` into ``db``: ``runner(cmd, env)`` (default
+    ``measured``) runs it and gives its figures; the stats file adds the crawl's own."""
     stats_file = tmp / f"stats-{label}.json"
     settings = {**COMMON, "ARCHIVE_URL": f"sqlite:///{db}", "STATS_FILE": str(stats_file),
                 **extra}
@@ -107,7 +109,7 @@ def crawl(origin: str, db: Path, tmp: Path, label: str, **extra: str) -> dict:
         cmd += ["-s", f"{key}={value}"]
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
            "PYTHONPATH": str(ROOT / "bench")}
-    out = measured(cmd, env)
+    out = (runner or measured)(cmd, env)
     stats = json.loads(stats_file.read_text())
     out.update(pages=stats["response_received_count"], elapsed=stats["elapsed_time_seconds"],
                articles=stats.get("pressarchive/extracted", 0),
@@ -126,10 +128,11 @@ def warm_up(origin: str, tmp: Path) -> tuple[dict, Path]:
     return run, urls
 
 
-def noop(url_list: Path, tmp: Path, **extra: str) -> dict:
+def noop(url_list: Path, tmp: Path, runner=None, **extra: str) -> dict:
     """The same URLs fetched by a spider that does nothing with them; its crawl time comes
     from the same stats (start to finish of the crawl, not of the process) as ours. ``extra``:
-    more settings (EXTENSIONS, say, which replaces the stats file's alone)."""
+    more settings (EXTENSIONS, say, which replaces the stats file's alone); ``runner``: as
+    for ``crawl``."""
     stats_file = tmp / "stats-noop.json"
     settings = {"URL_LIST": str(url_list), "ROBOTSTXT_OBEY": "False",
                 "TELNETCONSOLE_ENABLED": "False", "AUTOTHROTTLE_ENABLED": "True",
@@ -141,7 +144,7 @@ def noop(url_list: Path, tmp: Path, **extra: str) -> dict:
         cmd += ["-s", f"{key}={value}"]
     env = {k: v for k, v in os.environ.items() if k != "SCRAPY_SETTINGS_MODULE"}
     env["PYTHONPATH"] = str(ROOT / "bench")
-    result = measured(cmd, env)
+    result = (runner or measured)(cmd, env)
     stats = json.loads(stats_file.read_text())
     result.update(pages=stats["response_received_count"], elapsed=stats["elapsed_time_seconds"],
                   worker_cpu=0.0, crawl_cpu=stats["crawl_cpu_seconds"])
