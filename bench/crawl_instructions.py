@@ -4,7 +4,7 @@ no-op spider's.
 The crawl process is what holds a full crawl back (bench/crawl_scale.py's ceiling), but its CPU
 a page moves by a tenth or more from one run to the next on this machine, with the machine, so a
 change worth a few percent cannot be seen there. valgrind's callgrind counts the instructions a
-program executes: the same count, within about half a percent, for the same code and site,
+program executes: the same count, within about one percent, for the same code and site,
 however busy the machine is.
 
 Both crawls of bench/crawl_scale.py (ours, with its archive pipeline, and the no-op spider on
@@ -21,7 +21,7 @@ between the two crawl processes.
 
 Prints figures; asserts nothing. Usage:
 python bench/crawl_instructions.py [--small 1000] [--large 4000] [--top 0]
-(valgrind must be installed; it takes about ten minutes at the default sizes)
+(valgrind must be installed; it took six to seven minutes here at the default sizes)
 """
 
 from __future__ import annotations
