@@ -15,7 +15,7 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefusedError,
                                DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
                                ResponseDataLossError)
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -39,6 +39,10 @@ ASSET_SUFFIXES = frozenset("." + ext for ext in IGNORED_EXTENSIONS)
 # before it is read, runs alongside the articles instead of after them; articles last.
 DISCOVERY_PRIORITY = 20
 HUB_PRIORITY = 10
+# Root elements (local names) of what a sitemap or a feed is, to read a URL whose kind is not
+# known (parse_any).
+SITEMAP_ROOTS = frozenset({"sitemapindex", "urlset"})
+FEED_ROOTS = frozenset({"rss", "feed", "RDF"})
 # 4xx answers that another try will not mend; 408 and 429 are worth retrying.
 PERMANENT_STATUSES = set(range(400, 500)) - {408, 429}
 
@@ -84,8 +88,15 @@ class FamilySpider(Spider):
         self.crawl_delay: float | None = None  # from robots.txt, applied by a middleware
         self.known = UrlHashes()  # the URLs the archive knew at the start
         # Sitemaps this run read in full (local URL -> their validators), remembered when the
-        # run finishes, so that the next one may ask for them conditionally.
+        # run finishes, so that the next one may ask for them conditionally; but not those
+        # with an entry that gave neither a record nor a failure to retry (see page_unsettled).
         self.sitemaps_read: dict[str, tuple[str | None, str | None]] = {}
+        self.unsettled_sitemaps: set[str] = set()
+        # Pages fetched this run that gave neither (listings, "not found" pages served with
+        # 200, pages cut short...), by the local URL asked for, and the entries a sitemap
+        # listed whose page a link had asked for first (local URL -> that sitemap).
+        self.unsettled = UrlHashes()
+        self.listed_after: dict[str, str] = {}
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
         # and resolves their links too, and hands them to ``follow_links``; otherwise the
         # spider reads them itself.
@@ -106,6 +117,8 @@ class FamilySpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("FULL_RECHECK")
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
+        crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
+        crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
         spider.links.max_length = crawler.settings.getint("URLLENGTH_LIMIT", 2083) or 10**9
         if crawler.settings.getbool("TEMPORARY_JOBDIR"):
             jobdir = crawler.settings.get("JOBDIR")
@@ -128,8 +141,8 @@ class FamilySpider(Spider):
         with archive.session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
-        for url in failing:  # what the last runs could not fetch
-            yield self.request(self._local(url))
+        for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
+            yield self.request(self._local(url), callback=self.parse_any)
         # robots.txt before anything else: its Crawl-delay must hold from the first request,
         # and it names the sitemaps.
         sitemaps = await self.read_robots()
@@ -172,33 +185,75 @@ class FamilySpider(Spider):
 
     def remember_sitemaps(self, reason: str) -> None:
         """At the end of a run that finished (every request it made was answered or given
-        up, so every entry of the sitemaps it read was dealt with: fetched, skipped as
+        up, so every entry of the sitemaps it read was dealt with: stored, skipped as
         unchanged, or remembered as failed for the next run), the validators of those
         sitemaps go to the crawl state. Not after a page budget, a kill, a back-fill window
-        or a list of URLs: their sitemaps are read in full next time."""
-        if reason != "finished" or self.windowed or self.only_urls or not self.sitemaps_read:
+        or a list of URLs: their sitemaps are read in full next time.
+
+        Nor for a sitemap with an entry whose page gave no record and no failure to retry (a
+        "not found" page served with 200, a page cut short): a 304 for it next time would
+        leave that entry unread, so the sitemap is read in full, and the entry fetched again
+        (``_unchanged_since`` never trusts a fetch that gave no article)."""
+        if reason != "finished" or self.windowed or self.only_urls:
+            return
+        settled = self._settled_sitemaps()
+        if not settled:
             return
         when = crawlstate.stored_time(now())
         fetches = [(crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
                                      fetched_at=when, etag=etag, last_modified=modified), None)
-                   for url, (etag, modified) in self.sitemaps_read.items()]
+                   for url, (etag, modified) in settled.items()]
         with shared_archive(self.crawler).transaction() as session:
             crawlstate.note_fetches(session, fetches)
+
+    def _settled_sitemaps(self) -> dict[str, tuple[str | None, str | None]]:
+        """The sitemaps read in full in this run (local URL -> validators) whose entries all
+        settled (see page_unsettled); the others are counted and logged."""
+        unsettled = self.unsettled_sitemaps | {
+            sitemap for url, sitemap in self.listed_after.items() if url in self.unsettled}
+        unsettled = {url for url in unsettled if url in self.sitemaps_read}
+        if unsettled:
+            self.logger.info("%d sitemaps not remembered: an entry gave no article; they are "
+                             "read in full next time", len(unsettled))
+            self.crawler.stats.set_value("pressarchive/sitemaps_unsettled", len(unsettled))
+        return {url: validators for url, validators in self.sitemaps_read.items()
+                if url not in unsettled}
 
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
         if response.status == 304:  # as a finished run read it: nothing new in it
             self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
             return
-        body = response.body
-        if body[:2] == gzip_magic_number:
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-        try:
-            sitemap = Sitemap(body)
-        except Exception:  # lxml raises many kinds on garbage; a bad sitemap is one warning
-            sitemap = None
-        if sitemap is None or sitemap.type not in ("sitemapindex", "urlset"):
+        sitemap = self._sitemap(response)
+        if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
             self.logger.warning("Ignoring invalid sitemap: %s", response.url)
             return
+        yield from self._read_sitemap(response, sitemap)
+
+    def parse_any(self, response: Response) -> Iterable[Any]:
+        """A URL that the last runs could not fetch, asked for again (``start``): its failure
+        did not say whether it was a page, a sitemap or a feed, so it is read as what it
+        turns out to be. (As a page only, a sitemap that had failed would never be read:
+        its request from the sitemap index, for the same URL, is a duplicate.)"""
+        if not isinstance(response, HtmlResponse):
+            sitemap = self._sitemap(response)
+            if sitemap is not None and sitemap.type in SITEMAP_ROOTS:
+                return self._read_sitemap(response, sitemap)
+            if sitemap is not None and sitemap.type in FEED_ROOTS:
+                return self.parse_feed(response)
+        return self.parse_page(response)
+
+    def _sitemap(self, response: Response) -> Sitemap | None:
+        """The response's body as Scrapy's Sitemap (its ``type``: the root element's name),
+        ungzipped if need be; None for what XML cannot be made of."""
+        body = response.body
+        try:
+            if body[:2] == gzip_magic_number:
+                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            return Sitemap(body)
+        except Exception:  # lxml and gzip raise many kinds on garbage
+            return None
+
+    def _read_sitemap(self, response: Response, sitemap: Sitemap) -> Iterable[Request]:
         entries = [e for e in sitemap if e.get("loc")]
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
@@ -211,19 +266,26 @@ class FamilySpider(Spider):
         etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
                           for name in (b"ETag", b"Last-Modified"))
         self.sitemaps_read[response.url] = (etag, modified)
-        # Pages already asked for in this run (reached by a link) need no second request.
-        entries = [(url, e.get("lastmod")) for e in entries
-                   if self._in_window(e.get("lastmod"))
-                   and (url := self._local(e["loc"])) not in self.asked
-                   and self._short_enough(url)]
-        states = self._states([url for url, _ in entries])
-        for url, lastmod in entries:
+        listed = []
+        for entry in entries:
+            if not self._in_window(lastmod := entry.get("lastmod")):
+                continue
+            url = self._local(entry["loc"])
+            if url in self.asked:
+                # Already asked for in this run (a link led to it): no second request, but
+                # what its page gives settles this sitemap too (remember_sitemaps).
+                self.listed_after[url] = response.url
+            elif self._short_enough(url):
+                listed.append((url, lastmod))
+        states = self._states([url for url, _ in listed])
+        for url, lastmod in listed:
             state = states.get(url)
             if not self.full and state and _unchanged_since(lastmod, state):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
                 self.asked.add(url)  # decided for this run: a link to it changes nothing
                 continue
-            yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed)
+            yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
+                               sitemap=response.url)
 
     def parse_feed(self, response: Response) -> Iterable[Request]:
         if not isinstance(response, TextResponse):
@@ -299,10 +361,11 @@ class FamilySpider(Spider):
     # -- requests and their failures ------------------------------------------------------
 
     def request(self, url: str, *, lastmod: str | None = None, state=None,
-                dont_filter: bool = False, follow: bool = True, priority: int = 0) -> Request:
+                dont_filter: bool = False, follow: bool = True, priority: int = 0,
+                sitemap: str | None = None, callback=None) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
         sitemap lastmod changed from the one recorded) so that an unchanged one costs a 304
-        and no parsing."""
+        and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled)."""
         headers = {}
         if state is not None and not self.full and state.failures == 0 and not (
                 lastmod and state.lastmod and lastmod != state.lastmod):
@@ -311,8 +374,24 @@ class FamilySpider(Spider):
         meta = {"lastmod": lastmod, "follow": follow}
         if headers:
             meta["handle_httpstatus_list"] = [304]
-        return Request(url, callback=self.parse_page, errback=self.on_error, headers=headers,
-                       meta=meta, dont_filter=dont_filter, priority=priority)
+        if sitemap:
+            meta["sitemap"] = sitemap
+        return Request(url, callback=callback or self.parse_page, errback=self.on_error,
+                       headers=headers, meta=meta, dont_filter=dont_filter, priority=priority)
+
+    def page_unsettled(self, item: Any, response: Any, **kwargs: Any) -> None:
+        """On ``item_dropped`` and ``item_error``: a page fetched in this run that gave the
+        archive neither a record nor a failure to retry (a listing, as expected; or a "not
+        found" page served with 200, a page cut short, one that is not HTML). If a sitemap
+        listed it, that sitemap is not remembered (remember_sitemaps). A 304 is settled: the
+        page is as the archive holds it."""
+        if not isinstance(item, FetchedPage) or item.status == 304 \
+                or not isinstance(response, Response):
+            return
+        if sitemap := response.meta.get("sitemap"):
+            self.unsettled_sitemaps.add(sitemap)
+        else:
+            self.unsettled.add(response.meta.get("redirect_urls", [response.url])[0])
 
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request

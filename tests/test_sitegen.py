@@ -381,6 +381,24 @@ def test_faults_on_all_reach_every_page_but_admin():
         assert server.requests["by_status"] == {429: 5, 200: 6}
 
 
+def test_faults_with_targets_hit_those_targets_only():
+    from pressarchive.sitegen.cli import _parse_faults
+
+    fam = SiteFamily(100, seed=2)
+    faults = _parse_faults(("error_5xx=1", "faults_on_all=1", "retry_factor=0",
+                            "targets=/sitemap.xml, /feed.xml"), seed=0)
+    assert faults.targets == ("/sitemap.xml", "/feed.xml")
+    with FamilyServer(fam, faults) as server:
+        origin = server.origins["arabpress"]
+        for target in ["/", "/robots.txt", "/" + fam.slug(fam.ids("arabpress")[0])]:
+            assert get(origin, target)[0] == 200
+        for target in faults.targets:
+            assert get(origin, target)[0] in (500, 502, 504)
+            assert get(origin, target)[0] == 200  # the second attempt is not faulted
+        assert get(origin, "/Feed.xml/")[0] in (500, 502, 504)  # the same page, spelled anew
+        assert server.requests["by_fault"] == {"error_5xx": 3}
+
+
 def test_serve_generated_command():
     from click.testing import CliRunner
 

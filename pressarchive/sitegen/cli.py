@@ -21,6 +21,8 @@ def _parse_faults(specs: tuple[str, ...], seed: int):
         try:
             if name == "faults_on_all":
                 values[name] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif name == "targets":
+                values[name] = tuple(t.strip() for t in raw.split(",") if t.strip())
             else:
                 values[name] = float(raw)
         except ValueError:
@@ -40,8 +42,8 @@ def _parse_faults(specs: tuple[str, ...], seed: int):
               help="Site k listens on PORT_BASE+k (default: free ports).")
 @click.option("--crawl-delay", type=float, default=None, help="Crawl-delay for robots.txt.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
-              help="A fault probability or setting, e.g. error_5xx=0.1, timeout_seconds=3 "
-                   "(repeatable).")
+              help="A fault probability or setting, e.g. error_5xx=0.1, timeout_seconds=3, "
+                   "targets=/a,/b (only those pages; repeatable).")
 def serve_generated(articles: int, seed: int, shared: float, start: str, port_base: int | None,
                     crawl_delay: float | None, faults: tuple[str, ...]) -> None:
     """Serve a generated Arab Press / Saudi Press family on 127.0.0.1 until interrupted.

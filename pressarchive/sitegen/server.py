@@ -38,8 +38,10 @@ class Faults:
     request target, attempt number of that target), so it is reproducible, and attempt n is
     faulted with probability ``p * retry_factor ** (n - 1)``: a retry usually succeeds.
     Faults hit article pages only (not robots, sitemaps, feeds, listings, or the hops of a
-    redirect fault) unless ``faults_on_all``. When probabilities add up to more than 1, the
-    kinds listed first win."""
+    redirect fault) unless ``faults_on_all``; with ``targets`` (paths as the server routes
+    them, such as ``/sitemaps/2024-05.xml``: lower case, no trailing slash), only those pages,
+    however their URL is spelled. When probabilities add up to more than 1, the kinds listed
+    first win."""
 
     seed: int = 0
     error_5xx: float = 0.0  # 500, 502 or 504
@@ -57,6 +59,7 @@ class Faults:
     offsite_redirect: float = 0.0  # 302 to https://evil.example.net/...
     retry_factor: float = 0.1
     faults_on_all: bool = False
+    targets: tuple[str, ...] = ()  # when given, the only pages (routed paths) faults hit
 
     KINDS = ("error_5xx", "error_503_retry_after", "error_429", "slow", "timeout", "reset",
              "truncated", "soft_404", "redirect_chain", "redirect_loop", "offsite_redirect")
@@ -300,7 +303,8 @@ class FamilyServer:
         fault = None
         faults = self.faults
         if faults is not None and (faults.faults_on_all or page.kind == "article") \
-                and not req.target.lower().startswith(FAULT_FREE_PREFIXES):
+                and not req.target.lower().startswith(FAULT_FREE_PREFIXES) \
+                and (not faults.targets or route_key(req.target)[0] in faults.targets):
             key = (site, req.target)
             self._attempts[key] += 1
             fault = faults.choose(site, req.target, self._attempts[key])

@@ -1,0 +1,161 @@
+"""A sitemap entry is dealt with before its sitemap is trusted again, and a URL that failed is
+asked for again as what it was.
+
+A finished run remembers the validators of the sitemaps it read, so that the next run gets a
+304 for an unchanged one and reads none of its entries. That is only right when every entry was
+dealt with: stored, passed over as unchanged, or remembered as failed. An entry whose page gave
+nothing to keep and nothing to retry (a "not found" page served with 200, a page cut short)
+keeps its sitemap from being remembered, so the next run reads that sitemap in full and fetches
+the page again. And a sitemap (or feed) that failed is retried as a sitemap: retried as a page,
+its entries were never read, since its request from the sitemap index is then a duplicate.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from scrapy import Request
+from scrapy.http import HtmlResponse, XmlResponse
+from scrapy.utils.test import get_crawler
+
+from pressarchive.fetched import FetchedPage, FetchFailure
+from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
+from spiders.family import ArabPressSpider
+
+from conftest import run_crawl
+
+LOCAL = "http://127.0.0.1:9"
+WHOLE_WINDOW = {"since": "2000-01-01", "until": "2100-01-01"}
+
+
+def spider() -> ArabPressSpider:
+    crawler = get_crawler(ArabPressSpider)
+    crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    return crawler.spider
+
+
+def urlset(*slugs: str) -> bytes:
+    entries = "".join(f"<url><loc>https://arabpress.com/{slug}</loc>"
+                      f"<lastmod>2025-06-01</lastmod></url>" for slug in slugs)
+    return (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + entries.encode() + b"</urlset>")
+
+
+def xml(url: str, body: bytes, meta: dict | None = None) -> XmlResponse:
+    return XmlResponse(url=url, body=body, request=Request(url, meta=meta or {}))
+
+
+def html(url: str, body: bytes = b"<html><body><p>hi</p></body></html>",
+         meta: dict | None = None) -> HtmlResponse:
+    return HtmlResponse(url=url, body=body, request=Request(url, meta=meta or {}),
+                        headers={"Content-Type": "text/html"})
+
+
+def fetched(url: str, status: int = 200) -> FetchedPage:
+    return FetchedPage(url=url, requested_url=url, final_url=url, status=status, headers={},
+                       body=b"", fetched_at="2025-06-20T10:00:00+00:00", site="arabpress")
+
+
+def test_a_url_asked_for_again_is_read_as_what_it_turns_out_to_be():
+    s = spider()
+    sitemap = list(s.parse_any(xml(f"{LOCAL}/sitemaps/2025-06.xml", urlset("a", "b"))))
+    assert [r.url for r in sitemap] == [f"{LOCAL}/a", f"{LOCAL}/b"]
+    assert all(r.callback == s.parse_page for r in sitemap)
+    assert set(s.sitemaps_read) == {f"{LOCAL}/sitemaps/2025-06.xml"}
+    feed = list(s.parse_any(xml(f"{LOCAL}/feed.xml", b'<?xml version="1.0"?><rss><channel>'
+                                b"<item><link>https://arabpress.com/c</link></item>"
+                                b"</channel></rss>")))
+    assert [r.url for r in feed] == [f"{LOCAL}/c"]
+    page = list(s.parse_any(html(f"{LOCAL}/d")))
+    assert [type(item) for item in page] == [FetchedPage] and page[0].url.endswith("/d")
+    # Neither XML nor HTML: handed on as a page (the archive drops it, counted, as not HTML).
+    other = list(s.parse_any(xml(f"{LOCAL}/e.json", b'{"not": "xml"}')))
+    assert [type(item) for item in other] == [FetchedPage]
+
+
+def test_a_sitemap_whose_entry_gave_no_article_is_not_remembered():
+    s = spider()
+    one, two, three = (f"{LOCAL}/sitemaps/2025-0{n}.xml" for n in (4, 5, 6))
+    requests = {r.url: r for r in s.parse_sitemap(xml(one, urlset("a", "b")))}
+    requests.update({r.url: r for r in s.parse_sitemap(xml(two, urlset("c")))})
+    assert requests[f"{LOCAL}/a"].meta["sitemap"] == one
+    # /d was asked for by a link before the third sitemap listed it: no second request.
+    s.asked.add(f"{LOCAL}/d")
+    assert [r.url for r in s.parse_sitemap(xml(three, urlset("d")))] == []
+    assert s._settled_sitemaps().keys() == {one, two, three}
+    # An unchanged page (304) and a failure (remembered, retried next run) settle an entry.
+    s.page_unsettled(fetched(f"{LOCAL}/a", 304), html(f"{LOCAL}/a", meta={"sitemap": one}))
+    failure = FetchFailure(url=f"{LOCAL}/c", site="arabpress", kind="timeout", message="",
+                           failed_at="2025-06-20T10:00:00+00:00", retry=True)
+    s.page_unsettled(failure, None)
+    assert s._settled_sitemaps().keys() == {one, two, three}
+    # A page that gave no article does not, whichever way it was asked for.
+    s.page_unsettled(fetched(f"{LOCAL}/b"), html(f"{LOCAL}/b", meta={"sitemap": one}))
+    assert s._settled_sitemaps().keys() == {two, three}
+    s.page_unsettled(fetched(f"{LOCAL}/d"), html(f"{LOCAL}/d"))
+    assert s._settled_sitemaps().keys() == {two}
+    assert s.crawler.stats.get_value("pressarchive/sitemaps_unsettled") == 2
+
+
+def stored_urls(db) -> set[str]:
+    con = sqlite3.connect(db)
+    try:
+        return {url for (url,) in con.execute(
+            "SELECT url FROM appearances WHERE site = 'arabpress'")}
+    finally:
+        con.close()
+
+
+def articles_of(family: SiteFamily, month: str | None = None) -> set[str]:
+    ids = family.month_ids("arabpress", month) if month else family.ids("arabpress")
+    return {family.article(i).url("arabpress") for i in ids}
+
+
+def test_a_failed_sitemap_is_read_as_a_sitemap_by_the_next_run(tmp_path):
+    """A back-fill reads sitemaps only: a month's sitemap redirected off the site is its only
+    way to that month's articles."""
+    family = SiteFamily(200, seed=8)
+    month = family.months("arabpress")[-2]
+    faults = Faults(offsite_redirect=1.0, retry_factor=0.0, faults_on_all=True,
+                    targets=(f"/sitemaps/{month}.xml",))
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, faults) as server:
+        runs = [run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                          spider_args=WHOLE_WINDOW) for _ in range(2)]
+        assert server.attempts("arabpress", f"/sitemaps/{month}.xml") == 2
+    after_second = stored_urls(db)
+    first, second = (run.stats for run in runs)
+    assert all(run.returncode == 0 for run in runs)
+    assert first["pressarchive/failed/offsite_redirect"] == 1
+    lost = articles_of(family, month)
+    assert lost and first["pressarchive/stored/new_article"] == len(articles_of(family)) - len(lost)
+    assert after_second == articles_of(family)
+    assert second["pressarchive/retrying_failed"] == 1
+    assert second["pressarchive/stored/new_article"] == len(lost)
+
+
+def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(tmp_path):
+    """A "not found" page served with 200 for a listed article: the next run over the same,
+    unchanged site reads that article's sitemap in full and archives it."""
+    family = SiteFamily(200, seed=8)
+    article = family.article(family.month_ids("arabpress", family.months("arabpress")[0])[0])
+    path = "/" + article.url("arabpress").split(".com/", 1)[1]
+    faults = Faults(soft_404=1.0, retry_factor=0.0, targets=(path,))
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, faults) as server:
+        first = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+        after_first = stored_urls(db)
+        second = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+        third = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+        # Every spelling of its URL that a link took (the site has case variants) met the
+        # "not found" page on its first request.
+        assert server.requests["by_fault"].keys() == {"soft_404"}
+    assert after_first == articles_of(family) - {article.url("arabpress")}
+    assert stored_urls(db) == articles_of(family)
+    assert first.stats["pressarchive/sitemaps_unsettled"] == 1
+    assert second.stats["pressarchive/stored/new_article"] == 1
+    # Once it is archived, its sitemap is remembered again: a third run reads no sitemap.
+    assert "pressarchive/sitemaps_unsettled" not in second.stats
+    assert third.stats["pressarchive/skipped/sitemap"] == len(family.months("arabpress"))
+    assert "pressarchive/stored/new_article" not in third.stats
