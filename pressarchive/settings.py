@@ -31,7 +31,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
     "spiders.middlewares.CrawlDelayMiddleware": 560,
-    # Scrapy's redirect middlewares, sending no Referer (see below)
+    # Scrapy's redirect middlewares, sending no Referer (see below) and refusing a redirect
+    # loop (which Scrapy's duplicate filter would drop without a trace) as a failure
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "spiders.middlewares.NoRefererMetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,

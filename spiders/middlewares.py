@@ -118,11 +118,26 @@ class _NoReferer:
         request.headers.pop("Referer", None)
 
 
-class NoRefererRedirectMiddleware(_NoReferer, RedirectMiddleware):
+class _NoLoops:
+    """Scrapy's redirect middlewares hand a redirect to the scheduler, whose duplicate filter
+    drops a hop back to a URL the chain has already visited without a word: the URL first asked
+    for then leaves no failure behind, and no later run asks for it again. Such a hop is
+    refused here as a redirect loop, which the spider's errback remembers for the next run (as
+    it does when Scrapy gives a long chain up at REDIRECT_MAX_TIMES)."""
+
+    def process_response(self, request: Request, response: Response):
+        result = super().process_response(request, response)
+        if isinstance(result, Request) and result.url in result.meta.get("redirect_urls", ()):
+            self.crawler.stats.inc_value("pressarchive/redirect_loops")
+            raise IgnoreRequest(f"redirect loop back to {result.url}")
+        return result
+
+
+class NoRefererRedirectMiddleware(_NoLoops, _NoReferer, RedirectMiddleware):
     pass
 
 
-class NoRefererMetaRefreshMiddleware(_NoReferer, MetaRefreshMiddleware):
+class NoRefererMetaRefreshMiddleware(_NoLoops, _NoReferer, MetaRefreshMiddleware):
     pass
 
 

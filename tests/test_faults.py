@@ -95,3 +95,26 @@ def test_retry_after_is_honoured(page_faults):
     first = page_faults[1]["runs"][0].stats
     assert first.get("pressarchive/retry_after_waits", 0) > 0
     assert first.get("retry/reason_count/429 Unknown Status", 0) > 0
+
+
+def test_a_redirect_loop_is_remembered_and_the_page_archived_by_the_next_run(tmp_path):
+    """Scrapy's duplicate filter drops a hop back to a URL the chain visited without a trace;
+    the loop must be a failure the next run retries, or the page is lost for good."""
+    family = SiteFamily(200, seed=8)
+    article = family.article(family.month_ids("arabpress", family.months("arabpress")[0])[0])
+    url = article.url("arabpress")
+    faults = Faults(redirect_loop=1.0, retry_factor=0.0,
+                    targets=("/" + url.split(".com/", 1)[1],))
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, faults) as server:
+        runs = [run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+                for _ in range(2)]
+    con = sqlite3.connect(db)
+    stored = {u for (u,) in con.execute("SELECT url FROM appearances WHERE site='arabpress'")}
+    con.close()
+    assert url in stored
+    first, second = (r.stats for r in runs)
+    assert first["pressarchive/redirect_loops"] >= 1
+    assert first["pressarchive/failed/redirect_loop"] >= 1
+    assert second["pressarchive/retrying_failed"] >= 1
+    assert second["pressarchive/stored/new_article"] == 1
