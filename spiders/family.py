@@ -254,7 +254,11 @@ class FamilySpider(Spider):
             return None
 
     def _read_sitemap(self, response: Response, sitemap: Sitemap) -> Iterable[Request]:
-        entries = [e for e in sitemap if e.get("loc")]
+        # Its entries are read as Scrapy's Sitemap parses them, not gathered first: this
+        # generator lives until its last request is scheduled, and a large sitemap's entries
+        # (a dict each) kept that long, for several sitemaps at once, raised a 50,000-article
+        # crawl's peak memory by a tenth.
+        entries = (entry for entry in sitemap if entry.get("loc"))
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
             children = [url for entry in entries
