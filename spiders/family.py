@@ -97,6 +97,11 @@ class FamilySpider(Spider):
         # listed whose page a link had asked for first (local URL -> that sitemap).
         self.unsettled = UrlHashes()
         self.listed_after: dict[str, str] = {}
+        # Sitemap requests not answered yet, and whether one failed: once every sitemap is
+        # read or answered 304, a known article a link leads to is settled by its sitemap
+        # (see _settled_by_sitemap).
+        self.sitemaps_pending = 0
+        self.sitemap_failed = False
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
         # and resolves their links too, and hands them to ``follow_links``; otherwise the
         # spider reads them itself.
@@ -180,8 +185,31 @@ class FamilySpider(Spider):
             headers = _conditional(state)
         if headers:
             meta["handle_httpstatus_list"] = [304]
+        self.sitemaps_pending += 1
         return Request(url, callback=self.parse_sitemap, errback=self.on_error,
                        headers=headers, meta=meta, priority=DISCOVERY_PRIORITY)
+
+    @property
+    def sitemaps_done(self) -> bool:
+        """Whether every sitemap this run asked for was read in full or answered 304 (one
+        whose request was lost, a duplicate say, keeps this False: the safe side)."""
+        return self.sitemaps_pending == 0 and not self.sitemap_failed and (
+            bool(self.sitemaps_read) or self.crawler.stats.get_value(
+                "pressarchive/skipped/sitemap", 0) > 0)
+
+    def _settled_by_sitemap(self, state) -> bool:
+        """Whether a known page a link leads to needs no request, its sitemap having settled
+        it: every sitemap is read or answered 304 (sitemaps_done), and the page is an article
+        stored with the sitemap ``lastmod`` of its last fetch and no failure since. It is in
+        no sitemap read in this run (its entry would have been asked for or passed over, and
+        so never reach here), so it is in one answered 304: unchanged since a finished run
+        read it, when every one of its entries was settled (remember_sitemaps), this page's
+        with that very lastmod. The trust is the one ``_unchanged_since`` puts in a lastmod.
+        After a day's advance, when every related list changes, this spares a request (a
+        conditional one, mostly a 304) for each known article those lists lead to."""
+        return (not self.full and state is not None and state.fetched and not state.failures
+                and state.article_id is not None and bool(state.lastmod)
+                and self.sitemaps_done)
 
     def remember_sitemaps(self, reason: str) -> None:
         """At the end of a run that finished (every request it made was answered or given
@@ -220,14 +248,18 @@ class FamilySpider(Spider):
                 if url not in unsettled}
 
     def parse_sitemap(self, response: Response) -> Iterable[Request]:
-        if response.status == 304:  # as a finished run read it: nothing new in it
-            self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
-            return
-        sitemap = self._sitemap(response)
-        if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
-            self.logger.warning("Ignoring invalid sitemap: %s", response.url)
-            return
-        yield from self._read_sitemap(response, sitemap)
+        try:
+            if response.status == 304:  # as a finished run read it: nothing new in it
+                self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
+                return
+            sitemap = self._sitemap(response)
+            if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
+                self.logger.warning("Ignoring invalid sitemap: %s", response.url)
+                self.sitemap_failed = True
+                return
+            yield from self._read_sitemap(response, sitemap)
+        finally:  # once its entries are all asked for or passed over
+            self.sitemaps_pending -= 1
 
     def parse_any(self, response: Response) -> Iterable[Any]:
         """A URL that the last runs could not fetch, asked for again (``start``): its failure
@@ -360,7 +392,12 @@ class FamilySpider(Spider):
                 # A listing page of nothing but known articles: older pages hold no news.
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
-            yield self.request(url, state=states.get(url), priority=priority)
+            state = states.get(url)
+            if url not in next_pages and self._settled_by_sitemap(state):
+                self.crawler.stats.inc_value("pressarchive/skipped/listed")
+                self.asked.add(url)
+                continue
+            yield self.request(url, state=state, priority=priority)
 
     # -- requests and their failures ------------------------------------------------------
 
@@ -399,6 +436,9 @@ class FamilySpider(Spider):
 
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request
+        if request.callback == self.parse_sitemap:
+            self.sitemaps_pending -= 1
+            self.sitemap_failed = True
         kind, retry = _failure_kind(failure)
         if kind is None:
             return  # robots.txt said no: a decision, not a failure

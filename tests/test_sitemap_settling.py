@@ -19,6 +19,7 @@ from scrapy.http import HtmlResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
 from pressarchive.fetched import FetchedPage, FetchFailure
+from pressarchive.storage.crawlstate import PageState
 from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
 from spiders.family import ArabPressSpider
 
@@ -159,3 +160,45 @@ def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(
     assert "pressarchive/sitemaps_unsettled" not in second.stats
     assert third.stats["pressarchive/skipped/sitemap"] == len(family.months("arabpress"))
     assert "pressarchive/stored/new_article" not in third.stats
+
+
+def known(**changes) -> PageState:
+    values = dict(lastmod="2025-06-01", etag='"a"', last_modified=None, fetched=True,
+                  failures=0, article_id=7)
+    return PageState(**{**values, **changes})
+
+
+def test_a_known_article_a_link_leads_to_is_settled_by_its_sitemap_once_all_are_in():
+    s = spider()
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    assert not s._settled_by_sitemap(known())  # no sitemap answered yet
+    children = list(s.parse_sitemap(xml(index.url, b'<?xml version="1.0"?><sitemapindex '
+                                        b'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                                        b"<sitemap><loc>https://arabpress.com/sitemaps/a.xml"
+                                        b"</loc></sitemap><sitemap><loc>https://arabpress.com/"
+                                        b"sitemaps/b.xml</loc></sitemap></sitemapindex>")))
+    assert [c.url for c in children] == [f"{LOCAL}/sitemaps/a.xml", f"{LOCAL}/sitemaps/b.xml"]
+    list(s.parse_sitemap(xml(children[0].url, urlset("x"))))
+    assert not s._settled_by_sitemap(known())  # b.xml not answered yet
+    not_modified = XmlResponse(url=children[1].url, status=304, body=b"",
+                               request=children[1])
+    list(s.parse_sitemap(not_modified))
+    assert s.sitemaps_done and s._settled_by_sitemap(known())
+    # Only an article stored with its sitemap lastmod and no failure since.
+    for state in (None, known(failures=1), known(lastmod=None), known(article_id=None),
+                  known(fetched=False)):
+        assert not s._settled_by_sitemap(state), state
+
+
+def test_a_sitemap_that_failed_leaves_known_articles_to_their_own_requests():
+    from twisted.python.failure import Failure
+
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    s = spider()
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    failed = Failure(HttpError(HtmlResponse(url=index.url, status=500, request=index)))
+    failed.request = index
+    assert [f.kind for f in s.on_error(failed)] == ["http_500"]
+    assert s.sitemaps_pending == 0 and not s.sitemaps_done
+    assert not s._settled_by_sitemap(known())
