@@ -120,21 +120,33 @@ class _NoReferer:
 
 class _NoLoops:
     """Scrapy's redirect middlewares hand a redirect to the scheduler, whose duplicate filter
-    drops a hop back to a URL the chain has already visited without a word: the URL first asked
-    for then leaves no failure behind, and no later run asks for it again. Such a hop is
-    refused here as a redirect loop, which the spider's errback remembers for the next run (as
-    it does when Scrapy gives a long chain up at REDIRECT_MAX_TIMES)."""
+    drops a hop to a URL already asked for in the run without a word: the URL first asked for
+    then leaves neither a page nor a failure behind, and no later run asks for it again. That
+    happened to a chain that looped back on itself, and to one that met another chain's hop
+    (two spellings of a URL redirected to the same place, each ending in a loop).
+
+    So a hop back to a URL of its own chain is refused here as a redirect loop, which the
+    spider's errback remembers for the next run (as it does when Scrapy gives a long chain up
+    at REDIRECT_MAX_TIMES); and the hops of a 3xx redirect stay out of the duplicate filter
+    (``dont_filter``), so that every chain ends in the spider's callback or errback. Off-site
+    3xx redirects never get this far (OffsiteRedirectMiddleware refuses them first); a meta
+    refresh keeps Scrapy's filters, the offsite one included."""
+
+    keep_out_of_filter = False
 
     def process_response(self, request: Request, response: Response):
         result = super().process_response(request, response)
-        if isinstance(result, Request) and result.url in result.meta.get("redirect_urls", ()):
-            self.crawler.stats.inc_value("pressarchive/redirect_loops")
-            raise IgnoreRequest(f"redirect loop back to {result.url}")
+        if isinstance(result, Request):
+            if result.url in result.meta.get("redirect_urls", ()):
+                self.crawler.stats.inc_value("pressarchive/redirect_loops")
+                raise IgnoreRequest(f"redirect loop back to {result.url}")
+            if self.keep_out_of_filter:
+                result.dont_filter = True
         return result
 
 
 class NoRefererRedirectMiddleware(_NoLoops, _NoReferer, RedirectMiddleware):
-    pass
+    keep_out_of_filter = True
 
 
 class NoRefererMetaRefreshMiddleware(_NoLoops, _NoReferer, MetaRefreshMiddleware):
