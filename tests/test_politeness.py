@@ -44,7 +44,10 @@ def test_a_page_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):
         second = run_crawl("arabpress", db, tmp_path, base_url=origin)
         third = run_crawl("arabpress", db, tmp_path, base_url=origin)
     assert first.stats["finish_reason"] == "closespider_pagecount"
-    assert first.stats["response_received_count"] <= 40 + 16  # in flight when it stopped
+    # Scrapy's budget is approximate: the requests in flight when it was reached (up to 16)
+    # finish, and on a loaded machine the engine starts a few more while the close gets under
+    # way (57 seen once in a full test run). Far short of the site's pages in any case.
+    assert first.stats["response_received_count"] <= 40 + 2 * 16
     expected = {family.article(i).url("arabpress") for i in range(family.count)
                 if "arabpress" in family.sites_of(i)}
     assert 0 < after_first < len(expected)
