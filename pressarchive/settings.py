@@ -31,8 +31,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "spiders.middlewares.RetryAfterMiddleware": 550,
     "spiders.middlewares.CrawlDelayMiddleware": 560,
-    # Scrapy's redirect middlewares, sending no Referer (see below) and refusing a redirect
-    # loop (which Scrapy's duplicate filter would drop without a trace) as a failure
+    # Scrapy's redirect middlewares, sending no Referer (see below), refusing a redirect loop as
+    # a failure, and keeping 3xx hops out of the duplicate filter, which would drop a hop to a
+    # URL already asked for without a trace (see spiders/middlewares.py)
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "spiders.middlewares.NoRefererMetaRefreshMiddleware": 580,
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,

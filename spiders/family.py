@@ -97,10 +97,10 @@ class FamilySpider(Spider):
         # listed whose page a link had asked for first (local URL -> that sitemap).
         self.unsettled = UrlHashes()
         self.listed_after: dict[str, str] = {}
-        # Sitemap requests not answered yet, and whether one failed: once every sitemap is
-        # read or answered 304, a known article a link leads to is settled by its sitemap
-        # (see _settled_by_sitemap).
-        self.sitemaps_pending = 0
+        # Sitemap requests made and answered (read, answered 304, or failed), and whether one
+        # failed: once every sitemap is read or answered 304, a known article a link leads to
+        # is settled by its sitemap (see _settled_by_sitemap).
+        self.sitemaps_asked = self.sitemaps_answered = 0
         self.sitemap_failed = False
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
         # and resolves their links too, and hands them to ``follow_links``; otherwise the
@@ -185,7 +185,7 @@ class FamilySpider(Spider):
             headers = _conditional(state)
         if headers:
             meta["handle_httpstatus_list"] = [304]
-        self.sitemaps_pending += 1
+        self.sitemaps_asked += 1
         return Request(url, callback=self.parse_sitemap, errback=self.on_error,
                        headers=headers, meta=meta, priority=DISCOVERY_PRIORITY)
 
@@ -193,9 +193,7 @@ class FamilySpider(Spider):
     def sitemaps_done(self) -> bool:
         """Whether every sitemap this run asked for was read in full or answered 304 (one
         whose request was lost, a duplicate say, keeps this False: the safe side)."""
-        return self.sitemaps_pending == 0 and not self.sitemap_failed and (
-            bool(self.sitemaps_read) or self.crawler.stats.get_value(
-                "pressarchive/skipped/sitemap", 0) > 0)
+        return 0 < self.sitemaps_asked == self.sitemaps_answered and not self.sitemap_failed
 
     def _settled_by_sitemap(self, state) -> bool:
         """Whether a known page a link leads to needs no request, its sitemap having settled
@@ -259,7 +257,7 @@ class FamilySpider(Spider):
                 return
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
-            self.sitemaps_pending -= 1
+            self.sitemaps_answered += 1
 
     def parse_any(self, response: Response) -> Iterable[Any]:
         """A URL that the last runs could not fetch, asked for again (``start``): its failure
@@ -437,7 +435,7 @@ class FamilySpider(Spider):
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request
         if request.callback == self.parse_sitemap:
-            self.sitemaps_pending -= 1
+            self.sitemaps_answered += 1
             self.sitemap_failed = True
         kind, retry = _failure_kind(failure)
         if kind is None:

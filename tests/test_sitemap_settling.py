@@ -200,5 +200,5 @@ def test_a_sitemap_that_failed_leaves_known_articles_to_their_own_requests():
     failed = Failure(HttpError(HtmlResponse(url=index.url, status=500, request=index)))
     failed.request = index
     assert [f.kind for f in s.on_error(failed)] == ["http_500"]
-    assert s.sitemaps_pending == 0 and not s.sitemaps_done
+    assert s.sitemaps_answered == s.sitemaps_asked == 1 and not s.sitemaps_done
     assert not s._settled_by_sitemap(known())
