@@ -22,10 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crawl_scale import crawl, noop, warm_up  # noqa: E402
-
-from pressarchive import settings as project_settings  # noqa: E402
-from pressarchive.sitegen import FamilyServer, SiteFamily  # noqa: E402
+from crawl_scale import monitored  # noqa: E402
 
 MONITOR = {"_idle_monitor.IdleMonitor": 900}
 KINDS = ("transfers", "delay", "worker", "nothing", "poll")
@@ -44,28 +41,17 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    ours_extensions = json.dumps({**project_settings.EXTENSIONS, **MONITOR})
-    noop_extensions = json.dumps({"pressarchive.crawl.StatsFile": 500, **MONITOR})
     print(f"{'crawl':<20} {'pages':>6} {'crawl s':>7} {'CPU s':>6} "
           + " ".join(f"{kind:>9}" for kind in KINDS) + f" {'no core':>9}")
     print("(seconds from the spider's opening to its closing; blocked in select() by what was "
           "in hand:\n transfers: requests with the server; delay: requests held back by "
           "AutoThrottle; worker: items\n at the ingest worker, nothing to fetch; poll: "
           "zero-timeout checks; no core: the rest, runnable\n but not running)")
+    labels = {"noop": "no-op spider", "ours": "our crawl"}
     with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        family = SiteFamily(args.articles, seed=0)
-        with FamilyServer(family, cache_pages=10 * args.articles + 1000) as server:
-            origin = server.origins["arabpress"]
-            _, urls = warm_up(origin, tmp)
-            for n in range(1, args.rounds + 1):
-                out = tmp / f"noop{n}.json"
-                run = noop(urls, tmp, EXTENSIONS=noop_extensions, IDLE_FILE=str(out))
-                show(f"no-op spider #{n}", run, json.loads(out.read_text()))
-                out = tmp / f"ours{n}.json"
-                run = crawl(origin, tmp / f"ours{n}.sqlite", tmp, f"ours{n}",
-                            EXTENSIONS=ours_extensions, IDLE_FILE=str(out))
-                show(f"our crawl #{n}", run, json.loads(out.read_text()))
+        for spider, n, run, out in monitored(args.articles, args.rounds, MONITOR, "IDLE_FILE",
+                                             Path(tmpdir)):
+            show(f"{labels[spider]} #{n}", run, json.loads(out.read_text()))
 
 
 if __name__ == "__main__":

@@ -151,6 +151,23 @@ def noop(url_list: Path, tmp: Path, runner=None, **extra: str) -> dict:
     return result
 
 
+def monitored(articles: int, rounds: int, monitor: dict, setting: str, tmp: Path):
+    """The no-op spider and our crawl of a site of ``articles``, in turns for ``rounds``, each
+    with the ``monitor`` extensions added, which write to the file the setting ``setting``
+    names. Yields (spider: "noop" or "ours", round from 1, the run's figures, that file)."""
+    ours_extensions = json.dumps({**project_settings.EXTENSIONS, **monitor})
+    noop_extensions = json.dumps({"pressarchive.crawl.StatsFile": 500, **monitor})
+    with FamilyServer(SiteFamily(articles, seed=0), cache_pages=10 * articles + 1000) as server:
+        origin = server.origins["arabpress"]
+        _, urls = warm_up(origin, tmp)
+        for n in range(1, rounds + 1):
+            out = tmp / f"monitor-noop{n}"
+            yield "noop", n, noop(urls, tmp, EXTENSIONS=noop_extensions, **{setting: str(out)}), out
+            out = tmp / f"monitor-ours{n}"
+            yield "ours", n, crawl(origin, tmp / f"ours{n}.sqlite", tmp, f"ours{n}",
+                                   EXTENSIONS=ours_extensions, **{setting: str(out)}), out
+
+
 def row(label: str, r: dict) -> None:
     rate = r["pages"] / r["elapsed"]
     print(f"{label:<30} {r['pages']:>7} {r['elapsed']:>8.1f} {rate:>8.1f} {r['wall']:>7.1f} "

@@ -24,10 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from crawl_scale import COMMON, ROOT, crawl, noop, warm_up  # noqa: E402
-
-from pressarchive import settings as project_settings  # noqa: E402
-from pressarchive.sitegen import FamilyServer, SiteFamily  # noqa: E402
+from crawl_scale import COMMON, ROOT, monitored  # noqa: E402
 
 MONITOR = {"_engine_monitor.EngineMonitor": 900}
 
@@ -64,31 +61,18 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    ours_extensions = json.dumps({**project_settings.EXTENSIONS, **MONITOR})
-    noop_extensions = json.dumps({"pressarchive.crawl.StatsFile": 500, **MONITOR})
     print(f"{'crawl':<22} {'pages':>6} {'crawl s':>7} {'in 1st s':>7} {'steady':>8} "
           f"{'crawl':>6} {'ms/page':>7} {'worker':>7} {'ms/page':>7}")
     print("(steady: pages/s from 1.25 s to 1 s before the end; crawl, worker: share of a core "
           "busy, and CPU ms per page, in that window)")
     results: dict[str, list[dict]] = {"noop": [], "ours": []}
+    labels = {"noop": "no-op spider", "ours": "our crawl"}
     with tempfile.TemporaryDirectory() as tmpdir:
-        tmp = Path(tmpdir)
-        family = SiteFamily(args.articles, seed=0)
-        with FamilyServer(family, cache_pages=10 * args.articles + 1000) as server:
-            origin = server.origins["arabpress"]
-            _, urls = warm_up(origin, tmp)
-            for n in range(1, args.rounds + 1):
-                samples = tmp / f"noop{n}.jsonl"
-                run = noop(urls, tmp, EXTENSIONS=noop_extensions, MONITOR_FILE=str(samples))
-                figures = steady(read(samples))
-                results["noop"].append(figures)
-                show(f"no-op spider #{n}", run, figures)
-                samples = tmp / f"ours{n}.jsonl"
-                run = crawl(origin, tmp / f"ours{n}.sqlite", tmp, f"ours{n}",
-                            EXTENSIONS=ours_extensions, MONITOR_FILE=str(samples))
-                figures = steady(read(samples))
-                results["ours"].append(figures)
-                show(f"our crawl #{n}", run, figures)
+        for spider, n, run, samples in monitored(args.articles, args.rounds, MONITOR,
+                                                 "MONITOR_FILE", Path(tmpdir)):
+            figures = steady(read(samples))
+            results[spider].append(figures)
+            show(f"{labels[spider]} #{n}", run, figures)
     for key in ("noop", "ours"):
         runs = results[key]
         print(f"median, {key}: steady {statistics.median(r['rate'] for r in runs):.0f} pages/s, "
