@@ -1,5 +1,5 @@
-"""The crawl's Scrapy-side helpers: one archive per crawl, the run record, stats to a file,
-and running spiders from Python (the demo, the benchmarks)."""
+"""The crawl's Scrapy-side helpers: one archive per crawl, one run at a time, the run record,
+stats to a file, and running spiders from Python (the demo, the benchmarks)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,23 @@ import json
 import logging
 import os
 import resource
+from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import IO, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle as ScrapyAutoThrottle
 from scrapy.statscollectors import MemoryStatsCollector
+from sqlalchemy.engine import make_url
 
-from .storage import Archive, crawlstate
+from .storage import Archive, archive_url, crawlstate
 from .urls import canonical_url
+
+try:
+    import fcntl  # POSIX: file locks that the system lets go of when their process ends
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger("pressarchive")
 
@@ -213,6 +220,108 @@ class QuietDebugLogs:
             logging.getLogger("scrapy").setLevel(QuietDebugLogs.saved)
 
 
+# The run locks this process holds. A forked child (the ingest worker of another crawl in the
+# same process) gets copies of their files, which would keep a lock held after its run gave
+# it up, until the child ends: the child closes its copies at once (the parent's stay locked).
+_held_locks: set[IO[str]] = set()
+
+
+def _drop_inherited_locks() -> None:
+    for file in _held_locks:
+        file.close()
+    _held_locks.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
+class RunLock:
+    """One run at a time for each site and archive. A scheduled run that starts while the last
+    one is still going (cron every hour, and a crawl that took longer) closes at once, with the
+    reason ``already_running``, instead of fetching the site a second time beside it: twice the
+    load on the site, and two runs' crawl state written over each other.
+
+    The lock is an exclusive ``flock`` on a file beside the SQLite archive
+    (``<archive>.<site>.lock``), taken when the spider opens and given up when the engine
+    stops. The system lets go of it when its process ends, however it ends (kill -9, a power
+    cut), so no lock outlives its run and there is nothing to clean up. The file names the
+    process that holds it, for the log line of a run that is turned away; it stays in place
+    (removing a lock file races with the next run opening it).
+
+    Only SQLite files are locked: an in-memory archive is the run's own, and a server
+    database (PostgreSQL) may be written from several machines, which a file on one of them
+    cannot guard. Such runs log that they are not locked. ``RUN_LOCK = False`` turns the lock
+    off (crawls that share one site's frontier on purpose)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.file: IO[str] | None = None  # the lock file, open while this run holds it
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("RUN_LOCK", True):
+            raise NotConfigured("RUN_LOCK is off")
+        if fcntl is None:  # pragma: no cover - Windows
+            raise NotConfigured("no file locks on this system: runs are not locked")
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.release, signal=signals.engine_stopped)
+        return ext
+
+    def spider_opened(self, spider) -> None:
+        site = _site_of(spider)
+        path = lock_path(self.crawler.settings.get("ARCHIVE_URL"), site)
+        if path is None:
+            logger.info("runs of %s are not locked: the archive is not a SQLite file", site)
+            return
+        self.file, holder = take_lock(path)
+        if self.file is not None:
+            _held_locks.add(self.file)
+        else:
+            logger.warning("another run of %s is still going on this archive (%s; lock %s): "
+                           "this run stops without fetching anything", site,
+                           holder or "holder unknown", path)
+            raise CloseSpider("already_running")
+
+    def release(self) -> None:
+        if self.file is not None:
+            _held_locks.discard(self.file)
+            self.file.close()  # closing the file gives up its lock
+            self.file = None
+
+
+def lock_path(archive: str | None, site: str) -> Path | None:
+    """The run lock's file for ``site`` on the archive at the URL ``archive``, or None when
+    the archive is not a SQLite file."""
+    url = make_url(archive_url(archive))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(f"{url.database}.{site}.lock")
+
+
+def take_lock(path: Path) -> tuple[IO[str] | None, str]:
+    """(the lock file, open and locked, ""), or (None, what the file says of the process that
+    holds it) when another holds it."""
+    file = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open as the lock
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.seek(0)
+        holder = file.read().strip()
+        file.close()
+        return None, holder
+    file.seek(0)
+    file.truncate()
+    file.write(f"pid {os.getpid()} since {_utcnow().isoformat()}Z\n")
+    file.flush()
+    return file, ""
+
+
+def _site_of(spider) -> str:
+    """The site slug a spider crawls (its name when it has no site)."""
+    return getattr(getattr(spider, "site", None), "slug", spider.name)
+
+
 class RunRecorder:
     """Records each crawl run in the archive (crawl_runs) and logs a short summary at the end."""
 
@@ -235,7 +344,7 @@ class RunRecorder:
                     "full_recheck": settings.getbool("FULL_RECHECK"),
                     "page_budget": settings.getint("CLOSESPIDER_PAGECOUNT") or None,
                     "since": getattr(spider, "since", None), "until": getattr(spider, "until", None)}
-        site = getattr(getattr(spider, "site", None), "slug", spider.name)
+        site = _site_of(spider)
         mode = "full" if settings.getbool("FULL_RECHECK") else "incremental"
         with shared_archive(self.crawler).transaction() as session:
             self.run_id = crawlstate.start_run(session, spider.name, site, mode, recorded,
