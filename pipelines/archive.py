@@ -75,6 +75,7 @@ class ArchivePipeline:
         self.in_flight = 0  # items sent to the ingester whose outcomes have not come back
         self.timer = None
         self.broken = False
+        self.unwritable: str | None = None  # why the archive could not be written, once so
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -158,6 +159,8 @@ class ArchivePipeline:
         """The item's outcome, once the batch it joins is committed."""
         if self.broken:
             raise IngestError(f"the ingest worker has stopped; not archived: {item.url}")
+        if self.unwritable:  # the crawl is stopping: what still arrives is not tried
+            return ingest.Outcome(ingest.UNSAVED, message=self.unwritable)
         # Under Scrapy's asyncio reactor (its default) the item waits on an asyncio future:
         # a Deferred turned into one cost about 30 us more an item. Another reactor drives
         # this coroutine without an asyncio loop: a Deferred then.
@@ -247,6 +250,18 @@ class ArchivePipeline:
         for waiter in waiting:
             _settle(waiter, error=IngestError(f"not archived: the ingest worker stopped ({exc!r})"))
 
+    def _archive_unwritable(self, reason: str) -> None:
+        """The archive cannot be written (its disk is full, say): every page from now on
+        would be fetched for nothing, so the crawl stops, with one line that says why. What
+        was not saved has no crawl state either, so the next run fetches it again."""
+        if self.unwritable:
+            return
+        self.unwritable = reason
+        logger.error("the archive cannot be written (%s): the crawl stops; the pages it did "
+                     "not save are fetched again by the next run", reason)
+        deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason="archive_unwritable"))
+
     # -- what each outcome means for stats and Scrapy -------------------------------------------
 
     def _report(self, item, outcome: ingest.Outcome):
@@ -269,6 +284,10 @@ class ArchivePipeline:
             # Listings and the like are expected on every crawl: no loss, logged quietly.
             stats.inc_value("pressarchive/not_article")
             raise DropItem(outcome.message, log_level="DEBUG")
+        if kind == ingest.UNSAVED:
+            stats.inc_value("pressarchive/unsaved")
+            self._archive_unwritable(outcome.message)
+            raise DropItem(f"not saved ({outcome.message}): {item.url}", log_level="DEBUG")
         if kind == ingest.DROPPED:
             stats.inc_value("pressarchive/dropped")
             stats.inc_value(f"pressarchive/dropped/{outcome.key}")

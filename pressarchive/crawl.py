@@ -13,7 +13,7 @@ import os
 import resource
 from pathlib import Path
 from types import SimpleNamespace
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
@@ -21,7 +21,7 @@ from scrapy.extensions.throttle import AutoThrottle as ScrapyAutoThrottle
 from scrapy.statscollectors import MemoryStatsCollector
 from sqlalchemy.engine import make_url
 
-from .storage import Archive, archive_url, crawlstate
+from .storage import Archive, archive_url, crawlstate, unwritable
 from .urls import canonical_url
 
 try:
@@ -100,6 +100,21 @@ def shared_archive(crawler) -> Archive:
         crawler.signals.connect(_close_archive(crawler), signal=signals.engine_stopped,
                                 weak=False)
     return archive
+
+
+def write_archive(crawler, write: Callable[[Any], Any]) -> tuple[Any, str | None]:
+    """``write(session)`` in a transaction on the crawl's archive: (what it returned, None)
+    once committed, or (None, why) when the archive cannot be written at all (its disk is
+    full, it is read-only: ``storage.unwritable``), for the caller to say in one line. Any
+    other error is raised."""
+    try:
+        with shared_archive(crawler).transaction() as session:
+            return write(session), None
+    except Exception as exc:
+        failure = unwritable(exc)
+        if failure is None:
+            raise
+        return None, failure
 
 
 def _close_archive(crawler):
@@ -346,9 +361,11 @@ class RunRecorder:
                     "since": getattr(spider, "since", None), "until": getattr(spider, "until", None)}
         site = _site_of(spider)
         mode = "full" if settings.getbool("FULL_RECHECK") else "incremental"
-        with shared_archive(self.crawler).transaction() as session:
-            self.run_id = crawlstate.start_run(session, spider.name, site, mode, recorded,
-                                               _utcnow())
+        self.run_id, failure = write_archive(self.crawler, lambda session: crawlstate.start_run(
+            session, spider.name, site, mode, recorded, _utcnow()))
+        if failure:
+            logger.error("the archive cannot be written (%s): the crawl does not start", failure)
+            raise CloseSpider("archive_unwritable")
 
     def spider_closed(self, spider, reason: str) -> None:
         if self.run_id is None:
@@ -357,8 +374,10 @@ class RunRecorder:
         counts = run_counts(stats)
         errors = _by_suffix(stats, "pressarchive/failed/")
         drops = _by_suffix(stats, "pressarchive/dropped/")
-        with shared_archive(self.crawler).transaction() as session:
-            crawlstate.finish_run(session, self.run_id, _utcnow(), reason, counts, errors, drops)
+        _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
+            session, self.run_id, _utcnow(), reason, counts, errors, drops))
+        if failure:
+            logger.error("run #%d could not be recorded as ended (%s)", self.run_id, failure)
         logger.info(
             "run #%d (%s, %s): %d pages fetched; %d new, %d seen at a new URL, %d changed, "
             "%d unchanged, %d not modified; %d dropped %s; %d failed %s",

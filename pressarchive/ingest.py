@@ -26,7 +26,7 @@ from .extract import ExtractError, NotAnArticle, extract, read_page, validate
 from .extract.links import PageLinks, SiteLinks, read_links
 from .extract.page import Page
 from .fetched import FetchedPage, FetchFailure, fetch_of
-from .storage import Archive, crawlstate
+from .storage import Archive, crawlstate, unwritable
 
 logger = logging.getLogger("pressarchive")
 
@@ -39,6 +39,8 @@ DROPPED = "dropped"          # a page that gives no trustworthy record; key says
 FAILED = "failed"            # a fetch that failed after retries; key is its kind
 NOT_MODIFIED = "not_modified"  # a 304: the archived page still holds
 ERROR = "error"              # a bug: message holds the traceback; nothing was written
+UNSAVED = "unsaved"          # the archive could not be written at all (disk full, read-only,
+                             # locked): message says why; nothing of the batch was saved
 
 
 @dataclass
@@ -70,6 +72,9 @@ class Ingester:
             with self.archive.transaction() as session:
                 return self._write_batch(session, read)
         except Exception as exc:  # noqa: BLE001 - redone item by item below, each one told
+            reason = unwritable(exc)
+            if reason is not None:  # every write would fail alike: none is tried again
+                return [_unsaved(outcome, reason) for _, outcome in read]
             logger.info("a batch of %d was not saved as one (%s); saving one at a time",
                         len(items), type(exc).__name__)
         return [self._write_alone(item, outcome) for item, outcome in read]
@@ -178,9 +183,20 @@ class Ingester:
             except IntegrityError:
                 if attempt == 2:
                     return Outcome(ERROR, message=traceback.format_exc())
-            except Exception:  # noqa: BLE001 - reported as this item's error
+            except Exception as exc:  # noqa: BLE001 - reported as this item's error
+                reason = unwritable(exc)
+                if reason is not None:
+                    return _unsaved(outcome, reason)
                 return Outcome(ERROR, message=traceback.format_exc())
         raise AssertionError("unreachable")
+
+
+def _unsaved(outcome: Outcome, reason: str) -> Outcome:
+    """What a write that did not happen means for an item: nothing, for one that writes
+    nothing (a page dropped, a bug already told); UNSAVED for the rest."""
+    if outcome.kind in (DROPPED, ERROR):
+        return outcome
+    return Outcome(UNSAVED, message=reason)
 
 
 def _dropped(key: str, reason: str, item, extractor: str | None = None) -> Outcome:

@@ -21,7 +21,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
-from pressarchive.crawl import shared_archive
+from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
@@ -229,8 +229,10 @@ class FamilySpider(Spider):
         fetches = [(crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
                                      fetched_at=when, etag=etag, last_modified=modified), None)
                    for url, (etag, modified) in settled.items()]
-        with shared_archive(self.crawler).transaction() as session:
-            crawlstate.note_fetches(session, fetches)
+        _, failure = write_archive(self.crawler,
+                                   lambda session: crawlstate.note_fetches(session, fetches))
+        if failure:  # nothing lost: sitemaps not remembered are read in full next run
+            self.logger.error("the sitemaps read could not be remembered (%s)", failure)
 
     def _settled_sitemaps(self) -> dict[str, tuple[str | None, str | None]]:
         """The sitemaps read in full in this run (local URL -> validators) whose entries all

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, func, inspect, select, text, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..record import Record
@@ -31,6 +31,17 @@ NEW_ARTICLE = "new_article"        # an article the archive did not hold
 NEW_VERSION = "new_version"        # a known article whose content changed
 NEW_APPEARANCE = "new_appearance"  # a known article seen at a new site or URL
 UNCHANGED = "unchanged"            # nothing new: last-seen times move on, no row is added
+
+
+def unwritable(exc: BaseException) -> str | None:
+    """What keeps the archive from being written, in one line (``database or disk is full``,
+    ``disk I/O error``, ``attempt to write a readonly database``, ``database is locked``), when
+    ``exc`` is such a failure of the database as a whole, not of one record: then every write
+    fails alike, and a crawl had better stop. None for any other exception."""
+    if not isinstance(exc, OperationalError):
+        return None
+    cause = exc.orig if exc.orig is not None else exc
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
 
 
 def archive_url(url: str | None = None) -> str:

@@ -1,0 +1,57 @@
+"""An archive that cannot be written (its disk full) stops the crawl with one line that says
+why, instead of fetching the whole site for nothing; what it held stays intact, and the next
+run, with room again, archives the rest."""
+
+from __future__ import annotations
+
+import resource
+import sqlite3
+
+from pressarchive.sitegen import FamilyServer, SiteFamily
+
+from conftest import run_crawl
+
+# No file of the crawl may grow past this (RLIMIT_FSIZE): the archive outgrows it after a few
+# dozen articles. Python ignores SIGXFSZ, so a write past it fails (EFBIG) as on a full disk.
+FILE_LIMIT = 600_000
+
+
+def limit_file_size() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_LIMIT, FILE_LIMIT))
+
+
+def archived(db) -> tuple[list[str], str]:
+    """(the URLs of the arabpress articles the archive holds, integrity_check's answer)."""
+    con = sqlite3.connect(db)
+    try:
+        urls = [url for (url,) in con.execute(
+            "SELECT url FROM appearances WHERE site = 'arabpress'")]
+        return urls, con.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(tmp_path):
+    family = SiteFamily(300, seed=3)
+    expected = {family.article(i).url("arabpress") for i in family.ids("arabpress")}
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        full = run_crawl("arabpress", db, tmp_path, base_url=origin, preexec_fn=limit_file_size)
+        held, integrity = archived(db)
+        room = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    assert full.stats["finish_reason"] == "archive_unwritable", full.log[-3000:]
+    errors = [line for line in full.log.splitlines() if " ERROR: " in line]
+    assert len(errors) == 1 and "the archive cannot be written (" in errors[0], errors[:5]
+    assert "Traceback" not in full.log
+    assert full.stats["pressarchive/unsaved"] > 0
+    # It stopped: far fewer pages than a whole crawl of the site asks for.
+    assert full.stats["response_received_count"] < 0.9 * room.stats["response_received_count"]
+    # What the archive held before the disk filled is whole, and nothing else is there.
+    assert integrity == "ok"
+    assert 0 < len(held) < len(expected) and set(held) <= expected
+    # With room again, the next run archives the rest, once each.
+    assert room.returncode == 0 and room.stats["finish_reason"] == "finished"
+    urls, integrity = archived(db)
+    assert integrity == "ok"
+    assert sorted(urls) == sorted(expected)
