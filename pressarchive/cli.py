@@ -111,7 +111,8 @@ def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
     """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
 
     Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
-    run did not finish (its summary says why).
+    run did not finish (its summary says why), or fetched no page at all while its requests
+    failed (the site is down or unreachable).
 
     Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
     """
@@ -150,7 +151,8 @@ def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
 
 
 def _print_runs(url: str, limit: int) -> int:
-    """Print the latest runs, oldest first; return how many did not finish."""
+    """Print the latest runs, oldest first; return how many did not finish, or reached
+    nothing of their site (no page fetched, every request failed: each says so on stderr)."""
     from sqlalchemy import select
 
     from .storage import Archive
@@ -168,7 +170,12 @@ def _print_runs(url: str, limit: int) -> int:
                    f"{run.new} new, {run.appeared} at new URLs, {run.changed} changed, "
                    f"{run.unchanged} unchanged, {run.not_modified} not modified, "
                    f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
-    return sum(1 for r in runs if r.finish_reason not in ("finished", "closespider_pagecount"))
+    unreached = [r for r in runs if r.pages_fetched == 0 and r.failed]
+    for run in unreached:
+        click.echo(f"{run.site}: no page could be fetched ({run.failed} failed): is the site "
+                   "down or out of reach?", err=True)
+    return sum(1 for r in runs if r.finish_reason not in ("finished", "closespider_pagecount")
+               or r in unreached)
 
 
 @main.command()

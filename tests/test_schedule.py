@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import socket
 import subprocess
 import sys
 
@@ -38,3 +39,18 @@ def test_readme_schedule_command_runs_and_a_rerun_adds_nothing(local_sites, tmp_
     assert sum(int(n) for n, _ in counts) == 17 + 1
     assert all("finished" in line for line in first)
     assert all(" 0 new, 0 at new URLs, 0 changed" in line for line in second), second
+
+
+def test_a_site_out_of_reach_makes_the_scheduled_command_fail(tmp_path):
+    # A port nothing listens on: every request is refused, however often it is retried.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress",
+                           "--db", str(tmp_path / "archive.sqlite"),
+                           "--base-url", f"http://127.0.0.1:{port}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-2000:]
+    summary = [line for line in proc.stdout.splitlines() if line.startswith("run #")]
+    assert len(summary) == 1 and "finished; 0 pages fetched" in summary[0], summary
+    assert "arabpress: no page could be fetched (" in proc.stderr
