@@ -88,3 +88,40 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(tmp_path):
     known = (rerun.stats.get("pressarchive/skipped/lastmod", 0)
              + rerun.stats.get("pressarchive/not_modified", 0))
     assert known >= killed_at - 50
+
+
+def test_a_run_stopped_by_sigterm_ends_cleanly_and_the_next_goes_on(tmp_path):
+    # How systemd (systemctl stop), scrapyd (cancel) and a plain `kill` stop a run.
+    family = SiteFamily(1500, seed=22)
+    db = tmp_path / "archive.sqlite"
+    expected = {family.article(i).url("arabpress") for i in family.ids("arabpress")}
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", str(db),
+             "--base-url", origin], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 120
+        while count_articles(db) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+        stopped_at = count_articles(db)
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    assert proc.returncode == 1, err[-2000:]  # the run did not finish: the scheduler is told
+    summary = [line for line in out.splitlines() if line.startswith("run #")]
+    assert len(summary) == 1 and ": shutdown; " in summary[0], summary
+    assert "Traceback" not in err
+    assert 0 < stopped_at < len(expected), "the crawl was not stopped midway"
+    assert rerun.returncode == 0 and rerun.stats["finish_reason"] == "finished"
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        urls = [url for (url,) in con.execute(
+            "SELECT url FROM appearances WHERE site = 'arabpress'")]
+        reasons = [reason for (reason,) in con.execute(
+            "SELECT finish_reason FROM crawl_runs ORDER BY id")]
+    finally:
+        con.close()
+    assert sorted(urls) == sorted(expected)
+    assert reasons == ["shutdown", "finished"]
