@@ -311,7 +311,8 @@ def lock_path(archive: str | None, site: str) -> Path | None:
     url = make_url(archive_url(archive))
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return Path(f"{url.database}.{site}.lock")
+    database = Path(url.database).resolve()  # one lock however the path is spelled
+    return database.with_name(f"{database.name}.{site}.lock")
 
 
 def take_lock(path: Path) -> tuple[IO[str] | None, str]:

@@ -108,11 +108,15 @@ def test_a_killed_run_leaves_no_lock_behind(tmp_path):
 
 
 def test_the_lock_file_and_what_is_not_locked(tmp_path):
+    folder = tmp_path.resolve()
     path = lock_path(f"sqlite:///{tmp_path}/a.sqlite", "arabpress")
-    assert path == tmp_path / "a.sqlite.arabpress.lock"
+    assert path == folder / "a.sqlite.arabpress.lock"
     assert lock_path(str(tmp_path / "b.sqlite"), "saudipress") == \
-        tmp_path / "b.sqlite.saudipress.lock"
+        folder / "b.sqlite.saudipress.lock"
     # Not SQLite files: an in-memory archive is the run's own; a server database is shared.
+    # However the archive's path is spelled (a link to it, a relative path), one lock.
+    (tmp_path / "link").symlink_to(tmp_path)
+    assert lock_path(f"sqlite:///{tmp_path}/link/./a.sqlite", "arabpress") == path
     assert lock_path("sqlite://", "arabpress") is None
     assert lock_path("postgresql://localhost/test", "arabpress") is None
     held, holder = take_lock(path)
