@@ -289,7 +289,11 @@ class RunLock:
         if path is None:
             logger.info("runs of %s are not locked: the archive is not a SQLite file", site)
             return
-        self.file, holder = take_lock(path)
+        try:
+            self.file, holder = take_lock(path)
+        except OSError as exc:  # a folder gone, or not writable: the run goes on, unlocked
+            logger.warning("runs of %s are not locked: %s", site, exc)
+            return
         if self.file is not None:
             _held_locks.add(self.file)
         else:

@@ -150,3 +150,11 @@ def test_a_forked_child_does_not_keep_a_lock_its_parent_gave_up(tmp_path):
     finally:
         done.set()
         child.join(timeout=30)
+
+
+def test_a_lock_that_cannot_be_made_leaves_the_run_unlocked_not_broken(tmp_path, caplog):
+    missing = tmp_path / "gone" / "a.sqlite"  # its folder does not exist
+    lock = RunLock(SimpleNamespace(settings=Settings({"ARCHIVE_URL": f"sqlite:///{missing}"})))
+    lock.spider_opened(SimpleNamespace(name="arabpress"))  # no exception: a warning
+    assert lock.file is None
+    assert "runs of arabpress are not locked" in caplog.text
