@@ -104,15 +104,18 @@ def demo(db: str) -> None:
               help="Crawl a copy of the site instead: URL, or SITE=URL for several sites.")
 @click.option("--full", is_flag=True, help="Fetch every page again (FULL_RECHECK).")
 @click.option("--budget", type=int, default=0, help="At most this many pages this run.")
+@click.option("--time-budget", type=float, default=0,
+              help="Stop after this many seconds (the next run goes on).")
 @click.option("--since", help="Back-fill: only sitemap entries modified on or after this day.")
 @click.option("--until", help="Back-fill: only sitemap entries modified on or before this day.")
 @click.option("--log-level", default="WARNING", show_default=True)
-def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
+def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
+          log_level) -> None:
     """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
 
     Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
-    run did not finish (its summary says why), or fetched no page at all while its requests
-    failed (the site is down or unreachable).
+    run did not finish (its summary says why; a page or time budget reached is no failure),
+    or fetched no page at all while its requests failed (the site is down or unreachable).
 
     Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
     """
@@ -139,7 +142,7 @@ def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
     jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
             for site in sites]
     settings = {"ARCHIVE_URL": url, "LOG_LEVEL": log_level, "FULL_RECHECK": full,
-                "CLOSESPIDER_PAGECOUNT": budget}
+                "CLOSESPIDER_PAGECOUNT": budget, "CLOSESPIDER_TIMEOUT": time_budget}
     if any("127.0.0.1" in b or "localhost" in b for b in bases.values()):
         from .crawl import LOCAL_SETTINGS
 
@@ -148,6 +151,10 @@ def crawl(sites, db, base_urls, full, budget, since, until, log_level) -> None:
     failed = _print_runs(url, limit=len(jobs))
     if failed:
         sys.exit(1)
+
+
+# A run that ended as asked: done, or stopped by its page or time budget (the next run goes on).
+FINISHED = ("finished", "closespider_pagecount", "closespider_timeout")
 
 
 def _print_runs(url: str, limit: int) -> int:
@@ -174,8 +181,7 @@ def _print_runs(url: str, limit: int) -> int:
     for run in unreached:
         click.echo(f"{run.site}: no page could be fetched ({run.failed} failed): is the site "
                    "down or out of reach?", err=True)
-    return sum(1 for r in runs if r.finish_reason not in ("finished", "closespider_pagecount")
-               or r in unreached)
+    return sum(1 for r in runs if r.finish_reason not in FINISHED or r in unreached)
 
 
 @main.command()

@@ -363,6 +363,7 @@ class RunRecorder:
         recorded = {"base_url": getattr(spider, "base_url", None),
                     "full_recheck": settings.getbool("FULL_RECHECK"),
                     "page_budget": settings.getint("CLOSESPIDER_PAGECOUNT") or None,
+                    "time_budget": settings.getfloat("CLOSESPIDER_TIMEOUT") or None,
                     "since": getattr(spider, "since", None), "until": getattr(spider, "until", None)}
         site = _site_of(spider)
         mode = "full" if settings.getbool("FULL_RECHECK") else "incremental"

@@ -140,6 +140,8 @@ STATS_FILE = None  # a path: the crawl's stats are written there as JSON when it
 FULL_RECHECK = False
 # A page budget per run: Scrapy's own CLOSESPIDER_PAGECOUNT (0 = none); the next run goes on.
 CLOSESPIDER_PAGECOUNT = 0
+# A time budget per run, in seconds: Scrapy's own CLOSESPIDER_TIMEOUT (0 = none), likewise.
+CLOSESPIDER_TIMEOUT = 0
 # Requests waiting to be fetched are kept in Scrapy's disk queues (in a folder that lasts one
 # run, unless JOBDIR names one to keep), so memory stays flat at any site size.
 DISK_QUEUE = True

@@ -1,14 +1,17 @@
 """Politeness and run control on a generated site: robots.txt (Disallow, Crawl-delay), a page
-budget per run, a date window for back-fills, an honest User-Agent."""
+budget and a time budget per run, a date window for back-fills, an honest User-Agent."""
 
 from __future__ import annotations
 
 import calendar
+import json
 import sqlite3
+import subprocess
+import sys
 
-from pressarchive.sitegen import FamilyServer, SiteFamily
+from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
 
-from conftest import run_crawl
+from conftest import ROOT, run_crawl
 
 
 def stored_urls(db):
@@ -57,6 +60,34 @@ def test_a_page_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):
     # Only after a finished run are they asked for conditionally (and answered 304).
     assert "pressarchive/skipped/sitemap" not in second.stats
     assert third.stats["pressarchive/skipped/sitemap"] >= 1
+
+
+def test_a_time_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):
+    family = SiteFamily(200, seed=14)
+    db = tmp_path / "a.sqlite"
+    slow = Faults(seed=2, slow=1.0, slow_seconds=0.3)  # every article answers after 0.3 s
+    with FamilyServer(family, faults=slow) as server:
+        first = subprocess.run(
+            [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", str(db),
+             "--base-url", server.origins["arabpress"], "--time-budget", "2"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300)
+        after_first = len(stored_urls(db))
+    with FamilyServer(family) as server:
+        second = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    # A budget reached is no failure: the command exits 0, the summary says why it stopped.
+    assert first.returncode == 0, first.stderr[-2000:]
+    summary = [line for line in first.stdout.splitlines() if line.startswith("run #")]
+    assert len(summary) == 1 and ": closespider_timeout; " in summary[0], summary
+    expected = {family.article(i).url("arabpress") for i in family.ids("arabpress")}
+    assert 0 < after_first < len(expected)
+    assert second.stats["finish_reason"] == "finished"
+    assert stored_urls(db) == expected
+    con = sqlite3.connect(db)
+    try:
+        recorded = con.execute("SELECT settings FROM crawl_runs ORDER BY id").fetchone()[0]
+    finally:
+        con.close()
+    assert json.loads(recorded)["time_budget"] == 2.0
 
 
 def test_a_date_window_back_fills_only_that_window(tmp_path):
