@@ -261,7 +261,9 @@ class RunLock:
     stops. The system lets go of it when its process ends, however it ends (kill -9, a power
     cut), so no lock outlives its run and there is nothing to clean up. The file names the
     process that holds it, for the log line of a run that is turned away; it stays in place
-    (removing a lock file races with the next run opening it).
+    (removing a lock file races with the next run opening it). Holding the lock, a run also
+    marks ``interrupted`` the earlier runs of its site that were recorded as started and never
+    ended: none of them can still be going, so they were killed.
 
     Only SQLite files are locked: an in-memory archive is the run's own, and a server
     database (PostgreSQL) may be written from several machines, which a file on one of them
@@ -294,13 +296,19 @@ class RunLock:
         except OSError as exc:  # a folder gone, or not writable: the run goes on, unlocked
             logger.warning("runs of %s are not locked: %s", site, exc)
             return
-        if self.file is not None:
-            _held_locks.add(self.file)
-        else:
+        if self.file is None:
             logger.warning("another run of %s is still going on this archive (%s; lock %s): "
                            "this run stops without fetching anything", site,
                            holder or "holder unknown", path)
             raise CloseSpider("already_running")
+        _held_locks.add(self.file)
+        # With the lock held, no earlier run of the site is going: one recorded as started and
+        # never ended was killed. (RunRecorder records this run's start after this, 510 > 505.)
+        stale, _ = write_archive(self.crawler,
+                                 lambda session: crawlstate.close_interrupted_runs(session, site))
+        for run_id in stale or ():
+            logger.warning("run #%d of %s never ended (killed?): recorded as interrupted",
+                           run_id, site)
 
     def release(self) -> None:
         if self.file is not None:

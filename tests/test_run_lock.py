@@ -98,6 +98,9 @@ def test_a_killed_run_leaves_no_lock_behind(tmp_path):
         origin = server.origins["arabpress"]
         first = start_crawl(origin, db, tmp_path)
         wait_for_lock(first, lock_path(f"sqlite:///{db}", "arabpress"))
+        deadline = time.monotonic() + 60
+        while not runs(db) and time.monotonic() < deadline:  # its start is recorded
+            time.sleep(0.02)
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
     with FamilyServer(family) as server:
@@ -105,6 +108,9 @@ def test_a_killed_run_leaves_no_lock_behind(tmp_path):
     assert again.returncode == 0, again.log[-2000:]
     assert again.stats["finish_reason"] == "finished"
     assert again.stats.get("pressarchive/stored/new_article", 0) > 0
+    # The killed run's record, started and never ended, no longer reads as running.
+    assert [reason for _, reason, _ in runs(db)] == ["interrupted", "finished"]
+    assert "run #1 of arabpress never ended (killed?): recorded as interrupted" in again.log
 
 
 def test_the_lock_file_and_what_is_not_locked(tmp_path):
@@ -132,9 +138,11 @@ def test_the_lock_file_and_what_is_not_locked(tmp_path):
 def test_a_forked_child_does_not_keep_a_lock_its_parent_gave_up(tmp_path):
     # The ingest worker of another crawl in the same process (pressarchive crawl arabpress
     # saudipress) is forked with a copy of every open file, the run locks included.
-    crawler = SimpleNamespace(settings=Settings({"ARCHIVE_URL": f"sqlite:///{tmp_path}/a.sqlite"}))
+    crawler = SimpleNamespace(settings=Settings({"ARCHIVE_URL": f"sqlite:///{tmp_path}/a.sqlite"}),
+                              signals=SimpleNamespace(connect=lambda *args, **kwargs: None))
     lock = RunLock(crawler)
     lock.spider_opened(SimpleNamespace(name="arabpress"))
+    crawler._pressarchive_archive.close()  # opened to look for runs left unended
     path = tmp_path / "a.sqlite.arabpress.lock"
     assert take_lock(path)[0] is None  # held
     fork = multiprocessing.get_context("fork")

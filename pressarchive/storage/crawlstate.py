@@ -177,6 +177,19 @@ def start_run(session: Session, spider: str, site: str, mode: str, settings: dic
     return run.id
 
 
+def close_interrupted_runs(session: Session, site: str) -> list[int]:
+    """Marks ``interrupted`` the runs of ``site`` recorded as started that never ended (killed,
+    a power cut), for a caller sure that none of them is still going (it holds the site's run
+    lock); their counts stay as recorded at the start (zero). Returns their ids."""
+    stale = list(session.scalars(select(CrawlRun.id).where(
+        CrawlRun.site == site, CrawlRun.finished_at.is_(None),
+        CrawlRun.finish_reason.is_(None))))
+    if stale:
+        session.execute(update(CrawlRun).where(CrawlRun.id.in_(stale))
+                        .values(finish_reason="interrupted"))
+    return stale
+
+
 RUN_COUNTS = ("pages_fetched", "new", "appeared", "changed", "unchanged", "not_modified",
               "dropped", "failed")
 
