@@ -32,7 +32,7 @@ def archived(db) -> tuple[list[str], str]:
 
 
 def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(tmp_path):
-    family = SiteFamily(300, seed=3)
+    family = SiteFamily(2000, seed=3)
     expected = {family.article(i).url("arabpress") for i in family.ids("arabpress")}
     db = tmp_path / "archive.sqlite"
     with FamilyServer(family) as server:
@@ -45,8 +45,9 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(tmp_path):
     assert len(errors) == 1 and "the archive cannot be written (" in errors[0], errors[:5]
     assert "Traceback" not in full.log
     assert full.stats["pressarchive/unsaved"] > 0
-    # It stopped: far fewer pages than a whole crawl of the site asks for.
-    assert full.stats["response_received_count"] < 0.9 * room.stats["response_received_count"]
+    # It stopped: far fewer pages than the site has articles (the crawl runs ahead of the
+    # archive's writes by at most a few hundred pages when the first write fails).
+    assert full.stats["response_received_count"] < 0.5 * len(expected)
     # What the archive held before the disk filled is whole, and nothing else is there.
     assert integrity == "ok"
     assert 0 < len(held) < len(expected) and set(held) <= expected
