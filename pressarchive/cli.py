@@ -115,7 +115,7 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
 
     Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
     run did not finish (its summary says why; a page or time budget reached is no failure),
-    or fetched no page at all while its requests failed (the site is down or unreachable).
+    or read nothing of its site while its requests failed (the site down or out of reach).
 
     Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
     """
@@ -158,8 +158,9 @@ FINISHED = ("finished", "closespider_pagecount", "closespider_timeout")
 
 
 def _print_runs(url: str, limit: int) -> int:
-    """Print the latest runs, oldest first; return how many did not finish, or reached
-    nothing of their site (no page fetched, every request failed: each says so on stderr)."""
+    """Print the latest runs, oldest first; return how many did not finish, or read nothing
+    of their site (no article stored or found unchanged, and requests failed: each says so on
+    stderr)."""
     from sqlalchemy import select
 
     from .storage import Archive
@@ -177,9 +178,10 @@ def _print_runs(url: str, limit: int) -> int:
                    f"{run.new} new, {run.appeared} at new URLs, {run.changed} changed, "
                    f"{run.unchanged} unchanged, {run.not_modified} not modified, "
                    f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
-    unreached = [r for r in runs if r.pages_fetched == 0 and r.failed]
+    unreached = [r for r in runs if r.failed and not any(
+        getattr(r, name) for name in ("new", "appeared", "changed", "unchanged", "not_modified"))]
     for run in unreached:
-        click.echo(f"{run.site}: no page could be fetched ({run.failed} failed): is the site "
+        click.echo(f"{run.site}: no page of the site could be read ({run.failed} failed): is it "
                    "down or out of reach?", err=True)
     return sum(1 for r in runs if r.finish_reason not in FINISHED or r in unreached)
 

@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 from scrapy import Request, Spider, signals
-from scrapy.exceptions import (CannotResolveHostError, DownloadConnectionRefusedError,
-                               DownloadFailedError, DownloadTimeoutError, IgnoreRequest,
-                               ResponseDataLossError)
+from scrapy.exceptions import (CannotResolveHostError, CloseSpider,
+                               DownloadConnectionRefusedError, DownloadFailedError,
+                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
 from scrapy.http import HtmlResponse, Response, TextResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -138,6 +138,9 @@ class FamilySpider(Spider):
             for url in self.only_urls:
                 yield self.request(self._local(url), dont_filter=True, follow=False)
             return
+        # robots.txt before anything else: its Crawl-delay must hold from the first request,
+        # it names the sitemaps, and a site that cannot answer for it is not crawled at all.
+        sitemaps = await self.read_robots()
         archive = shared_archive(self.crawler)
         with archive.engine.connect() as connection:
             # Enough to skip looking up the state of a URL the archive has never seen (most
@@ -148,28 +151,43 @@ class FamilySpider(Spider):
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
             yield self.request(self._local(url), callback=self.parse_any)
-        # robots.txt before anything else: its Crawl-delay must hold from the first request,
-        # and it names the sitemaps.
-        sitemaps = await self.read_robots()
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
             yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
         for url in sitemaps or [self.base_url + "/sitemap.xml"]:
             yield self.sitemap_request(self._local(url))
 
     async def read_robots(self) -> list[str]:
-        """Fetch robots.txt (through the downloader middlewares, so politely), note its
-        Crawl-delay and return the sitemaps it names."""
+        """Fetch robots.txt (through the downloader middlewares, so politely, and retried),
+        note its Crawl-delay and return the sitemaps it names.
+
+        A site that cannot answer for its robots.txt (a 5xx or a 429 to the last retry, or
+        no answer at all) counts as disallowing everything, as RFC 9309 (2.3.1.3, 2.3.1.4)
+        says: the run stops here, before anything else is asked for, with the reason
+        ``robots_unavailable``, and the next run tries again. Scrapy's own robots.txt
+        middleware would read such an answer as no rule. No robots.txt (a 4xx), or one
+        refused on our side (an off-site redirect), is no rule."""
         try:
             response = await self.crawler.engine.download_async(
                 Request(self.base_url + "/robots.txt"))
-        except Exception as exc:  # no robots.txt is no rule, as for Scrapy's own middleware
+        except IgnoreRequest as exc:
             self.logger.info("robots.txt not read (%s); looking for /sitemap.xml", exc)
             return []
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the site
+            self._robots_unavailable(str(exc) or type(exc).__name__)
+        if response.status >= 500 or response.status == 429:
+            self._robots_unavailable(f"HTTP {response.status}")
         if response.status != 200 or not isinstance(response, TextResponse):
             return []
         rules = Protego.parse(response.text)
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
         return list(sitemap_urls_from_robots(response.body, base_url=response.url))
+
+    def _robots_unavailable(self, why: str) -> None:
+        self.crawler.stats.set_value("pressarchive/robots_unavailable", why)
+        self.logger.warning("robots.txt of %s could not be read (%s): the site counts as "
+                            "disallowing everything (RFC 9309), so this run fetches nothing; "
+                            "the next run tries again", self.site.slug, why)
+        raise CloseSpider("robots_unavailable")
 
     def sitemap_request(self, url: str, state=None) -> Request:
         """The request for the sitemap at ``url`` (local): conditional when ``state`` (its

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 
+from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
+
 from conftest import ROOT
 
 
@@ -41,16 +43,55 @@ def test_readme_schedule_command_runs_and_a_rerun_adds_nothing(local_sites, tmp_
     assert all(" 0 new, 0 at new URLs, 0 changed" in line for line in second), second
 
 
+def crawl_command(db, origin: str) -> subprocess.CompletedProcess:
+    """The scheduled-run command for arabpress at ``origin``."""
+    return subprocess.run([sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress",
+                           "--db", str(db), "--base-url", origin],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def summary_of(proc: subprocess.CompletedProcess) -> str:
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("run #")]
+    assert len(lines) == 1, proc.stdout + proc.stderr[-2000:]
+    return lines[0]
+
+
 def test_a_site_out_of_reach_makes_the_scheduled_command_fail(tmp_path):
     # A port nothing listens on: every request is refused, however often it is retried.
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress",
-                           "--db", str(tmp_path / "archive.sqlite"),
-                           "--base-url", f"http://127.0.0.1:{port}"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1, proc.stdout + proc.stderr[-2000:]
-    summary = [line for line in proc.stdout.splitlines() if line.startswith("run #")]
-    assert len(summary) == 1 and "finished; 0 pages fetched" in summary[0], summary
-    assert "arabpress: no page could be fetched (" in proc.stderr
+    proc = crawl_command(tmp_path / "archive.sqlite", f"http://127.0.0.1:{port}")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    # robots.txt out of reach counts as disallowing everything (RFC 9309): nothing is asked.
+    assert ": robots_unavailable; 0 pages fetched" in summary_of(proc)
+    assert "robots.txt of arabpress could not be read (" in proc.stderr
+
+
+def test_a_robots_txt_answering_5xx_stops_the_run_before_any_other_request(tmp_path):
+    family = SiteFamily(100, seed=8)
+    db = tmp_path / "archive.sqlite"
+    down = Faults(seed=1, error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                  targets=("/robots.txt",))
+    with FamilyServer(family, faults=down) as server:
+        proc = crawl_command(db, server.origins["arabpress"])
+        asked = server.requests["by_kind"]
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    # The pages fetched are robots.txt's answers (ours, and Scrapy's robots.txt middleware's).
+    assert re.search(r": robots_unavailable; \d pages fetched, 0 new,", summary_of(proc))
+    assert "(HTTP 50" in proc.stderr
+    assert set(asked) == {"robots"}, asked  # retried, and nothing else asked for
+    with FamilyServer(family) as server:  # robots.txt answers again: the next run goes on
+        again = crawl_command(db, server.origins["arabpress"])
+    assert again.returncode == 0 and ": finished; " in summary_of(again)
+
+
+def test_a_site_that_answers_nothing_but_errors_makes_the_command_fail(tmp_path):
+    # robots.txt is there, but the home page and the sitemap index fail every time.
+    broken = Faults(seed=1, error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                    targets=("/", "/sitemap.xml"))
+    with FamilyServer(SiteFamily(100, seed=9), faults=broken) as server:
+        proc = crawl_command(tmp_path / "archive.sqlite", server.origins["arabpress"])
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert ": finished; " in summary_of(proc) and "0 new" in summary_of(proc)
+    assert "arabpress: no page of the site could be read (2 failed)" in proc.stderr
