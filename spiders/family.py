@@ -134,13 +134,13 @@ class FamilySpider(Spider):
     # -- discovery -----------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        # robots.txt before anything else: its Crawl-delay must hold from the first request,
+        # it names the sitemaps, and a site that cannot answer for it is not crawled at all.
+        sitemaps = await self.read_robots()
         if self.only_urls:
             for url in self.only_urls:
                 yield self.request(self._local(url), dont_filter=True, follow=False)
             return
-        # robots.txt before anything else: its Crawl-delay must hold from the first request,
-        # it names the sitemaps, and a site that cannot answer for it is not crawled at all.
-        sitemaps = await self.read_robots()
         archive = shared_archive(self.crawler)
         with archive.engine.connect() as connection:
             # Enough to skip looking up the state of a URL the archive has never seen (most

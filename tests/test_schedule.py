@@ -10,7 +10,7 @@ import sys
 
 from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
 
-from conftest import ROOT
+from conftest import ROOT, run_crawl
 
 
 def readme_command() -> list[str]:
@@ -75,7 +75,12 @@ def test_a_robots_txt_answering_5xx_stops_the_run_before_any_other_request(tmp_p
                   targets=("/robots.txt",))
     with FamilyServer(family, faults=down) as server:
         proc = crawl_command(db, server.origins["arabpress"])
+        # A list of pages to fetch (scrapy crawl -a urls=...) is held to the same rule.
+        page = family.article(family.ids("arabpress")[0]).url("arabpress")
+        listed = run_crawl("arabpress", tmp_path / "listed.sqlite", tmp_path,
+                           base_url=server.origins["arabpress"], urls=[page])
         asked = server.requests["by_kind"]
+    assert listed.stats["finish_reason"] == "robots_unavailable", listed.log[-2000:]
     assert proc.returncode == 1, proc.stderr[-2000:]
     # The pages fetched are robots.txt's answers (ours, and Scrapy's robots.txt middleware's).
     assert re.search(r": robots_unavailable; \d pages fetched, 0 new,", summary_of(proc))
