@@ -114,8 +114,8 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
     """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
 
     Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
-    run did not finish (its summary says why; a page or time budget reached is no failure),
-    or read nothing of its site while its requests failed (the site down or out of reach).
+    run did not finish (its summary says why: a run that read nothing of its site while its
+    requests failed is ``site_unreadable``; a page or time budget reached is no failure).
 
     Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
     """
@@ -158,9 +158,7 @@ FINISHED = ("finished", "closespider_pagecount", "closespider_timeout")
 
 
 def _print_runs(url: str, limit: int) -> int:
-    """Print the latest runs, oldest first; return how many did not finish, or read nothing
-    of their site (no article stored or found unchanged, and requests failed: each says so on
-    stderr)."""
+    """Print the latest runs, oldest first; return how many did not finish."""
     from sqlalchemy import select
 
     from .storage import Archive
@@ -178,12 +176,7 @@ def _print_runs(url: str, limit: int) -> int:
                    f"{run.new} new, {run.appeared} at new URLs, {run.changed} changed, "
                    f"{run.unchanged} unchanged, {run.not_modified} not modified, "
                    f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
-    unreached = [r for r in runs if r.failed and not any(
-        getattr(r, name) for name in ("new", "appeared", "changed", "unchanged", "not_modified"))]
-    for run in unreached:
-        click.echo(f"{run.site}: no page of the site could be read ({run.failed} failed): is it "
-                   "down or out of reach?", err=True)
-    return sum(1 for r in runs if r.finish_reason not in FINISHED or r in unreached)
+    return sum(1 for r in runs if r.finish_reason not in FINISHED)
 
 
 @main.command()

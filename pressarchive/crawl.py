@@ -386,6 +386,11 @@ class RunRecorder:
             return
         stats = self.crawler.stats.get_stats()
         counts = run_counts(stats)
+        if reason == "finished" and counts["failed"] and not read_anything(stats):
+            # Its robots.txt answered, then every other request failed: down, or out of reach.
+            logger.warning("no page of %s could be read (%d failed): is the site down or out "
+                           "of reach?", _site_of(spider), counts["failed"])
+            reason = "site_unreadable"
         errors = _by_suffix(stats, "pressarchive/failed/")
         drops = _by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
@@ -413,6 +418,17 @@ def run_counts(stats: dict[str, Any]) -> dict[str, int]:
         "dropped": get("pressarchive/dropped"),
         "failed": get("pressarchive/failed"),
     }
+
+
+def read_anything(stats: dict[str, Any]) -> bool:
+    """Whether a run read anything of its site, from its stats: a page (stored, found
+    unchanged, not modified, not an article, or dropped for what it held) or a sitemap or
+    feed (read, or answered 304). robots.txt does not count."""
+    return any(int(value) for key, value in stats.items()
+               if key.startswith("pressarchive/stored/") or key in (
+                   "pressarchive/not_article", "pressarchive/not_modified",
+                   "pressarchive/dropped", "pressarchive/skipped/sitemap",
+                   "pressarchive/sitemaps_read", "pressarchive/feeds_read"))
 
 
 def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:

@@ -308,6 +308,7 @@ class FamilySpider(Spider):
         # generator lives until its last request is scheduled, and a large sitemap's entries
         # (a dict each) kept that long, for several sitemaps at once, raised a 50,000-article
         # crawl's peak memory by a tenth.
+        self.crawler.stats.inc_value("pressarchive/sitemaps_read")
         entries = (entry for entry in sitemap if entry.get("loc"))
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
@@ -344,6 +345,7 @@ class FamilySpider(Spider):
     def parse_feed(self, response: Response) -> Iterable[Request]:
         if not isinstance(response, TextResponse):
             return
+        self.crawler.stats.inc_value("pressarchive/feeds_read")
         response.selector.remove_namespaces()
         urls = [url for h in response.xpath("//item/link/text() | //entry/link/@href").getall()
                 if (url := self._local(response.urljoin(h.strip()))) not in self.asked

@@ -98,5 +98,21 @@ def test_a_site_that_answers_nothing_but_errors_makes_the_command_fail(tmp_path)
     with FamilyServer(SiteFamily(100, seed=9), faults=broken) as server:
         proc = crawl_command(tmp_path / "archive.sqlite", server.origins["arabpress"])
     assert proc.returncode == 1, proc.stderr[-2000:]
-    assert ": finished; " in summary_of(proc) and "0 new" in summary_of(proc)
-    assert "arabpress: no page of the site could be read (2 failed)" in proc.stderr
+    assert ": site_unreadable; " in summary_of(proc) and "0 new" in summary_of(proc)
+    assert "no page of arabpress could be read (2 failed)" in proc.stderr
+
+
+def test_a_quiet_run_with_a_lingering_failure_is_no_alarm(tmp_path):
+    # Nothing new since the last run, and one page that fails every time: the run read its
+    # sitemaps (or their 304s) and listings, so it finished, and the command says so.
+    family = SiteFamily(60, seed=10)
+    db = tmp_path / "archive.sqlite"
+    page = "/" + family.article(family.ids("arabpress")[0]).url("arabpress").split("/", 3)[3]
+    lingering = Faults(seed=1, error_5xx=1.0, retry_factor=1.0, targets=(page,))
+    with FamilyServer(family, faults=lingering) as server:
+        first = crawl_command(db, server.origins["arabpress"])
+        quiet = crawl_command(db, server.origins["arabpress"])
+    assert first.returncode == 0 and ": finished; " in summary_of(first), first.stderr[-2000:]
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert ": finished; " in summary_of(quiet) and "1 failed" in summary_of(quiet)
+    assert " 0 new," in summary_of(quiet)
