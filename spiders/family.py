@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from email.utils import parsedate_to_datetime
 from functools import partial
-from typing import Any, AsyncIterator, Iterable
+from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -167,8 +167,10 @@ class FamilySpider(Spider):
         middleware would read such an answer as no rule. No robots.txt (a 4xx), or one
         refused on our side (an off-site redirect), is no rule."""
         try:
+            # Not itself checked against robots.txt: Scrapy's middleware would fetch the file
+            # first for it, twice the requests (eight for one that fails to every retry).
             response = await self.crawler.engine.download_async(
-                Request(self.base_url + "/robots.txt"))
+                Request(self.base_url + "/robots.txt", meta={"dont_obey_robotstxt": True}))
         except IgnoreRequest as exc:
             self.logger.info("robots.txt not read (%s); looking for /sitemap.xml", exc)
             return []
@@ -182,7 +184,7 @@ class FamilySpider(Spider):
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
         return list(sitemap_urls_from_robots(response.body, base_url=response.url))
 
-    def _robots_unavailable(self, why: str) -> None:
+    def _robots_unavailable(self, why: str) -> NoReturn:
         self.crawler.stats.set_value("pressarchive/robots_unavailable", why)
         self.logger.warning("robots.txt of %s could not be read (%s): the site counts as "
                             "disallowing everything (RFC 9309), so this run fetches nothing; "

@@ -35,8 +35,10 @@ def start_crawl(origin: str, db, tmp_path) -> subprocess.Popen:
                             stderr=subprocess.DEVNULL)
 
 
-def wait_for_lock(proc: subprocess.Popen, path) -> None:
-    """Until the crawl ``proc`` holds the run lock at ``path`` (its pid is written there)."""
+def wait_for_lock(proc: subprocess.Popen, db) -> None:
+    """Until the crawl ``proc`` holds arabpress's run lock on ``db`` (its pid is written
+    there)."""
+    path = lock_path(f"sqlite:///{db}", "arabpress")
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the first crawl ended before it was caught running"
@@ -62,7 +64,7 @@ def test_a_run_that_starts_while_the_last_is_going_fetches_nothing(tmp_path):
         origin = server.origins["arabpress"]
         first = start_crawl(origin, db, tmp_path)
         try:
-            wait_for_lock(first, lock_path(f"sqlite:///{db}", "arabpress"))
+            wait_for_lock(first, db)
             # The scheduler's command, as README.md gives it, started again meanwhile.
             second = subprocess.run(
                 [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", str(db),
@@ -97,7 +99,7 @@ def test_a_killed_run_leaves_no_lock_behind(tmp_path):
     with FamilyServer(family, faults=SLOW) as server:
         origin = server.origins["arabpress"]
         first = start_crawl(origin, db, tmp_path)
-        wait_for_lock(first, lock_path(f"sqlite:///{db}", "arabpress"))
+        wait_for_lock(first, db)
         deadline = time.monotonic() + 60
         while not runs(db) and time.monotonic() < deadline:  # its start is recorded
             time.sleep(0.02)
