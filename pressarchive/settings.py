@@ -39,6 +39,10 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "spiders.middlewares.NoRefererRedirectMiddleware": 600,
     "spiders.middlewares.OffsiteRedirectMiddleware": 650,  # sees redirects before 600 does
+    # Scrapy's robots.txt middleware, obeying the robots.txt the spider read first rather than
+    # fetching it a second time (see spiders/middlewares.py)
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "spiders.middlewares.SharedRobotsTxtMiddleware": 100,
 }
 # A server asking to wait longer than this (Retry-After) has the URL tried again next run.
 RETRY_AFTER_MAX = 120.0

@@ -27,6 +27,7 @@ from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
+from spiders.middlewares import robots_fetched
 
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
 # read in one pass over the page's <a>, <link> and <base> elements (read_links), not with
@@ -166,18 +167,23 @@ class FamilySpider(Spider):
         ``robots_unavailable``, and the next run tries again. Scrapy's own robots.txt
         middleware would read such an answer as no rule. No robots.txt (a 4xx), or one
         refused on our side (an off-site redirect), is no rule."""
+        url = self.base_url + "/robots.txt"
         try:
             # Not itself checked against robots.txt: Scrapy's middleware would fetch the file
             # first for it, twice the requests (eight for one that fails to every retry).
             response = await self.crawler.engine.download_async(
-                Request(self.base_url + "/robots.txt", meta={"dont_obey_robotstxt": True}))
+                Request(url, meta={"dont_obey_robotstxt": True}))
         except IgnoreRequest as exc:
             self.logger.info("robots.txt not read (%s); looking for /sitemap.xml", exc)
+            self.crawler.signals.send_catch_log(robots_fetched, url=url, response=None)
             return []
         except Exception as exc:  # noqa: BLE001 - any failure to reach the site
             self._robots_unavailable(str(exc) or type(exc).__name__)
         if response.status >= 500 or response.status == 429:
             self._robots_unavailable(f"HTTP {response.status}")
+        # The rules for every request from here on (SharedRobotsTxtMiddleware): the file is
+        # not fetched again.
+        self.crawler.signals.send_catch_log(robots_fetched, url=url, response=response)
         if response.status != 200 or not isinstance(response, TextResponse):
             return []
         rules = Protego.parse(response.text)

@@ -1,5 +1,6 @@
-"""Downloader middlewares for politeness that Scrapy does not provide itself, and Scrapy's start
-request marker without its pass over callback output."""
+"""Downloader middlewares for politeness that Scrapy does not provide itself, Scrapy's robots.txt
+middleware reading the robots.txt the spider fetched, and Scrapy's start request marker without
+its pass over callback output."""
 
 from __future__ import annotations
 
@@ -8,11 +9,20 @@ import time
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+from scrapy import signals
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.start import StartSpiderMiddleware
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import build_from_crawler, load_object
+
+# Sent by the spider once it has asked for a site's robots.txt itself (it needs the answer's
+# status, its Crawl-delay and its Sitemap lines): url, the robots.txt URL asked for, and
+# response, its answer, or None when there is no robots.txt to obey (refused on our side).
+robots_fetched = object()
 
 
 def retry_after_seconds(value: bytes | None) -> float | None:
@@ -99,6 +109,44 @@ class OffsiteRedirectMiddleware:
             return response
         self.crawler.stats.inc_value("pressarchive/offsite_redirects")
         raise IgnoreRequest(f"redirect off the site to {host}")
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, which obeys the robots.txt the spider has already
+    fetched for a site (``robots_fetched``) instead of asking the site for it a second time.
+
+    The spider reads robots.txt itself before anything else (a site that cannot answer for it
+    is not crawled, see ``FamilySpider.read_robots``); Scrapy's middleware would then fetch
+    the same file again for the first request it checks. Hosts the spider did not fetch
+    robots.txt for (a redirect to another host of the family) are left to Scrapy's own way.
+    Only an answer of 200 has rules; anything else the spider lets the run go on with (a 4xx,
+    no robots.txt) means no rule, as RFC 9309 (2.3.1.3) says."""
+
+    def __init__(self, crawler):
+        super().__init__(crawler)
+        self.parser_class = load_object(crawler.settings.get("ROBOTSTXT_PARSER"))
+        self.fetched: dict[str, object] = {}  # host (netloc) -> its parser, None: no rule
+        crawler.signals.connect(self.robots_fetched, signal=robots_fetched)
+
+    def robots_fetched(self, url: str, response: Response | None) -> None:
+        stats = self.crawler.stats
+        stats.inc_value("robotstxt/request_count")
+        body = b""
+        if response is not None:
+            stats.inc_value("robotstxt/response_count")
+            stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+            if response.status == 200:
+                body = response.body
+        parser = build_from_crawler(self.parser_class, self.crawler, body)
+        self.fetched[urlsplit(url).netloc] = parser
+        self.crawler.signals.send_catch_log(signal=signals.robots_parsed, robotparser=parser,
+                                            request=response.request if response else None)
+
+    async def robot_parser(self, request: Request):
+        netloc = urlparse_cached(request).netloc
+        if netloc in self.fetched:
+            return self.fetched[netloc]
+        return await super().robot_parser(request)
 
 
 # -- redirects without a Referer -------------------------------------------------------------

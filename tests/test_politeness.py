@@ -30,7 +30,10 @@ def test_robots_disallow_and_crawl_delay_are_obeyed(tmp_path):
         by_kind = dict(server.requests["by_kind"])
     stats = run.stats
     assert run.returncode == 0
-    assert not by_kind.get("private")
+    assert not by_kind.get("private")  # the Disallow holds
+    # robots.txt is asked for once: Scrapy's middleware obeys the one the spider read.
+    assert by_kind["robots"] == 1, by_kind
+    assert stats["robotstxt/forbidden"] >= 1
     fetched = stats["response_received_count"]
     # After robots.txt is read, requests are spaced by the delay it asks for.
     assert stats["elapsed_time_seconds"] >= 0.25 * (fetched - 4)
