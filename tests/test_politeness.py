@@ -39,6 +39,24 @@ def test_robots_disallow_and_crawl_delay_are_obeyed(tmp_path):
     assert stats["elapsed_time_seconds"] >= 0.25 * (fetched - 4)
 
 
+def test_a_robots_txt_sent_off_the_site_is_no_rule_and_is_asked_for_once(tmp_path):
+    # robots.txt redirects off the family's domains, which is not followed: there is no
+    # robots.txt to obey (RFC 9309 reads an unavailable one as no rule), and the run goes on.
+    family = SiteFamily(40, seed=15)
+    away = Faults(seed=3, offsite_redirect=1.0, faults_on_all=True, targets=("/robots.txt",))
+    with FamilyServer(family, faults=away) as server:
+        run = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path,
+                        base_url=server.origins["arabpress"])
+        by_kind = dict(server.requests["by_kind"])
+    assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+    assert by_kind["robots"] == 1, by_kind  # not asked again by Scrapy's middleware
+    assert "robotstxt/forbidden" not in run.stats
+    stored = stored_urls(tmp_path / "a.sqlite")
+    assert {family.article(i).url("arabpress") for i in family.ids("arabpress")} <= stored
+    # No rule at all: the page robots.txt would have disallowed is archived too.
+    assert any("/private/" in url for url in stored), sorted(stored)
+
+
 def test_a_page_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):
     family = SiteFamily(200, seed=12)
     db = tmp_path / "a.sqlite"
