@@ -95,14 +95,19 @@ class FamilySpider(Spider):
         self.unsettled_sitemaps: set[str] = set()
         # Pages fetched this run that gave neither (listings, "not found" pages served with
         # 200, pages cut short...), by the local URL asked for, and the entries a sitemap
-        # listed whose page a link had asked for first (local URL -> that sitemap).
+        # listed whose page a link had asked for first (local URL -> that sitemap, and the
+        # entry's lastmod, recorded with the page at the end of the run: remember_sitemaps).
         self.unsettled = UrlHashes()
-        self.listed_after: dict[str, str] = {}
+        self.listed_after: dict[str, tuple[str, str | None]] = {}
         # Sitemap requests made and answered (read, answered 304, or failed), and whether one
         # failed: once every sitemap is read or answered 304, a known article a link leads to
         # is settled by its sitemap (see _settled_by_sitemap).
         self.sitemaps_asked = self.sitemaps_answered = 0
         self.sitemap_failed = False
+        # Known articles that links or the feed led to while sitemaps were still being read
+        # (local URL -> crawl state, priority): they wait for the last sitemap, which may
+        # settle them (_hold).
+        self.held: dict[str, tuple[Any, int]] = {}
         # Set by the archive pipeline when it opens: it parses every page anyway, so it reads
         # and resolves their links too, and hands them to ``follow_links``; otherwise the
         # spider reads them itself.
@@ -125,6 +130,7 @@ class FamilySpider(Spider):
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
+        crawler.signals.connect(spider.release_on_idle, signal=signals.spider_idle)
         spider.links.max_length = crawler.settings.getint("URLLENGTH_LIMIT", 2083) or 10**9
         if crawler.settings.getbool("TEMPORARY_JOBDIR"):
             jobdir = crawler.settings.get("JOBDIR")
@@ -222,8 +228,8 @@ class FamilySpider(Spider):
         return 0 < self.sitemaps_asked == self.sitemaps_answered and not self.sitemap_failed
 
     def _settled_by_sitemap(self, state) -> bool:
-        """Whether a known page a link leads to needs no request, its sitemap having settled
-        it: every sitemap is read or answered 304 (sitemaps_done), and the page is an article
+        """Whether a known page a link (or the feed) leads to needs no request, its sitemap
+        having settled it: every sitemap is read or answered 304 (sitemaps_done), and the page is an article
         stored with the sitemap ``lastmod`` of its last fetch and no failure since. It is in
         no sitemap read in this run (its entry would have been asked for or passed over, and
         so never reach here), so it is in one answered 304: unchanged since a finished run
@@ -231,9 +237,45 @@ class FamilySpider(Spider):
         with that very lastmod. The trust is the one ``_unchanged_since`` puts in a lastmod.
         After a day's advance, when every related list changes, this spares a request (a
         conditional one, mostly a 304) for each known article those lists lead to."""
+        return self.sitemaps_done and self._settles_by_lastmod(state)
+
+    def _settles_by_lastmod(self, state) -> bool:
+        """The page's side of ``_settled_by_sitemap``."""
         return (not self.full and state is not None and state.fetched and not state.failures
-                and state.article_id is not None and bool(state.lastmod)
-                and self.sitemaps_done)
+                and state.article_id is not None and bool(state.lastmod))
+
+    def _hold(self, url: str, state, priority: int) -> bool:
+        """Whether a known article a link or the feed leads to waits for the sitemaps still
+        being read rather than being asked for now: once they are all in, its sitemap may
+        settle it (``_release``). Without the wait, the links of a home page read before the
+        last sitemap (every run's, on a site whose home page changes by the hour) cost a
+        conditional request for every known article they lead to."""
+        if self.sitemaps_done or self.sitemap_failed or not self.sitemaps_asked \
+                or not self._settles_by_lastmod(state):
+            return False
+        self.held.setdefault(url, (state, priority))
+        return True
+
+    def _release(self) -> None:
+        """The held articles, once every sitemap is answered (or one failed, or the crawl has
+        nothing else to do): settled by their sitemap, dealt with by a sitemap read in full
+        meanwhile (asked for or passed over), or asked for now."""
+        held, self.held = self.held, {}
+        engine = self.crawler.engine
+        for url, (state, priority) in held.items():
+            if url in self.asked:
+                continue
+            if self._settled_by_sitemap(state):
+                self.crawler.stats.inc_value("pressarchive/skipped/listed")
+                self.asked.add(url)
+            elif engine.spider is not None:
+                engine.crawl(self.request(url, state=state, priority=priority))
+
+    def release_on_idle(self) -> None:
+        """Scrapy's spider_idle: a sitemap whose request was lost (a duplicate) is never
+        answered, so what waits for it is asked for here (the engine then has work again)."""
+        if self.held:
+            self._release()
 
     def remember_sitemaps(self, reason: str) -> None:
         """At the end of a run that finished (every request it made was answered or given
@@ -245,7 +287,12 @@ class FamilySpider(Spider):
         Nor for a sitemap with an entry whose page gave no record and no failure to retry (a
         "not found" page served with 200, a page cut short): a 304 for it next time would
         leave that entry unread, so the sitemap is read in full, and the entry fetched again
-        (``_unchanged_since`` never trusts a fetch that gave no article)."""
+        (``_unchanged_since`` never trusts a fetch that gave no article).
+
+        An entry whose page a link had asked for first gets its lastmod recorded with that
+        page, as if the sitemap had led there (``_late_lastmods``): without it, the page
+        would be asked for again by every run a link leads to it while its sitemap answers
+        304."""
         if reason != "finished" or self.windowed or self.only_urls:
             return
         settled = self._settled_sitemaps()
@@ -255,16 +302,37 @@ class FamilySpider(Spider):
         fetches = [(crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
                                      fetched_at=when, etag=etag, last_modified=modified), None)
                    for url, (etag, modified) in settled.items()]
-        _, failure = write_archive(self.crawler,
-                                   lambda session: crawlstate.note_fetches(session, fetches))
+        late = {self.public_url(url): lastmod
+                for url, (sitemap, lastmod) in self.listed_after.items()
+                if lastmod and sitemap in settled and url not in self.unsettled}
+
+        def remember(session) -> None:
+            crawlstate.note_fetches(session, fetches)
+            self._late_lastmods(session, late)
+
+        _, failure = write_archive(self.crawler, remember)
         if failure:  # nothing lost: sitemaps not remembered are read in full next run
             self.logger.error("the sitemaps read could not be remembered (%s)", failure)
+
+    def _late_lastmods(self, session, lastmods: dict[str, str]) -> None:
+        """Records the sitemap lastmod of pages (public URL -> lastmod) that a link had led to
+        before their sitemap listed them, where the page as fetched is known to be at least
+        that recent: an article, fetched with a ``Last-Modified`` no earlier than the lastmod
+        (``_unchanged_since``; both the site's clock). An edit made between the page's fetch
+        and the sitemap's reading then leaves no lastmod it would be mistaken for: the next
+        run asks for the page conditionally, as before."""
+        states = crawlstate.page_states(session, self.site.slug, list(lastmods))
+        adopted = {url: lastmod for url, lastmod in lastmods.items()
+                   if (state := states.get(url)) is not None and state.lastmod != lastmod
+                   and _unchanged_since(lastmod, state)}
+        crawlstate.note_lastmods(session, self.site.slug, adopted)
+        self.crawler.stats.set_value("pressarchive/lastmods_recorded_late", len(adopted))
 
     def _settled_sitemaps(self) -> dict[str, tuple[str | None, str | None]]:
         """The sitemaps read in full in this run (local URL -> validators) whose entries all
         settled (see page_unsettled); the others are counted and logged."""
         unsettled = self.unsettled_sitemaps | {
-            sitemap for url, sitemap in self.listed_after.items() if url in self.unsettled}
+            sitemap for url, (sitemap, _) in self.listed_after.items() if url in self.unsettled}
         unsettled = {url for url in unsettled if url in self.sitemaps_read}
         if unsettled:
             self.logger.info("%d sitemaps not remembered: an entry gave no article; they are "
@@ -286,6 +354,9 @@ class FamilySpider(Spider):
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
             self.sitemaps_answered += 1
+            if self.held and (self.sitemaps_answered == self.sitemaps_asked
+                              or self.sitemap_failed):
+                self._release()
 
     def parse_any(self, response: Response) -> Iterable[Any]:
         """A URL that the last runs could not fetch, asked for again (``start``): its failure
@@ -337,7 +408,7 @@ class FamilySpider(Spider):
             if url in self.asked:
                 # Already asked for in this run (a link led to it): no second request, but
                 # what its page gives settles this sitemap too (remember_sitemaps).
-                self.listed_after[url] = response.url
+                self.listed_after[url] = (response.url, lastmod)
             elif self._short_enough(url):
                 listed.append((url, lastmod))
         states = self._states([url for url, _ in listed])
@@ -360,7 +431,13 @@ class FamilySpider(Spider):
                 and self._short_enough(url)]
         states = self._states(urls)
         for url in urls:
-            yield self.request(url, state=states.get(url))
+            state = states.get(url)
+            if self._settled_by_sitemap(state):  # as for a link (_follow)
+                self.crawler.stats.inc_value("pressarchive/skipped/listed")
+                self.asked.add(url)
+                continue
+            if not self._hold(url, state, 0):
+                yield self.request(url, state=state)
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
@@ -411,20 +488,28 @@ class FamilySpider(Spider):
                 self.asked.add(feed)
                 yield Request(feed, callback=self.parse_feed, errback=self.on_error,
                               priority=DISCOVERY_PRIORITY)
-        next_pages = set(links.next)
-        urls = [url for url in dict.fromkeys(links.hrefs + links.next) if url not in self.asked]
+        # Pagination both ways: a walk that starts at a listing's last page (linked from its
+        # first, say) goes back through rel=prev.
+        next_pages = set(links.next) | set(links.prev)
+        urls = [url for url in dict.fromkeys(links.hrefs + links.next + links.prev)
+                if url not in self.asked]
         states = self._states(urls)
         anything_new = any(u not in states for u in urls if u not in next_pages)
         for url in urls:
             if url in next_pages and not (anything_new or self.full):
-                # A listing page of nothing but known articles: older pages hold no news.
+                # A listing page of nothing but known articles (or articles this run has
+                # asked for already): the next and previous pages are not worth a request
+                # for that listing; its front page, which every run reads, brings the news.
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
             state = states.get(url)
-            if url not in next_pages and self._settled_by_sitemap(state):
-                self.crawler.stats.inc_value("pressarchive/skipped/listed")
-                self.asked.add(url)
-                continue
+            if url not in next_pages:
+                if self._settled_by_sitemap(state):
+                    self.crawler.stats.inc_value("pressarchive/skipped/listed")
+                    self.asked.add(url)
+                    continue
+                if self._hold(url, state, priority):
+                    continue
             yield self.request(url, state=state, priority=priority)
 
     # -- requests and their failures ------------------------------------------------------
@@ -467,6 +552,8 @@ class FamilySpider(Spider):
         if request.callback == self.parse_sitemap:
             self.sitemaps_answered += 1
             self.sitemap_failed = True
+            if self.held:
+                self._release()
         kind, retry = _failure_kind(failure)
         if kind is None:
             return  # robots.txt said no: a decision, not a failure

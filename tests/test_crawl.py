@@ -116,9 +116,11 @@ def test_second_crawl_skips_or_revalidates_known_articles(crawled):
     """Known pages are skipped or answered 304: none is read again."""
     run = crawled["second"]["arabpress"].stats
     # The sitemap is as the first run (which finished) read it: asked for conditionally,
-    # answered 304, not read again. Pages reached by links are asked for conditionally.
+    # answered 304, not read again. Known articles that links lead to are settled by it
+    # (once it has answered) or asked for conditionally.
     assert run.get("pressarchive/skipped/sitemap", 0) >= 1
-    assert run.get("pressarchive/not_modified", 0) >= 16
+    assert run.get("pressarchive/skipped/listed", 0) >= 1
+    assert run.get("pressarchive/not_modified", 0) + run["pressarchive/skipped/listed"] >= 16
     assert run.get("pressarchive/extracted", 0) == 0
 
 
@@ -134,7 +136,7 @@ def test_each_run_is_recorded_in_the_archive(crawled):
     assert [r[0] for r in runs] == ["arabpress", "saudipress", "arabpress", "saudipress"]
     first, second = runs[0], runs[2]
     assert first[1:3] == ("incremental", "finished") and first[3] == 17
-    assert second[3] == second[4] == 0 and second[6] >= 16
+    assert second[3] == second[4] == 0 and second[6] >= 10
     assert second[7] < first[7]
 
 

@@ -21,6 +21,10 @@ def test_read_links_gives_them_as_written_once_each():
     assert links.hrefs == ["/a-story", "relative-story", "https://twitter.com/share?u=x",
                            "#top", "/politics?page=2"]
     assert links.next == ["/politics?page=2", "/politics?page=2"]
+    assert links.prev == []
+    paged = read_links(parsel.Selector(text=PAGE.replace(
+        "<body>", '<body><a rel="prev" href="/politics">back</a>')).root)
+    assert paged.prev == ["/politics"] and paged.hrefs[0] == "/politics"
     assert links.feeds == ["/feed.xml"]
     based = PAGE.replace("<head>", '<head><base href="https://example.org/dir/">')
     assert read_links(parsel.Selector(text=based).root).base == "https://example.org/dir/"
@@ -39,6 +43,8 @@ def test_read_links_finds_what_the_xpath_queries_find():
 
     hrefs_of = XPath("//a/@href", smart_strings=False)
     next_of = XPath("//a[@rel='next']/@href | //link[@rel='next']/@href", smart_strings=False)
+    prev_of = XPath("//a[@rel='prev' or @rel='previous']/@href"
+                    " | //link[@rel='prev' or @rel='previous']/@href", smart_strings=False)
     feeds_of = XPath("//link[@rel='alternate'][@type=$a or @type=$b]/@href",
                      smart_strings=False)
     base_of = XPath("//base/@href", smart_strings=False)
@@ -49,11 +55,14 @@ def test_read_links_finds_what_the_xpath_queries_find():
             base=base[0].strip() if base else None,
             hrefs=list(dict.fromkeys(h.strip() for h in hrefs_of(root))),
             next=[h.strip() for h in next_of(root)],
+            prev=[h.strip() for h in prev_of(root)],
             feeds=[h.strip() for h in feeds_of(root, a=module.FEED_TYPES[0],
                                                b=module.FEED_TYPES[1])])
 
     family = SiteFamily(30, seed=4)
-    pages = [PAGE, render.render_home(family, "arabpress").body.decode()]
+    pages = [PAGE, render.render_home(family, "arabpress").body.decode(),
+             render.render_section(SiteFamily(400, seed=4), "arabpress", "world", 2)
+             .body.decode()]  # rel=prev and rel=next
     pages += [render.render_article(family, "arabpress", i).body.decode() for i in range(0, 30, 3)]
     rng = random.Random(7)
     for _ in range(60):
@@ -62,7 +71,7 @@ def test_read_links_finds_what_the_xpath_queries_find():
             tag = rng.choice(["a", "link", "base", "A", "p", "area"])
             attrs = [f'{name}="{rng.choice(values)}"' for name, values in (
                 ("href", [" /x ", "/y", "", "https://o.org/z"]), ("rel", ["next", "alternate",
-                 "Next", "next prev", ""]), ("type", list(module.FEED_TYPES) + ["text/html"]))
+                 "Next", "next prev", "prev", "previous", ""]), ("type", list(module.FEED_TYPES) + ["text/html"]))
                 if rng.random() < 0.7]
             parts.append(f"<{tag} {' '.join(attrs)}>t</{tag}>")
         where = rng.choice(["<head>{}</head><body></body>", "<body>{}</body>"])

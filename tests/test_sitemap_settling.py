@@ -202,3 +202,97 @@ def test_a_sitemap_that_failed_leaves_known_articles_to_their_own_requests():
     assert [f.kind for f in s.on_error(failed)] == ["http_500"]
     assert s.sitemaps_answered == s.sitemaps_asked == 1 and not s.sitemaps_done
     assert not s._settled_by_sitemap(known())
+
+
+class Engine:
+    """What the spider asks of Scrapy's engine when it releases held articles."""
+
+    def __init__(self, spider):
+        self.spider, self.requests = spider, []
+
+    def crawl(self, request):
+        self.requests.append(request)
+
+
+INDEX_AB = (b'<?xml version="1.0"?><sitemapindex '
+            b'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<sitemap><loc>https://arabpress.com/sitemaps/a.xml</loc></sitemap>"
+            b"<sitemap><loc>https://arabpress.com/sitemaps/b.xml</loc></sitemap></sitemapindex>")
+
+
+def test_a_known_article_a_link_leads_to_before_the_last_sitemap_waits_for_it():
+    s = spider()
+    s.crawler.engine = engine = Engine(s)
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    children = list(s.parse_sitemap(xml(index.url, INDEX_AB)))
+    # Links (or the feed) lead to three known articles while a.xml and b.xml are out.
+    assert s._hold(f"{LOCAL}/x", known(), 10) and s._hold(f"{LOCAL}/y", known(), 10)
+    assert not s._hold(f"{LOCAL}/z", known(lastmod=None), 10)  # nothing could settle it
+    # a.xml, read in full, lists x: the sitemap deals with it (here: asks for it).
+    assert [r.url for r in s.parse_sitemap(xml(children[0].url, urlset("x")))] == [
+        f"{LOCAL}/x"]
+    assert s.held and not engine.requests  # b.xml is still out
+    list(s.parse_sitemap(XmlResponse(url=children[1].url, status=304, body=b"",
+                                     request=children[1])))
+    # Every sitemap is in: y is settled by the one answered 304, x is not asked for twice.
+    assert not s.held and engine.requests == []
+    assert s.crawler.stats.get_value("pressarchive/skipped/listed") == 1
+    assert not s._hold(f"{LOCAL}/w", known(), 0)  # from now on settled at once instead
+    assert s._settled_by_sitemap(known())
+
+
+def test_held_articles_are_asked_for_when_a_sitemap_fails_or_the_crawl_goes_idle():
+    from twisted.python.failure import Failure
+
+    from scrapy.spidermiddlewares.httperror import HttpError
+
+    s = spider()
+    s.crawler.engine = engine = Engine(s)
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    assert s._hold(f"{LOCAL}/y", known(), 10)
+    failed = Failure(HttpError(HtmlResponse(url=index.url, status=500, request=index)))
+    failed.request = index
+    list(s.on_error(failed))
+    # No sitemap can settle it now: asked for, conditionally, with the priority it had.
+    [request] = engine.requests
+    assert request.url == f"{LOCAL}/y" and request.priority == 10
+    assert request.headers.get("If-None-Match") == b'"a"'
+    assert not s._hold(f"{LOCAL}/v", known(), 0)  # and nothing waits any more
+
+    s = spider()
+    s.crawler.engine = engine = Engine(s)
+    s.sitemap_request(f"{LOCAL}/sitemap.xml")  # asked for, never answered (a lost request)
+    assert s._hold(f"{LOCAL}/y", known(), 0)
+    s.release_on_idle()  # Scrapy's spider_idle: asked for rather than left behind
+    assert [r.url for r in engine.requests] == [f"{LOCAL}/y"] and not s.held
+
+
+def test_a_sitemap_lastmod_read_after_a_link_led_to_its_page_is_recorded_with_it(tmp_path):
+    from pressarchive.ingest import Ingester
+    from pressarchive.sitegen import render_page
+    from pressarchive.storage import Archive, crawlstate
+
+    family = SiteFamily(40, seed=4)
+    archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    items = []
+    for i in family.ids("arabpress")[:2]:
+        url = family.article(i).url("arabpress")
+        page = render_page(family, "arabpress", url.split(".com", 1)[1])
+        items.append(FetchedPage(url=url, final_url=url, requested_url=url, status=200,
+                                 headers={"Content-Type": page.content_type, "ETag": page.etag,
+                                          "Last-Modified": "Fri, 20 Jun 2025 10:00:00 GMT"},
+                                 body=page.body, fetched_at="2025-06-20T10:00:05+00:00",
+                                 site="arabpress"))
+    assert [o.kind for o in Ingester(archive).ingest(items)] == ["stored", "stored"]
+    older, newer = (item.url for item in items)
+    s = spider()
+    with archive.transaction() as session:
+        s._late_lastmods(session, {older: "2025-06-20T09:00:00+00:00",
+                                   # edited after the page was fetched: not its lastmod
+                                   newer: "2025-06-20T11:00:00+00:00"})
+    with archive.session() as session:
+        states = crawlstate.page_states(session, "arabpress", [older, newer])
+    assert states[older].lastmod == "2025-06-20T09:00:00+00:00"
+    assert states[newer].lastmod is None
+    assert s.crawler.stats.get_value("pressarchive/lastmods_recorded_late") == 1
+    archive.close()

@@ -1,8 +1,8 @@
 """The links a page offers a crawler: read where the page is parsed anyway (so that a crawl
 parses each page once), then resolved for one site by a ``SiteLinks``.
 
-``read_links`` gives them as written: every ``<a href>``, the ``rel=next`` ones, the feeds the
-page names, and its ``<base href>``. ``SiteLinks.fresh`` turns those into the pages of the site
+``read_links`` gives them as written: every ``<a href>``, the ``rel=next`` and ``rel=prev`` ones
+(pagination), the feeds the page names, and its ``<base href>``. ``SiteLinks.fresh`` turns those into the pages of the site
 being crawled, as canonical URLs of the copy being crawled, each reported once per crawl: the
 spider then has only the few links it has not heard of to decide about."""
 
@@ -17,6 +17,7 @@ from pressarchive.urls import UrlHashes, canonical_url, joins_from_origin, rebas
 
 FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 NOWHERE = ("#", "javascript:", "mailto:", "tel:")
+PREV = ("prev", "previous")  # HTML's rel keyword and its old synonym
 _UNSEEN = object()
 # An absolute URL whose host is plain (lower case, no port, no user): its host is read off it.
 _PLAIN_HOST = re.compile(r"https?://([a-z0-9.-]+)(?=[/?#]|\Z)")
@@ -27,6 +28,7 @@ class PageLinks:
     base: str | None = None  # the page's <base href>, if it has one
     hrefs: list[str] = field(default_factory=list)  # distinct, in page order
     next: list[str] = field(default_factory=list)  # pagination: rel=next
+    prev: list[str] = field(default_factory=list)  # pagination: rel=prev (or previous)
     feeds: list[str] = field(default_factory=list)  # RSS/Atom feeds the page links to
 
 
@@ -43,7 +45,7 @@ def read_links(root) -> PageLinks:
     over the ``<a>``, ``<link>`` and ``<base>`` elements (lxml picks those out itself)."""
     base = None
     hrefs: dict[str, None] = {}
-    following, feeds = [], []
+    following, preceding, feeds = [], [], []
     for element in root.iter("a", "link", "base"):
         href = element.get("href")
         if href is None:
@@ -53,14 +55,18 @@ def read_links(root) -> PageLinks:
             hrefs[href] = None
             if rel == "next":
                 following.append(href)
+            elif rel in PREV:
+                preceding.append(href)
         elif tag == "link":
             if rel == "next":
                 following.append(href)
+            elif rel in PREV:
+                preceding.append(href)
             elif rel == "alternate" and element.get("type") in FEED_TYPES:
                 feeds.append(href)
         elif base is None:
             base = href
-    return PageLinks(base=base, hrefs=list(hrefs), next=following, feeds=feeds)
+    return PageLinks(base=base, hrefs=list(hrefs), next=following, prev=preceding, feeds=feeds)
 
 
 class SiteLinks:
@@ -152,15 +158,18 @@ class SiteLinks:
     def fresh(self, page_url: str, links: PageLinks) -> PageLinks:
         """The links of the page at ``page_url`` (local) resolved, without those reported
         before: ``hrefs`` and ``feeds`` as local canonical URLs never given before, ``next``
-        (pagination) every time, since the spider may pass one by on one page and want it
-        from another. ``base`` is left out: the URLs are absolute."""
+        and ``prev`` (pagination) every time, since the spider may pass one by on one page
+        and want it from another. ``base`` is left out: the URLs are absolute."""
         base = urljoin(page_url, links.base) if links.base else None
         hrefs = [url for href in links.hrefs
                  if (url := self.resolve(href, page_url, base)) is not None and self._new(url)]
         feeds = [url for href in links.feeds if self._new(url := self._feed(href, page_url, base))]
         following = [url for href in links.next
                      if (url := self.resolve(href, page_url, base)) is not None]
-        return PageLinks(hrefs=hrefs, next=list(dict.fromkeys(following)), feeds=feeds)
+        preceding = [url for href in links.prev
+                     if (url := self.resolve(href, page_url, base)) is not None]
+        return PageLinks(hrefs=hrefs, next=list(dict.fromkeys(following)),
+                         prev=list(dict.fromkeys(preceding)), feeds=feeds)
 
     def _new(self, url: str) -> bool:
         if url in self._reported:

@@ -30,6 +30,7 @@ REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified
 ERROR_BODY = (b"<!DOCTYPE html>\n<html><body><h1>Server error</h1>"
               b"<p>Please try again later.</p></body></html>")
 OFFSITE = "https://evil.example.net"
+HUBS = frozenset({"home", "section", "tag", "search", "videos", "video"})
 
 
 @dataclass
@@ -115,12 +116,17 @@ class FamilyServer:
     ``crawl_delay``: written into robots.txt when set.
     ``keep_order``: also keep ``order``, every (site, kind of page, target) asked for, in the
     order the requests arrived (for tests of crawl order; off, it costs nothing).
+    ``hub_validators``: False sends no ``ETag`` or ``Last-Modified`` with the pages that are
+    not articles (the home page, listings, tags, search, video pages), which are then never
+    answered 304, as on a news site whose front pages and related lists change by the hour.
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
                  port_base: int | None = None, crawl_delay: float | None = None,
-                 cache_pages: int = 2048, keep_order: bool = False):
+                 cache_pages: int = 2048, keep_order: bool = False,
+                 hub_validators: bool = True):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
+        self._hub_validators = hub_validators
         self._keep_order = keep_order
         self.origins: dict[str, str] = {}
         self._port_base, self._cache_pages = port_base, cache_pages
@@ -275,7 +281,7 @@ class FamilyServer:
             return hit
         page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
         validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
-        if page.status == 200:
+        if page.status == 200 and (self._hub_validators or page.kind not in HUBS):
             validators = (f"ETag: {page.etag}\r\n" + (
                 f"Last-Modified: {format_datetime(page.last_modified, True)}\r\n"
                 if page.last_modified else "")).encode()
@@ -313,7 +319,7 @@ class FamilyServer:
             if done:
                 return keep
         status, body = page.status, page.body
-        if status == 200 and self._not_modified(req, page):
+        if status == 200 and validators and self._not_modified(req, page):
             status, page_head = 304, validators
         self._count(site, page.kind, status, fault)
         head = self._head(status, page_head, b"", keep)

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .models import Appearance, CrawlRun, Page
@@ -106,6 +106,17 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(Page.__table__.insert(), inserts)
     if updates:
         session.execute(update(Page), updates)
+
+
+def note_lastmods(session: Session, site: str, lastmods: dict[str, str]) -> None:
+    """Sets the sitemap lastmod of known pages (URL -> lastmod), one statement for all."""
+    if lastmods:
+        table = Page.__table__
+        session.execute(update(table).where(table.c.site == site,
+                                            table.c.url == bindparam("page_url"))
+                        .values(lastmod=bindparam("page_lastmod")),
+                        [{"page_url": url, "page_lastmod": lastmod}
+                         for url, lastmod in lastmods.items()])
 
 
 def note_not_modified(session: Session, site: str, url: str, when: dt.datetime,
