@@ -100,12 +100,15 @@ def test_a_day_later_exactly_the_new_and_edited_articles_change_the_archive(runs
     assert sum(r.stats.get("pressarchive/skipped/lastmod", 0) for r in stats.values()) > 0
     assert all(r.stats.get("pressarchive/skipped/sitemap", 0) > 0 for r in stats.values())
     # Known articles that the day's new related lists link to are settled by their sitemaps
-    # (read, or answered 304): no request, conditional or not (before, the run made 75% of
-    # the first run's requests on this site; the home page, sections and listings remain).
+    # (read, or answered 304): no request, conditional or not, and a listing's pages are
+    # walked only while they hold news. The run makes about a quarter of the first run's
+    # requests on this site, most of them its sitemaps (75% before the sitemaps settled
+    # linked articles, then 42% before links waited for the last sitemap and rel=prev walks
+    # stopped with the news).
     for site in SITES:
         advanced, first = stats[site].stats, runs["first"][site].stats
         assert advanced["pressarchive/skipped/listed"] > 0
-        assert advanced["downloader/request_count"] < 0.5 * first["downloader/request_count"], (
+        assert advanced["downloader/request_count"] < 0.3 * first["downloader/request_count"], (
             advanced["downloader/request_count"], first["downloader/request_count"])
     new_version = sum(r.stats.get("pressarchive/stored/new_version", 0) for r in stats.values())
     assert new_version == len(plan["edited"])
