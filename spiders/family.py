@@ -104,6 +104,7 @@ class FamilySpider(Spider):
         # is settled by its sitemap (see _settled_by_sitemap).
         self.sitemaps_asked = self.sitemaps_answered = 0
         self.sitemap_failed = False
+        self.sitemap_urls: set[str] = set()  # those asked for (sitemap_request), local
         # Known articles that links or the feed led to while sitemaps were still being read
         # (local URL -> crawl state, priority): they wait for the last sitemap, which may
         # settle them (_hold).
@@ -160,8 +161,9 @@ class FamilySpider(Spider):
             yield self.request(self._local(url), callback=self.parse_any)
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
             yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
-        for url in sitemaps or [self.base_url + "/sitemap.xml"]:
-            yield self.sitemap_request(self._local(url))
+        for url in dict.fromkeys(self._local(url) for url in sitemaps) or [
+                self.base_url + "/sitemap.xml"]:
+            yield self.sitemap_request(url)
 
     async def read_robots(self) -> list[str]:
         """Fetch robots.txt (through the downloader middlewares, so politely, and retried),
@@ -218,6 +220,7 @@ class FamilySpider(Spider):
         if headers:
             meta["handle_httpstatus_list"] = [304]
         self.sitemaps_asked += 1
+        self.sitemap_urls.add(url)
         return Request(url, callback=self.parse_sitemap, errback=self.on_error,
                        headers=headers, meta=meta, priority=DISCOVERY_PRIORITY)
 
@@ -391,8 +394,12 @@ class FamilySpider(Spider):
         entries = (entry for entry in sitemap if entry.get("loc"))
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
-            children = [url for entry in entries
-                        if self._short_enough(url := self._local(entry["loc"]))]
+            # Each sitemap once: one that robots.txt names too, or that the index lists
+            # twice, would be dropped by Scrapy's duplicate filter, never answered, and keep
+            # sitemaps_done False for the whole run.
+            children = list(dict.fromkeys(
+                url for entry in entries if (url := self._local(entry["loc"]))
+                not in self.sitemap_urls and self._short_enough(url)))
             states = self._states(children)
             for url in children:
                 yield self.sitemap_request(url, states.get(url))

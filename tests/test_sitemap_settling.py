@@ -296,3 +296,20 @@ def test_a_sitemap_lastmod_read_after_a_link_led_to_its_page_is_recorded_with_it
     assert states[newer].lastmod is None
     assert s.crawler.stats.get_value("pressarchive/lastmods_recorded_late") == 1
     archive.close()
+
+
+def test_each_sitemap_is_asked_for_once_however_often_it_is_named():
+    # A sitemap named by robots.txt and by the index, or twice by the index, would be dropped
+    # by Scrapy's duplicate filter the second time, never answered, and no known article
+    # could be settled by its sitemap in that run.
+    s = spider()
+    named = s.sitemap_request(f"{LOCAL}/sitemaps/a.xml")  # by robots.txt
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    twice = INDEX_AB.replace(b"</sitemapindex>", b"<sitemap><loc>https://arabpress.com/"
+                             b"sitemaps/b.xml</loc></sitemap></sitemapindex>")
+    children = list(s.parse_sitemap(xml(index.url, twice)))
+    assert [c.url for c in children] == [f"{LOCAL}/sitemaps/b.xml"]
+    list(s.parse_sitemap(xml(named.url, urlset())))
+    list(s.parse_sitemap(XmlResponse(url=children[0].url, status=304, body=b"",
+                                     request=children[0])))
+    assert s.sitemaps_asked == s.sitemaps_answered == 3 and s.sitemaps_done
