@@ -232,14 +232,15 @@ class FamilySpider(Spider):
 
     def _settled_by_sitemap(self, state) -> bool:
         """Whether a known page a link (or the feed) leads to needs no request, its sitemap
-        having settled it: every sitemap is read or answered 304 (sitemaps_done), and the page is an article
-        stored with the sitemap ``lastmod`` of its last fetch and no failure since. It is in
-        no sitemap read in this run (its entry would have been asked for or passed over, and
-        so never reach here), so it is in one answered 304: unchanged since a finished run
-        read it, when every one of its entries was settled (remember_sitemaps), this page's
-        with that very lastmod. The trust is the one ``_unchanged_since`` puts in a lastmod.
-        After a day's advance, when every related list changes, this spares a request (a
-        conditional one, mostly a 304) for each known article those lists lead to."""
+        having settled it: every sitemap is read or answered 304 (sitemaps_done), and the page
+        is an article stored with the sitemap ``lastmod`` of its last fetch and no failure
+        since. It is in no sitemap read in this run (its entry would have been asked for or
+        passed over, and so never reach here), so it is in one answered 304: unchanged since a
+        finished run read it, when every one of its entries was settled (remember_sitemaps),
+        this page's with that very lastmod (``_late_lastmods`` for a page a link reached
+        first). The trust is the one ``_unchanged_since`` puts in a lastmod. After a day's
+        advance, when every related list changes, this spares a request (a conditional one,
+        mostly a 304) for each known article those lists lead to."""
         return self.sitemaps_done and self._settles_by_lastmod(state)
 
     def _settles_by_lastmod(self, state) -> bool:

@@ -125,7 +125,7 @@ class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler):
         super().__init__(crawler)
         self.parser_class = load_object(crawler.settings.get("ROBOTSTXT_PARSER"))
-        self.fetched: dict[str, object] = {}  # host (netloc) -> its parser, None: no rule
+        self.fetched: dict[str, object] = {}  # host (netloc) -> its rules (none: empty)
         crawler.signals.connect(self.robots_fetched, signal=robots_fetched)
 
     def robots_fetched(self, url: str, response: Response | None) -> None:

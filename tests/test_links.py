@@ -70,8 +70,9 @@ def test_read_links_finds_what_the_xpath_queries_find():
         for _ in range(rng.randint(1, 30)):
             tag = rng.choice(["a", "link", "base", "A", "p", "area"])
             attrs = [f'{name}="{rng.choice(values)}"' for name, values in (
-                ("href", [" /x ", "/y", "", "https://o.org/z"]), ("rel", ["next", "alternate",
-                 "Next", "next prev", "prev", "previous", ""]), ("type", list(module.FEED_TYPES) + ["text/html"]))
+                ("href", [" /x ", "/y", "", "https://o.org/z"]),
+                ("rel", ["next", "alternate", "Next", "next prev", "prev", "previous", ""]),
+                ("type", list(module.FEED_TYPES) + ["text/html"]))
                 if rng.random() < 0.7]
             parts.append(f"<{tag} {' '.join(attrs)}>t</{tag}>")
         where = rng.choice(["<head>{}</head><body></body>", "<body>{}</body>"])

@@ -2,9 +2,10 @@
 parses each page once), then resolved for one site by a ``SiteLinks``.
 
 ``read_links`` gives them as written: every ``<a href>``, the ``rel=next`` and ``rel=prev`` ones
-(pagination), the feeds the page names, and its ``<base href>``. ``SiteLinks.fresh`` turns those into the pages of the site
-being crawled, as canonical URLs of the copy being crawled, each reported once per crawl: the
-spider then has only the few links it has not heard of to decide about."""
+(pagination), the feeds the page names, and its ``<base href>``. ``SiteLinks.fresh`` turns those
+into the pages of the site being crawled, as canonical URLs of the copy being crawled, each
+reported once per crawl: the spider then has only the few links it has not heard of to decide
+about."""
 
 from __future__ import annotations
 
