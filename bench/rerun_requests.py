@@ -1,0 +1,76 @@
+"""Benchmark: what the runs after the first ask a site for, as a scheduler starts them.
+
+Over a generated site of ``--articles`` (10,000 by default), one archive: a first crawl; an
+unchanged rerun, whose home page and listings answer 304; two unchanged reruns against the same
+site serving its pages that are not articles without validators (``hub_validators=False``), as
+a news site whose front pages change by the hour does, so that they are read again each time;
+and, from a copy of the archive as the first crawl left it, a run after the site advances a
+day, then a rerun of that. Each row gives the requests made, the 304s among them, what was
+stored, the known articles settled by their sitemap without a request, and the wall time.
+
+Prints figures; asserts nothing (tests/test_incremental.py and tests/test_schedule.py hold the
+behaviour). Usage: python bench/rerun_requests.py [--articles 10000] [--seed 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import crawl_scale  # noqa: E402
+from pressarchive.sitegen import FamilyServer, SiteFamily  # noqa: E402
+
+SITE = "arabpress"
+COLUMNS = ("requests", "304s", "new", "versions", "settled", "wall s")
+
+
+def run(family: SiteFamily, db: Path, tmp: Path, label: str, **server: bool) -> None:
+    with FamilyServer(family, cache_pages=10 * family.count + 1000, **server) as site:
+        start = time.perf_counter()
+        crawl_scale.crawl(site.origins[SITE], db, tmp, label, LOG_LEVEL="WARNING")
+        wall = time.perf_counter() - start
+    stats = json.loads((tmp / f"stats-{label}.json").read_text())
+    figures = (stats.get("downloader/request_count", 0),
+               stats.get("pressarchive/not_modified", 0),
+               stats.get("pressarchive/stored/new_article", 0),
+               stats.get("pressarchive/stored/new_version", 0),
+               stats.get("pressarchive/skipped/listed", 0))
+    print(f"{label:<44}" + "".join(f"{n:>10,}" for n in figures) + f"{wall:>10.1f}",
+          flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=3)
+    args = parser.parse_args()
+    family = SiteFamily(args.articles, seed=args.seed)
+    print(f"{'run':<44}" + "".join(f"{c:>10}" for c in COLUMNS))
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        db, first = tmp / "archive.sqlite", tmp / "first.sqlite"
+        run(family, db, tmp, "first crawl")
+        shutil.copy(db, first)
+        run(family, db, tmp, "unchanged rerun, front pages 304")
+        run(family, db, tmp, "unchanged rerun, front pages 200", hub_validators=False)
+        run(family, db, tmp, "again, front pages 200", hub_validators=False)
+        shutil.copy(first, db)
+        plan = family.advance(1)
+        print(f"(the site advances a day: {sum(SITE in family.sites_of(i) for i in plan['new'])}"
+              f" new articles and {sum(SITE in family.sites_of(i) for i in plan['edited'])}"
+              f" edited on {SITE})")
+        run(family, db, tmp, "after a day's advance, front pages 200", hub_validators=False)
+        run(family, db, tmp, "its rerun, front pages 200", hub_validators=False)
+
+
+if __name__ == "__main__":
+    main()
