@@ -273,6 +273,7 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/listed")
                 self.asked.add(url)
             elif engine.spider is not None:
+                self.crawler.stats.inc_value("pressarchive/held_asked")
                 engine.crawl(self.request(url, state=state, priority=priority))
 
     def release_on_idle(self) -> None:

@@ -136,6 +136,28 @@ def test_a_failed_sitemap_is_read_as_a_sitemap_by_the_next_run(tmp_path):
     assert second["pressarchive/stored/new_article"] == len(lost)
 
 
+def test_links_that_wait_for_a_sitemap_never_answered_are_asked_for_at_the_end(tmp_path):
+    # A sitemap that failed last run is asked for first this run, as a failure to retry; the
+    # index's request for it is then a duplicate, never answered, so no known article can be
+    # settled by its sitemap. The known articles that the front pages (answering 200: no
+    # validators) lead to wait for it, and are asked for once nothing else is left to do.
+    family = SiteFamily(200, seed=9)
+    month = family.months("arabpress")[-1]
+    down = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                  targets=(f"/sitemaps/{month}.xml",))
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, down, hub_validators=False) as server:
+        first = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    with FamilyServer(family, hub_validators=False) as server:
+        second = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    assert first.stats["finish_reason"] == second.stats["finish_reason"] == "finished"
+    assert first.stats["pressarchive/failed"] >= 1
+    assert second.stats["pressarchive/retrying_failed"] >= 1
+    assert stored_urls(db) == articles_of(family)
+    assert "pressarchive/skipped/listed" not in second.stats
+    assert second.stats["pressarchive/held_asked"] >= 1
+
+
 def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(tmp_path):
     """A "not found" page served with 200 for a listed article: the next run over the same,
     unchanged site reads that article's sitemap in full and archives it."""
