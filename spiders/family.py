@@ -105,6 +105,13 @@ class FamilySpider(Spider):
         self.sitemaps_asked = self.sitemaps_answered = 0
         self.sitemap_failed = False
         self.sitemap_urls: set[str] = set()  # those asked for (sitemap_request), local
+        # Last runs' failures asked for again first thing (local URLs, read by parse_any),
+        # what became of each (True: read as a sitemap), and those the sitemap index lists
+        # whose outcome is still awaited: a sitemap among them counts as one of the run's
+        # (sitemaps_done) without being asked for twice (_retried_sitemap).
+        self.retrying: set[str] = set()
+        self.retried: dict[str, bool] = {}
+        self.awaiting_retry: set[str] = set()
         # Known articles that links or the feed led to while sitemaps were still being read
         # (local URL -> crawl state, priority): they wait for the last sitemap, which may
         # settle them (_hold).
@@ -158,7 +165,8 @@ class FamilySpider(Spider):
             failing = list(crawlstate.failing_urls(session, self.site.slug))
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
-            yield self.request(self._local(url), callback=self.parse_any)
+            self.retrying.add(local := self._local(url))
+            yield self.request(local, callback=self.parse_any)
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
             yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
         for url in dict.fromkeys(self._local(url) for url in sitemaps) or [
@@ -359,22 +367,60 @@ class FamilySpider(Spider):
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
             self.sitemaps_answered += 1
-            if self.held and (self.sitemaps_answered == self.sitemaps_asked
-                              or self.sitemap_failed):
-                self._release()
+            self._release_when_answered()
+
+    def _release_when_answered(self) -> None:
+        if self.held and (self.sitemaps_answered == self.sitemaps_asked or self.sitemap_failed):
+            self._release()
+
+    def _retried_sitemap(self, url: str) -> None:
+        """A sitemap the index lists that this run asked for already, as a failure of the
+        last runs (parse_any): counted as one of the run's sitemaps, answered with what
+        parse_any makes of it (read as a sitemap, or failed). Asked for again from the index,
+        it would be a duplicate that Scrapy drops: never answered, it kept every known
+        article a link leads to from being settled by its sitemap in that run."""
+        self.sitemaps_asked += 1
+        if url in self.retried:
+            self._retry_answered(self.retried[url])
+        else:
+            self.awaiting_retry.add(url)
+
+    def _retry_done(self, url: str, read: bool) -> None:
+        """What parse_any made of a URL retried from the last runs (``read``: a sitemap)."""
+        self.retried[url] = read
+        if url in self.awaiting_retry:
+            self.awaiting_retry.discard(url)
+            self._retry_answered(read)
+
+    def _retry_answered(self, read: bool) -> None:
+        self.sitemaps_answered += 1
+        if not read:
+            self.sitemap_failed = True
+        self._release_when_answered()
 
     def parse_any(self, response: Response) -> Iterable[Any]:
         """A URL that the last runs could not fetch, asked for again (``start``): its failure
         did not say whether it was a page, a sitemap or a feed, so it is read as what it
-        turns out to be. (As a page only, a sitemap that had failed would never be read:
-        its request from the sitemap index, for the same URL, is a duplicate.)"""
+        turns out to be. (As a page only, a sitemap that had failed would never be read: the
+        sitemap index does not ask for it a second time, see ``_retried_sitemap``.)"""
+        asked = response.meta.get("redirect_urls", [response.url])[0]
         if not isinstance(response, HtmlResponse):
             sitemap = self._sitemap(response)
             if sitemap is not None and sitemap.type in SITEMAP_ROOTS:
-                return self._read_sitemap(response, sitemap)
+                return self._read_retried_sitemap(asked, response, sitemap)
+            self._retry_done(asked, False)
             if sitemap is not None and sitemap.type in FEED_ROOTS:
                 return self.parse_feed(response)
+        else:
+            self._retry_done(asked, False)
         return self.parse_page(response)
+
+    def _read_retried_sitemap(self, asked: str, response: Response,
+                              sitemap: Sitemap) -> Iterable[Request]:
+        try:
+            yield from self._read_sitemap(response, sitemap)
+        finally:  # once its entries are all asked for or passed over
+            self._retry_done(asked, True)
 
     def _sitemap(self, response: Response) -> Sitemap | None:
         """The response's body as Scrapy's Sitemap (its ``type``: the root element's name),
@@ -404,7 +450,10 @@ class FamilySpider(Spider):
                 not in self.sitemap_urls and self._short_enough(url)))
             states = self._states(children)
             for url in children:
-                yield self.sitemap_request(url, states.get(url))
+                if url in self.retrying:  # asked for already, as a failure to retry
+                    self._retried_sitemap(url)
+                else:
+                    yield self.sitemap_request(url, states.get(url))
             return
         etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
                           for name in (b"ETag", b"Last-Modified"))
@@ -558,15 +607,16 @@ class FamilySpider(Spider):
 
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request
+        asked = request.meta.get("redirect_urls", [request.url])[0]
         if request.callback == self.parse_sitemap:
             self.sitemaps_answered += 1
             self.sitemap_failed = True
-            if self.held:
-                self._release()
+            self._release_when_answered()
+        elif request.callback == self.parse_any:
+            self._retry_done(asked, False)
         kind, retry = _failure_kind(failure)
         if kind is None:
             return  # robots.txt said no: a decision, not a failure
-        asked = request.meta.get("redirect_urls", [request.url])[0]
         yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
                            message=str(failure.value)[:200], failed_at=now(), retry=retry)
 
