@@ -160,3 +160,31 @@ def test_each_run_is_recorded(runs):
     assert sum(r[3] for r in advanced) == sum(
         len(runs["family"].sites_of(i)) for i in runs["plan"]["new"])
     assert sum(r[4] for r in advanced) == len(runs["plan"]["edited"])
+
+
+def test_a_rerun_pages_through_a_listing_neither_way_when_it_holds_nothing_new(tmp_path):
+    # The front pages answer 200 on every visit (no validators). A section's first page
+    # links to its next page (rel=next) and to its last; the last links back (rel=prev). With
+    # nothing new on a page, neither walk goes on: the first page and the last are read.
+    family = SiteFamily(1500, seed=21)
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, hub_validators=False) as server:
+        run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    with FamilyServer(family, hub_validators=False, keep_order=True) as server:
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+        sections = [target for _, kind, target in server.order if kind == "section"]
+    from pressarchive.sitegen.render import render_section
+
+    def last_page(section: str) -> int:
+        page = 1
+        while render_section(family, "arabpress", section, page + 1) is not None:
+            page += 1
+        return page
+
+    first_pages = {t.split("/")[2] for t in sections if "/page/" not in t}
+    paged = [t.split("/") for t in sections if "/page/" in t]
+    assert first_pages and all(last_page(section) > 2 for section in first_pages)
+    # Besides each first page, only the last pages it links to: no walk either way.
+    assert sorted((section, int(n)) for _, _, section, _, n in paged) == sorted(
+        (section, last_page(section)) for section in first_pages), sections
+    assert rerun.stats["pressarchive/skipped/pagination"] >= len(first_pages)
