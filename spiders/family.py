@@ -471,6 +471,12 @@ class FamilySpider(Spider):
                 listed.append((url, lastmod))
         states = self._states([url for url, _ in listed])
         for url, lastmod in listed:
+            if url in self.asked:
+                # Asked for meanwhile: Scrapy takes this generator's requests one at a time,
+                # between other callbacks (the feed's, say), and would drop this one as a
+                # duplicate, and its lastmod with it. Settled as a link-first entry instead.
+                self.listed_after[url] = (response.url, lastmod)
+                continue
             state = states.get(url)
             if not self.full and state and _unchanged_since(lastmod, state):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
