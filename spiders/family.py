@@ -495,6 +495,11 @@ class FamilySpider(Spider):
                 and self._short_enough(url)]
         states = self._states(urls)
         for url in urls:
+            if url in self.asked:
+                # Asked for meanwhile, by a sitemap, say, with its lastmod: Scrapy takes the
+                # requests of a callback one at a time and schedules them later, so this one,
+                # though made second, could reach the duplicate filter first.
+                continue
             state = states.get(url)
             if self._settled_by_sitemap(state):  # as for a link (_follow)
                 self.crawler.stats.inc_value("pressarchive/skipped/listed")

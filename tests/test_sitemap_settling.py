@@ -398,3 +398,17 @@ def test_an_entry_asked_for_while_its_sitemap_was_read_keeps_the_entrys_lastmod(
     s.request(f"{LOCAL}/y")  # the feed's, meanwhile
     assert list(requests) == []
     assert s.listed_after[f"{LOCAL}/y"] == (sitemap.url, "2025-06-01")
+
+
+def test_a_feed_entry_its_sitemap_asked_for_meanwhile_is_not_asked_for_again():
+    # The other way round: the sitemap's request (with the lastmod) is made while the feed's
+    # requests wait to be taken. A second request from the feed could reach Scrapy's
+    # duplicate filter first, and the sitemap's would be the one dropped.
+    s = spider()
+    rss = (b'<?xml version="1.0"?><rss><channel>'
+           b"<item><link>https://arabpress.com/x</link></item>"
+           b"<item><link>https://arabpress.com/y</link></item></channel></rss>")
+    feed = s.parse_feed(xml(f"{LOCAL}/feed.xml", rss))
+    assert next(feed).url == f"{LOCAL}/x"
+    s.request(f"{LOCAL}/y", lastmod="2025-06-01")  # its sitemap's, meanwhile
+    assert list(feed) == []
