@@ -92,6 +92,15 @@ def test_robots_disallow_is_obeyed(crawled):
     assert "SECRET-DRAFT-MARKER" not in bodies
 
 
+def test_robots_txt_is_asked_for_once_a_run(crawled):
+    # Scrapy's robots.txt middleware, left to itself, would ask for it a second time in each
+    # run; it obeys the answer the spider got instead.
+    for site in ("arabpress", "saudipress"):
+        assert crawled["requested"][site].count("/robots.txt") == 2, site  # two runs
+        for run in (crawled["first"][site], crawled["second"][site]):
+            assert run.stats["robotstxt/response_count"] == 1
+
+
 def test_discovery_uses_sitemap_feed_and_listing_pagination(crawled):
     requested = crawled["requested"]["arabpress"]
     for path in ("/robots.txt", "/sitemap.xml", "/sitemap-articles.xml", "/feed.xml",
