@@ -256,6 +256,20 @@ class FamilySpider(Spider):
         return (not self.full and state is not None and state.fetched and not state.failures
                 and state.article_id is not None and bool(state.lastmod))
 
+    def _settled(self, url: str, state) -> bool:
+        """Whether a known page a link or the feed leads to is settled by its sitemap
+        (counted, and marked decided for this run)."""
+        if not self._settled_by_sitemap(state):
+            return False
+        self.crawler.stats.inc_value("pressarchive/skipped/listed")
+        self.asked.add(url)
+        return True
+
+    def _settled_or_held(self, url: str, state, priority: int) -> bool:
+        """Whether a page a link or the feed leads to needs no request now: settled by its
+        sitemap, or waiting for the last one (``_hold``)."""
+        return self._settled(url, state) or self._hold(url, state, priority)
+
     def _hold(self, url: str, state, priority: int) -> bool:
         """Whether a known article a link or the feed leads to waits for the sitemaps still
         being read rather than being asked for now: once they are all in, its sitemap may
@@ -275,12 +289,9 @@ class FamilySpider(Spider):
         held, self.held = self.held, {}
         engine = self.crawler.engine
         for url, (state, priority) in held.items():
-            if url in self.asked:
+            if url in self.asked or self._settled(url, state):
                 continue
-            if self._settled_by_sitemap(state):
-                self.crawler.stats.inc_value("pressarchive/skipped/listed")
-                self.asked.add(url)
-            elif engine.spider is not None:
+            if engine.spider is not None:
                 self.crawler.stats.inc_value("pressarchive/held_asked")
                 engine.crawl(self.request(url, state=state, priority=priority))
 
@@ -501,11 +512,7 @@ class FamilySpider(Spider):
                 # though made second, could reach the duplicate filter first.
                 continue
             state = states.get(url)
-            if self._settled_by_sitemap(state):  # as for a link (_follow)
-                self.crawler.stats.inc_value("pressarchive/skipped/listed")
-                self.asked.add(url)
-                continue
-            if not self._hold(url, state, 0):
+            if not self._settled_or_held(url, state, 0):  # as for a link (_follow)
                 yield self.request(url, state=state)
 
     def parse_page(self, response: Response) -> Iterable[Any]:
@@ -572,13 +579,8 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
             state = states.get(url)
-            if url not in next_pages:
-                if self._settled_by_sitemap(state):
-                    self.crawler.stats.inc_value("pressarchive/skipped/listed")
-                    self.asked.add(url)
-                    continue
-                if self._hold(url, state, priority):
-                    continue
+            if url not in next_pages and self._settled_or_held(url, state, priority):
+                continue
             yield self.request(url, state=state, priority=priority)
 
     # -- requests and their failures ------------------------------------------------------
