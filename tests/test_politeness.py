@@ -57,6 +57,24 @@ def test_a_robots_txt_sent_off_the_site_is_no_rule_and_is_asked_for_once(tmp_pat
     assert any("/private/" in url for url in stored), sorted(stored)
 
 
+def test_a_site_without_robots_txt_is_crawled_with_no_rule(tmp_path):
+    # A 404 for robots.txt: the site has none, so nothing is disallowed (RFC 9309, 2.3.1.3),
+    # the sitemap is looked for where sites keep it, and robots.txt is asked for once.
+    family = SiteFamily(40, seed=16)
+    with FamilyServer(family, robots=False, keep_order=True) as server:
+        run = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path,
+                        base_url=server.origins["arabpress"])
+        by_kind = dict(server.requests["by_kind"])
+        index_asked = [t for _, _, t in server.order if t == "/sitemap.xml"]
+    assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+    assert by_kind["robots"] == 1, by_kind
+    assert len(index_asked) == 1
+    assert "robotstxt/forbidden" not in run.stats
+    stored = stored_urls(tmp_path / "a.sqlite")
+    assert {family.article(i).url("arabpress") for i in family.ids("arabpress")} <= stored
+    assert any("/private/" in url for url in stored), sorted(stored)
+
+
 def test_a_page_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):
     family = SiteFamily(200, seed=12)
     db = tmp_path / "a.sqlite"

@@ -41,11 +41,14 @@ def _parse_faults(specs: tuple[str, ...], seed: int):
 @click.option("--port-base", type=click.IntRange(1, 65000), default=None,
               help="Site k listens on PORT_BASE+k (default: free ports).")
 @click.option("--crawl-delay", type=float, default=None, help="Crawl-delay for robots.txt.")
+@click.option("--no-robots", "no_robots", is_flag=True,
+              help="Answer /robots.txt with 404, as a site without one.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
               help="A fault probability or setting, e.g. error_5xx=0.1, timeout_seconds=3, "
                    "targets=/a,/b (only those pages; repeatable).")
 def serve_generated(articles: int, seed: int, shared: float, start: str, port_base: int | None,
-                    crawl_delay: float | None, faults: tuple[str, ...]) -> None:
+                    crawl_delay: float | None, no_robots: bool,
+                    faults: tuple[str, ...]) -> None:
     """Serve a generated Arab Press / Saudi Press family on 127.0.0.1 until interrupted.
 
     The same --articles and --seed always give the same sites. POST /__advance__?days=1 to any
@@ -71,7 +74,8 @@ def serve_generated(articles: int, seed: int, shared: float, start: str, port_ba
     except ValueError as exc:
         raise UserError(str(exc)) from None
     try:
-        server = FamilyServer(family, fault_config, port_base=port_base, crawl_delay=crawl_delay)
+        server = FamilyServer(family, fault_config, port_base=port_base, crawl_delay=crawl_delay,
+                              robots=not no_robots)
     except OSError as exc:
         where = f"ports {port_base}-{port_base + len(family.sites) - 1}" if port_base else "a port"
         raise UserError(f"cannot listen on 127.0.0.1 ({where}): {exc.strerror or exc}") from None

@@ -119,13 +119,15 @@ class FamilyServer:
     ``hub_validators``: False sends no ``ETag`` or ``Last-Modified`` with the pages that are
     not articles (the home page, listings, tags, search, video pages), which are then never
     answered 304, as on a news site whose front pages and related lists change by the hour.
+    ``robots``: False answers ``/robots.txt`` with a 404, as on a site that has none.
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
                  port_base: int | None = None, crawl_delay: float | None = None,
                  cache_pages: int = 2048, keep_order: bool = False,
-                 hub_validators: bool = True):
+                 hub_validators: bool = True, robots: bool = True):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
+        self._robots = robots
         self._hub_validators = hub_validators
         self._keep_order = keep_order
         self.origins: dict[str, str] = {}
@@ -280,6 +282,8 @@ class FamilyServer:
             self._cache.move_to_end(key)
             return hit
         page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
+        if page.kind == "robots" and not self._robots:
+            page = not_found(fam, site, 404, "robots")
         validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
         if page.status == 200 and (self._hub_validators or page.kind not in HUBS):
             validators = (f"ETag: {page.etag}\r\n" + (
