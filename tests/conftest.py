@@ -49,9 +49,11 @@ class CrawlResult:
 
 def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = None,
               urls: list[str] | None = None, settings: dict | None = None,
-              spider_args: dict | None = None, preexec_fn=None) -> CrawlResult:
+              spider_args: dict | None = None, preexec_fn=None,
+              env: dict | None = None) -> CrawlResult:
     """``scrapy crawl`` as a user runs it, from the project root, in its own process
-    (``preexec_fn``: run in that process before it starts, to set its limits, say)."""
+    (``preexec_fn``: run in that process before it starts, to set its limits, say; ``env``:
+    more environment variables)."""
     stats_file = tmp_path / f"stats-{spider}-{os.getpid()}-{len(list(tmp_path.iterdir()))}.json"
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider,
            "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"STATS_FILE={stats_file}",
@@ -66,9 +68,11 @@ def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = N
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     # TMPDIR: the crawl's disk queue folder lands in the test's tmp_path, cleaned by pytest.
+    extra = env or {}
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
            "TMPDIR": str(tmp_path)}
     env.pop("ARCHIVE_URL", None)
+    env.update(extra)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
                           preexec_fn=preexec_fn)
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}

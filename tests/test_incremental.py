@@ -10,7 +10,7 @@ import pytest
 
 from pressarchive.sitegen import FamilyServer, SiteFamily
 
-from conftest import run_crawl
+from conftest import ROOT, run_crawl
 
 SITES = ("arabpress", "saudipress")
 
@@ -188,3 +188,30 @@ def test_a_rerun_pages_through_a_listing_neither_way_when_it_holds_nothing_new(t
     assert sorted((section, int(n)) for _, _, section, _, n in paged) == sorted(
         (section, last_page(section)) for section in first_pages), sections
     assert rerun.stats["pressarchive/skipped/pagination"] >= len(first_pages)
+
+
+def test_articles_held_for_a_sitemap_that_never_answers_are_asked_for_when_the_crawl_idles(
+        tmp_path):
+    # A rerun whose home page (no validators: never a 304) links to known articles while the
+    # sitemaps are still being read: those articles wait for the last sitemap. Here one
+    # sitemap's request is lost (dropped by the duplicate filter, as a duplicate is, and so
+    # never answered): when nothing else is left to do, the waiting articles are asked for
+    # (conditionally: unchanged, each answers 304), not left unchecked.
+    family = SiteFamily(60, seed=5)
+    db = tmp_path / "archive.sqlite"
+    lost = f"/sitemaps/{family.months('arabpress')[-1]}.xml"
+    with FamilyServer(family, hub_validators=False) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        before = counts(db)
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=origin,
+                          settings={"DUPEFILTER_CLASS": "lost_request.LoseOne"},
+                          env={"LOST_REQUEST": lost, "PYTHONPATH": str(ROOT / "tests")})
+    assert first.stats["finish_reason"] == "finished", first.log[-2000:]
+    stats = rerun.stats
+    assert stats["finish_reason"] == "finished", rerun.log[-2000:]
+    assert stats.get("dupefilter/filtered") == 1, stats  # the lost sitemap, and only it
+    held = stats.get("pressarchive/held_asked", 0)
+    assert held >= 3, stats
+    assert stats.get("pressarchive/not_modified", 0) >= held, stats
+    assert counts(db) == before
