@@ -246,7 +246,8 @@ class FamilySpider(Spider):
         passed over, and so never reach here), so it is in one answered 304: unchanged since a
         finished run read it, when every one of its entries was settled (remember_sitemaps),
         this page's with that very lastmod (``_late_lastmods`` for a page a link reached
-        first). The trust is the one ``_unchanged_since`` puts in a lastmod. After a day's
+        first); or it is another URL of a listed article (``_alias_lastmods``), which its
+        article's own URL stands for. The trust is the one ``_unchanged_since`` puts in a lastmod. After a day's
         advance, when every related list changes, this spares a request (a conditional one,
         mostly a 304) for each known article those lists lead to."""
         return self.sitemaps_done and self._settles_by_lastmod(state)
@@ -320,8 +321,6 @@ class FamilySpider(Spider):
         if reason != "finished" or self.windowed or self.only_urls:
             return
         settled = self._settled_sitemaps()
-        if not settled:
-            return
         when = crawlstate.stored_time(now())
         fetches = [(crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
                                      fetched_at=when, etag=etag, last_modified=modified), None)
@@ -333,6 +332,7 @@ class FamilySpider(Spider):
         def remember(session) -> None:
             crawlstate.note_fetches(session, fetches)
             self._late_lastmods(session, late)
+            self._alias_lastmods(session)
 
         _, failure = write_archive(self.crawler, remember)
         if failure:  # nothing lost: sitemaps not remembered are read in full next run
@@ -345,12 +345,29 @@ class FamilySpider(Spider):
         (``_unchanged_since``; both the site's clock). An edit made between the page's fetch
         and the sitemap's reading then leaves no lastmod it would be mistaken for: the next
         run asks for the page conditionally, as before."""
+        self.crawler.stats.set_value("pressarchive/lastmods_recorded_late",
+                                     self._adopt_lastmods(session, lastmods))
+
+    def _alias_lastmods(self, session) -> None:
+        """Gives the pages at other URLs of a listed article (another spelling of its URL,
+        the first hop of a redirect: in no sitemap) the lastmod of the article's listed page,
+        where the page as fetched is at least that recent (as ``_late_lastmods``). A link to
+        such a URL is then settled by the article's sitemap too, instead of costing every run
+        a conditional request. The archive loses nothing when it is: the page at that URL is
+        the article, whose own URL its sitemap settles or asks for."""
+        self.crawler.stats.set_value(
+            "pressarchive/alias_lastmods",
+            self._adopt_lastmods(session, crawlstate.alias_lastmods(session, self.site.slug)))
+
+    def _adopt_lastmods(self, session, lastmods: dict[str, str]) -> int:
+        """Records the lastmods (public URL -> lastmod) of the pages whose last fetch is at
+        least that recent (``_unchanged_since``); returns how many."""
         states = crawlstate.page_states(session, self.site.slug, list(lastmods))
         adopted = {url: lastmod for url, lastmod in lastmods.items()
                    if (state := states.get(url)) is not None and state.lastmod != lastmod
                    and _unchanged_since(lastmod, state)}
         crawlstate.note_lastmods(session, self.site.slug, adopted)
-        self.crawler.stats.set_value("pressarchive/lastmods_recorded_late", len(adopted))
+        return len(adopted)
 
     def _settled_sitemaps(self) -> dict[str, tuple[str | None, str | None]]:
         """The sitemaps read in full in this run (local URL -> validators) whose entries all

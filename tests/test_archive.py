@@ -219,3 +219,33 @@ def test_an_archive_behind_the_head_is_still_migrated(tmp_path):
     arc = Archive(f"sqlite:///{tmp_path / 'old.sqlite'}")  # brings it to the head
     assert _revision(arc.engine) == SCHEMA_HEAD
     arc.close()
+
+
+def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
+    from pressarchive.storage import crawlstate
+    from pressarchive.storage.crawlstate import Fetch
+
+    when = "2025-06-20T09:00:00+00:00"
+    base = f"https://arabpress.com/{SLUG}"
+
+    def fetch(url, lastmod=None, site="arabpress"):
+        return Fetch(site=site, url=url, fetched_at=crawlstate.stored_time(when),
+                     last_modified="Fri, 20 Jun 2025 08:00:00 GMT", lastmod=lastmod)
+
+    listed = archive.save(record(), fetch(base, lastmod="2025-06-19T10:00:00+00:00"))
+    archive.save(record(), fetch(f"https://arabpress.com/{SLUG.upper()}"))  # same article
+    other = record(url="https://arabpress.com/other", headline="Another Story Entirely",
+                   body="Nothing alike.\n\nAt all.")
+    archive.save(other, fetch("https://arabpress.com/other"))  # listed nowhere
+    # The same article on a sister site is that site's business, not this one's.
+    archive.save(record(url=f"https://saudipress.com/{SLUG}", site="saudipress"),
+                 fetch(f"https://saudipress.com/{SLUG.upper()}", site="saudipress"))
+    with archive.session() as session:
+        aliases = crawlstate.alias_lastmods(session, "arabpress")
+        assert aliases == {f"https://arabpress.com/{SLUG.upper()}": "2025-06-19T10:00:00+00:00"}
+        assert crawlstate.alias_lastmods(session, "saudipress") == {}
+        # A second listed URL with another lastmod: which one the alias stands for is not
+        # known, so it gets none.
+        crawlstate.note_fetches(session, [(fetch(base + "-2", lastmod="2025-06-20T00:00:00Z"),
+                                           listed.article_id)])
+        assert crawlstate.alias_lastmods(session, "arabpress") == {}

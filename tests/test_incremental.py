@@ -215,3 +215,23 @@ def test_articles_held_for_a_sitemap_that_never_answers_are_asked_for_when_the_c
     assert held >= 3, stats
     assert stats.get("pressarchive/not_modified", 0) >= held, stats
     assert counts(db) == before
+
+
+def test_an_unchanged_rerun_asks_for_no_article_whatever_spelling_the_links_use(tmp_path):
+    # Listings link to a few articles under another spelling (upper case), which no sitemap
+    # lists. The first run gives each such URL the lastmod of its article's listed page, so
+    # that a rerun settles it by the sitemap as it does the article's own URL: with front
+    # pages that answer 200 every time (no validators), the rerun still asks for no article.
+    family = SiteFamily(120, seed=7)
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, hub_validators=False) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        server.reset_counters()
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        by_kind = dict(server.requests["by_kind"])
+    assert first.stats["finish_reason"] == "finished", first.log[-2000:]
+    assert first.stats.get("pressarchive/alias_lastmods", 0) >= 2, first.stats
+    assert rerun.stats["finish_reason"] == "finished", rerun.log[-2000:]
+    assert by_kind.get("article", 0) == 0, by_kind
+    assert by_kind.get("home") == 1 and rerun.stats.get("pressarchive/skipped/listed", 0) > 0
