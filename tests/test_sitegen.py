@@ -410,13 +410,14 @@ def test_serve_generated_command():
                           "--fault", "nonsense=1"], capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "nonsense" in bad.stderr
     proc = subprocess.Popen([sys.executable, "-m", "pressarchive.cli", "serve-generated",
-                             "--articles", "100", "--fault", "error_5xx=0.5"],
+                             "--articles", "100", "--fault", "error_5xx=0.5", "--no-robots"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         origins = dict(proc.stdout.readline().split() for _ in range(2))
         assert set(origins) == {"arabpress", "saudipress"}
         status, _, body = get(origins["arabpress"], "/__state__")
         assert status == 200 and b'"articles": 100' in body
+        assert get(origins["arabpress"], "/robots.txt")[0] == 404  # --no-robots
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
