@@ -247,9 +247,9 @@ class FamilySpider(Spider):
         finished run read it, when every one of its entries was settled (remember_sitemaps),
         this page's with that very lastmod (``_late_lastmods`` for a page a link reached
         first); or it is another URL of a listed article (``_alias_lastmods``), which its
-        article's own URL stands for. The trust is the one ``_unchanged_since`` puts in a lastmod. After a day's
-        advance, when every related list changes, this spares a request (a conditional one,
-        mostly a 304) for each known article those lists lead to."""
+        article's own URL stands for. The trust is the one ``_unchanged_since`` puts in a
+        lastmod. After a day's advance, when every related list changes, this spares a request
+        (a conditional one, mostly a 304) for each known article those lists lead to."""
         return self.sitemaps_done and self._settles_by_lastmod(state)
 
     def _settles_by_lastmod(self, state) -> bool:
