@@ -39,6 +39,18 @@ def test_robots_disallow_and_crawl_delay_are_obeyed(tmp_path):
     assert stats["elapsed_time_seconds"] >= 0.25 * (fetched - 4)
 
 
+def assert_no_rule(run, by_kind, family, db):
+    """A run with no robots.txt to obey: it finished, asked for robots.txt once (not again
+    by Scrapy's middleware), forbade nothing, and archived every article and the page
+    robots.txt would have disallowed."""
+    assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+    assert by_kind["robots"] == 1, by_kind
+    assert "robotstxt/forbidden" not in run.stats
+    stored = stored_urls(db)
+    assert {family.article(i).url("arabpress") for i in family.ids("arabpress")} <= stored
+    assert any("/private/" in url for url in stored), sorted(stored)
+
+
 def test_a_robots_txt_sent_off_the_site_is_no_rule_and_is_asked_for_once(tmp_path):
     # robots.txt redirects off the family's domains, which is not followed: there is no
     # robots.txt to obey (RFC 9309 reads an unavailable one as no rule), and the run goes on.
@@ -48,13 +60,7 @@ def test_a_robots_txt_sent_off_the_site_is_no_rule_and_is_asked_for_once(tmp_pat
         run = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path,
                         base_url=server.origins["arabpress"])
         by_kind = dict(server.requests["by_kind"])
-    assert run.stats["finish_reason"] == "finished", run.log[-2000:]
-    assert by_kind["robots"] == 1, by_kind  # not asked again by Scrapy's middleware
-    assert "robotstxt/forbidden" not in run.stats
-    stored = stored_urls(tmp_path / "a.sqlite")
-    assert {family.article(i).url("arabpress") for i in family.ids("arabpress")} <= stored
-    # No rule at all: the page robots.txt would have disallowed is archived too.
-    assert any("/private/" in url for url in stored), sorted(stored)
+    assert_no_rule(run, by_kind, family, tmp_path / "a.sqlite")
 
 
 def test_a_site_without_robots_txt_is_crawled_with_no_rule(tmp_path):
@@ -66,13 +72,8 @@ def test_a_site_without_robots_txt_is_crawled_with_no_rule(tmp_path):
                         base_url=server.origins["arabpress"])
         by_kind = dict(server.requests["by_kind"])
         index_asked = [t for _, _, t in server.order if t == "/sitemap.xml"]
-    assert run.stats["finish_reason"] == "finished", run.log[-2000:]
-    assert by_kind["robots"] == 1, by_kind
+    assert_no_rule(run, by_kind, family, tmp_path / "a.sqlite")
     assert len(index_asked) == 1
-    assert "robotstxt/forbidden" not in run.stats
-    stored = stored_urls(tmp_path / "a.sqlite")
-    assert {family.article(i).url("arabpress") for i in family.ids("arabpress")} <= stored
-    assert any("/private/" in url for url in stored), sorted(stored)
 
 
 def test_a_page_budget_stops_a_run_and_the_next_run_goes_on(tmp_path):

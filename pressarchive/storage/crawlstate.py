@@ -123,19 +123,19 @@ def alias_lastmods(session: Session, site: str) -> dict[str, str]:
     """Pages of ``site`` that gave an article but carry no sitemap lastmod (URL -> the lastmod
     of the article's page that has one): other URLs of a listed article, such as another
     spelling of its URL (upper case) or the first hop of a redirect to it. A page whose article
-    has no such page, or several with different lastmods, is left out."""
-    aliases = dict(session.execute(
-        select(Page.url, Page.article_id).where(
-            Page.site == site, Page.lastmod.is_(None), Page.article_id.is_not(None),
-            Page.last_fetched.is_not(None), Page.failures == 0)).all())
-    ids = sorted(set(aliases.values()))
+    has no such page, or several with different lastmods, is left out. Two passes over the
+    site's pages, whatever their number (``article_id`` has no index of its own)."""
+    unlisted = (Page.site == site, Page.lastmod.is_(None), Page.article_id.is_not(None),
+                Page.last_fetched.is_not(None), Page.failures == 0)
+    aliases = dict(session.execute(select(Page.url, Page.article_id).where(*unlisted)).all())
+    if not aliases:
+        return {}
     listed: dict[int, set[str]] = {}
-    for start in range(0, len(ids), 500):
-        for article_id, lastmod in session.execute(
-                select(Page.article_id, Page.lastmod).where(
-                    Page.site == site, Page.article_id.in_(ids[start:start + 500]),
-                    Page.lastmod.is_not(None))):
-            listed.setdefault(article_id, set()).add(lastmod)
+    for article_id, lastmod in session.execute(
+            select(Page.article_id, Page.lastmod).where(
+                Page.site == site, Page.lastmod.is_not(None),
+                Page.article_id.in_(select(Page.article_id).where(*unlisted)))):
+        listed.setdefault(article_id, set()).add(lastmod)
     return {url: next(iter(listed[article_id])) for url, article_id in aliases.items()
             if len(listed.get(article_id, ())) == 1}
 
