@@ -171,7 +171,11 @@ class FamilySpider(Spider):
             yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
         for url in dict.fromkeys(self._local(url) for url in sitemaps) or [
                 self.base_url + "/sitemap.xml"]:
-            yield self.sitemap_request(url)
+            if url in self.retrying:  # asked for above: a second request would be dropped
+                self.sitemap_urls.add(url)
+                self._retried_sitemap(url)
+            else:
+                yield self.sitemap_request(url)
 
     async def read_robots(self) -> list[str]:
         """Fetch robots.txt (through the downloader middlewares, so politely, and retried),
@@ -322,31 +326,45 @@ class FamilySpider(Spider):
             return
         settled = self._settled_sitemaps()
         when = crawlstate.stored_time(now())
-        fetches = [(crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
-                                     fetched_at=when, etag=etag, last_modified=modified), None)
-                   for url, (etag, modified) in settled.items()]
-        late = {self.public_url(url): lastmod
+        late = {self.public_url(url): (sitemap, lastmod)
                 for url, (sitemap, lastmod) in self.listed_after.items()
                 if lastmod and sitemap in settled and url not in self.unsettled}
 
         def remember(session) -> None:
-            crawlstate.note_fetches(session, fetches)
-            self._late_lastmods(session, late)
+            refused = self._late_lastmods(
+                session, {url: lastmod for url, (_, lastmod) in late.items()})
+            # A page older than the lastmod its sitemap gives it (edited after it was
+            # fetched, or served stale) keeps the lastmod of an earlier fetch, if any: were
+            # its sitemap remembered, the next run would get a 304 for it, and a link to the
+            # page would be settled by that older lastmod, the edit never fetched. Read in
+            # full next time, the sitemap asks for the page.
+            stale = {late[url][0] for url in refused}
+            if stale:
+                self.logger.info("%d sitemaps not remembered: a page fetched in this run is "
+                                 "older than the lastmod they give it", len(stale))
+                self.crawler.stats.set_value("pressarchive/sitemaps_unsettled_lastmod",
+                                             len(stale))
+            crawlstate.note_fetches(session, [
+                (crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
+                                  fetched_at=when, etag=etag, last_modified=modified), None)
+                for url, (etag, modified) in settled.items() if url not in stale])
             self._alias_lastmods(session)
 
         _, failure = write_archive(self.crawler, remember)
         if failure:  # nothing lost: sitemaps not remembered are read in full next run
             self.logger.error("the sitemaps read could not be remembered (%s)", failure)
 
-    def _late_lastmods(self, session, lastmods: dict[str, str]) -> None:
+    def _late_lastmods(self, session, lastmods: dict[str, str]) -> set[str]:
         """Records the sitemap lastmod of pages (public URL -> lastmod) that a link had led to
         before their sitemap listed them, where the page as fetched is known to be at least
         that recent: an article, fetched with a ``Last-Modified`` no earlier than the lastmod
         (``_unchanged_since``; both the site's clock). An edit made between the page's fetch
-        and the sitemap's reading then leaves no lastmod it would be mistaken for: the next
-        run asks for the page conditionally, as before."""
-        self.crawler.stats.set_value("pressarchive/lastmods_recorded_late",
-                                     self._adopt_lastmods(session, lastmods))
+        and the sitemap's reading then leaves no lastmod it would be mistaken for. Returns
+        the pages refused so: articles older than their lastmod, whose sitemaps
+        remember_sitemaps leaves to be read in full, so that the next run asks for them."""
+        adopted, refused = self._adopt_lastmods(session, lastmods)
+        self.crawler.stats.set_value("pressarchive/lastmods_recorded_late", adopted)
+        return refused
 
     def _alias_lastmods(self, session) -> None:
         """Gives the pages at other URLs of a listed article (another spelling of its URL,
@@ -355,19 +373,27 @@ class FamilySpider(Spider):
         such a URL is then settled by the article's sitemap too, instead of costing every run
         a conditional request. The archive loses nothing when it is: the page at that URL is
         the article, whose own URL its sitemap settles or asks for."""
-        self.crawler.stats.set_value(
-            "pressarchive/alias_lastmods",
-            self._adopt_lastmods(session, crawlstate.alias_lastmods(session, self.site.slug)))
+        adopted, _ = self._adopt_lastmods(
+            session, crawlstate.alias_lastmods(session, self.site.slug))
+        self.crawler.stats.set_value("pressarchive/alias_lastmods", adopted)
 
-    def _adopt_lastmods(self, session, lastmods: dict[str, str]) -> int:
+    def _adopt_lastmods(self, session, lastmods: dict[str, str]) -> tuple[int, set[str]]:
         """Records the lastmods (public URL -> lastmod) of the pages whose last fetch is at
-        least that recent (``_unchanged_since``); returns how many."""
+        least that recent (``_unchanged_since``). Returns how many, and the articles whose
+        last fetch is not (a page that gave no article is no sitemap's to settle:
+        page_unsettled has seen to its sitemap)."""
         states = crawlstate.page_states(session, self.site.slug, list(lastmods))
-        adopted = {url: lastmod for url, lastmod in lastmods.items()
-                   if (state := states.get(url)) is not None and state.lastmod != lastmod
-                   and _unchanged_since(lastmod, state)}
+        adopted, refused = {}, set()
+        for url, lastmod in lastmods.items():
+            state = states.get(url)
+            if state is None or state.lastmod == lastmod:
+                continue
+            if _unchanged_since(lastmod, state):
+                adopted[url] = lastmod
+            elif state.article_id is not None:
+                refused.add(url)
         crawlstate.note_lastmods(session, self.site.slug, adopted)
-        return len(adopted)
+        return len(adopted), refused
 
     def _settled_sitemaps(self) -> dict[str, tuple[str | None, str | None]]:
         """The sitemaps read in full in this run (local URL -> validators) whose entries all
@@ -376,8 +402,9 @@ class FamilySpider(Spider):
             sitemap for url, (sitemap, _) in self.listed_after.items() if url in self.unsettled}
         unsettled = {url for url in unsettled if url in self.sitemaps_read}
         if unsettled:
-            self.logger.info("%d sitemaps not remembered: an entry gave no article; they are "
-                             "read in full next time", len(unsettled))
+            self.logger.info("%d sitemaps not remembered: an entry gave no article, failed, "
+                             "or is older than its lastmod; they are read in full next time",
+                             len(unsettled))
             self.crawler.stats.set_value("pressarchive/sitemaps_unsettled", len(unsettled))
         return {url: validators for url, validators in self.sitemaps_read.items()
                 if url not in unsettled}
@@ -537,6 +564,12 @@ class FamilySpider(Spider):
         url = self.public_url(response.url)
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
+        lastmod = response.meta.get("lastmod")
+        if lastmod and response.status == 200 and _as_recent(
+                lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1")
+                or None) is False:
+            self._unvouched(response)
+            lastmod = None
         page = FetchedPage(
             url=url,
             requested_url=url if requested == response.url else self.public_url(requested),
@@ -547,7 +580,7 @@ class FamilySpider(Spider):
             body=response.body,
             fetched_at=now(),
             site=self.site.slug,
-            lastmod=response.meta.get("lastmod"),
+            lastmod=lastmod,
             follow=bool(follow),
         )
         if follow and self.links_from_pipeline:
@@ -559,6 +592,17 @@ class FamilySpider(Spider):
             # page is extracted then, so none is known for a hub: its links keep priority 0.
             links = self.links.fresh(response.url, read_links(response.selector.root))
             yield from self._follow(links)
+
+    def _unvouched(self, response: Response) -> None:
+        """A page whose ``Last-Modified`` is older than the lastmod its sitemap gives it
+        (edited since, a cache serving a stale copy): stored without that lastmod, so that
+        no run skips it by the sitemap (``_unchanged_since``) on the word of this copy. Its
+        sitemap is not remembered either: read in full next time, it asks for the page
+        again, conditionally (a 304 then is the site's word that the copy holds, and records
+        the lastmod)."""
+        self.crawler.stats.inc_value("pressarchive/lastmods_unvouched")
+        if sitemap := response.meta.get("sitemap"):
+            self.unsettled_sitemaps.add(sitemap)
 
     def follow_links(self, page_url: str, links: PageLinks | None, hub: bool = False) -> None:
         """Schedules what a page links to that this run has not asked for (the archive
@@ -647,6 +691,11 @@ class FamilySpider(Spider):
         kind, retry = _failure_kind(failure)
         if kind is None:
             return  # robots.txt said no: a decision, not a failure
+        if sitemap := request.meta.get("sitemap"):
+            # Not every failure is tried again (a 404 is not; nor one that failed run after
+            # run): read in full next time, the sitemap asks for its entry again while it
+            # lists it, where a 304 would leave the entry unread.
+            self.unsettled_sitemaps.add(sitemap)
         yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
                            message=str(failure.value)[:200], failed_at=now(), retry=retry)
 
@@ -715,9 +764,17 @@ def _unchanged_since(lastmod: str | None, state) -> bool:
         return False
     if lastmod == state.lastmod:
         return True
-    stamp, sent = _utc(lastmod), _http_date(state.last_modified)
+    # Unreadable dates: asked for conditionally instead, and the site's answer decides.
+    return _as_recent(lastmod, state.last_modified) is True
+
+
+def _as_recent(lastmod: str, last_modified: str | None) -> bool | None:
+    """Whether a page sent with the ``Last-Modified`` ``last_modified`` is at least as
+    recent as the sitemap ``lastmod`` (a date alone counts as the end of that day: the
+    latest it can mean); None when either cannot be read."""
+    stamp, sent = _utc(lastmod), _http_date(last_modified)
     if stamp is None or sent is None:
-        return False  # asked for conditionally instead: the site's answer decides
+        return None
     if len(lastmod.strip()) == 10:  # YYYY-MM-DD
         stamp += dt.timedelta(days=1)
     return stamp <= sent
@@ -739,9 +796,12 @@ def _http_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value).astimezone(dt.timezone.utc).replace(tzinfo=None)
+        sent = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if sent.tzinfo is None:  # "-0000" or asctime's form: UTC, as HTTP dates always are
+        return sent
+    return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _day(value: str | None, name: str) -> str | None:

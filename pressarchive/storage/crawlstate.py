@@ -62,13 +62,13 @@ def _page(session: Session, site: str, url: str) -> Page | None:
 
 def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[str, Any]:
     """The columns a successful fetch sets. ``known`` (the page's row as it was, if any) keeps
-    its sitemap lastmod and its article when this fetch brings none."""
+    its sitemap lastmod when this fetch brings none. The article is this fetch's: a page that
+    gave an article once and now gives none (a "not found" page served with 200) is no
+    longer taken for it, so no sitemap lastmod settles it (``_unchanged_since``)."""
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified,
             "lastmod": fetch.lastmod or getattr(known, "lastmod", None),
-            "article_id": article_id if article_id is not None
-            else getattr(known, "article_id", None),
-            "failures": 0, "last_error": None}
+            "article_id": article_id, "failures": 0, "last_error": None}
 
 
 def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
@@ -90,7 +90,7 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     known: dict[tuple[str, str], Any] = {}
     for site in {fetch.site for fetch, _ in fetches}:
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
-        for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.article_id)
+        for row in session.execute(select(Page.id, Page.url, Page.lastmod)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
     inserts, updates = [], []
