@@ -19,6 +19,7 @@ class FetchedPage:
     site: str
     requested_url: str = ""  # the public URL asked for, before redirects: the crawl state's key
     lastmod: str | None = None  # the sitemap's lastmod for it, when a sitemap led here
+    sitemap: str | None = None  # that sitemap (public URL), with the lastmod
     follow: bool = False  # whether the crawl wants the page's links (read where it is parsed)
     record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
     # Where the page's links go back to the spider: called by the archive pipeline with the
@@ -56,4 +57,4 @@ def fetch_of(page: FetchedPage) -> Fetch:
     return Fetch(site=page.site, url=page.requested_url or page.url,
                  fetched_at=stored_time(page.fetched_at), status=page.status,
                  etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
-                 lastmod=page.lastmod)
+                 lastmod=page.lastmod, sitemap=page.sitemap)

@@ -153,7 +153,8 @@ class Ingester:
                                     crawlstate.stored_time(item.failed_at), retry=item.retry)
         elif outcome.kind == NOT_MODIFIED:
             crawlstate.note_not_modified(session, item.site, item.requested_url,
-                                         crawlstate.stored_time(item.fetched_at), item.lastmod)
+                                         crawlstate.stored_time(item.fetched_at), item.lastmod,
+                                         item.sitemap)
         elif outcome.kind == NOT_ARTICLE:
             # Listings are expected on every crawl: remembered with their validators, so that
             # the next run can ask for them conditionally.

@@ -99,6 +99,13 @@ class FamilySpider(Spider):
         # entry's lastmod, recorded with the page at the end of the run: remember_sitemaps).
         self.unsettled = UrlHashes()
         self.listed_after: dict[str, tuple[str, str | None]] = {}
+        # Known pages a sitemap read in full passed over as unchanged whose recorded lastmod or
+        # sitemap it does not match (local URL -> that sitemap, the entry's lastmod): recorded
+        # at the end of a finished run (remember_sitemaps), so that each page names the sitemap
+        # that lists it now. And the sitemaps answered 304 (public URLs): only a page whose
+        # sitemap is among them is settled by it (_settled_by_sitemap).
+        self.relisted: dict[str, tuple[str, str]] = {}
+        self.sitemaps_unchanged: set[str] = set()
         # Sitemap requests made and answered (read, answered 304, or failed), and whether one
         # failed: once every sitemap is read or answered 304, a known article a link leads to
         # is settled by its sitemap (see _settled_by_sitemap).
@@ -246,20 +253,24 @@ class FamilySpider(Spider):
         """Whether a known page a link (or the feed) leads to needs no request, its sitemap
         having settled it: every sitemap is read or answered 304 (sitemaps_done), and the page
         is an article stored with the sitemap ``lastmod`` of its last fetch and no failure
-        since. It is in no sitemap read in this run (its entry would have been asked for or
-        passed over, and so never reach here), so it is in one answered 304: unchanged since a
-        finished run read it, when every one of its entries was settled (remember_sitemaps),
-        this page's with that very lastmod (``_late_lastmods`` for a page a link reached
-        first); or it is another URL of a listed article (``_alias_lastmods``), which its
-        article's own URL stands for. The trust is the one ``_unchanged_since`` puts in a
-        lastmod. After a day's advance, when every related list changes, this spares a request
-        (a conditional one, mostly a 304) for each known article those lists lead to."""
-        return self.sitemaps_done and self._settles_by_lastmod(state)
+        since, and the sitemap that gave that lastmod answered 304 in this run: unchanged
+        since a finished run read it, when every one of its entries was settled
+        (remember_sitemaps), this page's with that very lastmod (``_late_lastmods`` for a page
+        a link reached first); or the page is another URL of a listed article
+        (``_alias_lastmods``), which its article's own URL stands for. A page whose sitemap
+        was read in full in this run without listing it (its entry would have been asked for
+        or passed over, and so never reach here) has left it: asked for, conditionally. The
+        trust is the one ``_unchanged_since`` puts in a lastmod. After a day's advance, when
+        every related list changes, this spares a request (a conditional one, mostly a 304)
+        for each known article those lists lead to."""
+        return self.sitemaps_done and self._settles_by_lastmod(state) \
+            and state.sitemap in self.sitemaps_unchanged
 
     def _settles_by_lastmod(self, state) -> bool:
         """The page's side of ``_settled_by_sitemap``."""
         return (not self.full and state is not None and state.fetched and not state.failures
-                and state.article_id is not None and bool(state.lastmod))
+                and state.article_id is not None and bool(state.lastmod)
+                and state.sitemap is not None)
 
     def _settled(self, url: str, state) -> bool:
         """Whether a known page a link or the feed leads to is settled by its sitemap
@@ -321,24 +332,31 @@ class FamilySpider(Spider):
         An entry whose page a link had asked for first gets its lastmod recorded with that
         page, as if the sitemap had led there (``_late_lastmods``): without it, the page
         would be asked for again by every run a link leads to it while its sitemap answers
-        304."""
+        304. An entry passed over as unchanged gets its lastmod and sitemap recorded where
+        they differ from the page's (``relisted``): a page names the sitemap that lists it
+        now, whose 304 settles it (``_settled_by_sitemap``)."""
         if reason != "finished" or self.windowed or self.only_urls:
             return
         settled = self._settled_sitemaps()
         when = crawlstate.stored_time(now())
-        late = {self.public_url(url): (sitemap, lastmod)
-                for url, (sitemap, lastmod) in self.listed_after.items()
-                if lastmod and sitemap in settled and url not in self.unsettled}
+        late: dict[str, crawlstate.Listed] = {}  # public URLs, as the crawl state has them
+        late_in: dict[str, str] = {}  # and the sitemap (local URL) that listed each
+        for url, (sitemap, lastmod) in self.listed_after.items():
+            if lastmod and sitemap in settled and url not in self.unsettled:
+                late[public := self.public_url(url)] = (lastmod, self.public_url(sitemap))
+                late_in[public] = sitemap
+        relisted = {self.public_url(url): (lastmod, self.public_url(sitemap))
+                    for url, (sitemap, lastmod) in self.relisted.items() if sitemap in settled}
 
         def remember(session) -> None:
-            refused = self._late_lastmods(
-                session, {url: lastmod for url, (_, lastmod) in late.items()})
+            crawlstate.note_lastmods(session, self.site.slug, relisted)
+            refused = self._late_lastmods(session, late)
             # A page older than the lastmod its sitemap gives it (edited after it was
             # fetched, or served stale) keeps the lastmod of an earlier fetch, if any: were
             # its sitemap remembered, the next run would get a 304 for it, and a link to the
             # page would be settled by that older lastmod, the edit never fetched. Read in
             # full next time, the sitemap asks for the page.
-            stale = {late[url][0] for url in refused}
+            stale = {late_in[url] for url in refused}
             if stale:
                 self.logger.info("%d sitemaps not remembered: a page fetched in this run is "
                                  "older than the lastmod they give it", len(stale))
@@ -354,8 +372,9 @@ class FamilySpider(Spider):
         if failure:  # nothing lost: sitemaps not remembered are read in full next run
             self.logger.error("the sitemaps read could not be remembered (%s)", failure)
 
-    def _late_lastmods(self, session, lastmods: dict[str, str]) -> set[str]:
-        """Records the sitemap lastmod of pages (public URL -> lastmod) that a link had led to
+    def _late_lastmods(self, session, lastmods: dict[str, crawlstate.Listed]) -> set[str]:
+        """Records the sitemap lastmod of pages (public URL -> lastmod, and the sitemap, public)
+        that a link had led to
         before their sitemap listed them, where the page as fetched is known to be at least
         that recent: an article, fetched with a ``Last-Modified`` no earlier than the lastmod
         (``_unchanged_since``; both the site's clock). An edit made between the page's fetch
@@ -377,19 +396,20 @@ class FamilySpider(Spider):
             session, crawlstate.alias_lastmods(session, self.site.slug))
         self.crawler.stats.set_value("pressarchive/alias_lastmods", adopted)
 
-    def _adopt_lastmods(self, session, lastmods: dict[str, str]) -> tuple[int, set[str]]:
-        """Records the lastmods (public URL -> lastmod) of the pages whose last fetch is at
-        least that recent (``_unchanged_since``). Returns how many, and the articles whose
-        last fetch is not (a page that gave no article is no sitemap's to settle:
-        page_unsettled has seen to its sitemap)."""
+    def _adopt_lastmods(self, session,
+                        lastmods: dict[str, crawlstate.Listed]) -> tuple[int, set[str]]:
+        """Records the lastmods (public URL -> lastmod, and the sitemap that gives it) of the
+        pages whose last fetch is at least that recent (``_unchanged_since``). Returns how
+        many, and the articles whose last fetch is not (a page that gave no article is no
+        sitemap's to settle: page_unsettled has seen to its sitemap)."""
         states = crawlstate.page_states(session, self.site.slug, list(lastmods))
         adopted, refused = {}, set()
-        for url, lastmod in lastmods.items():
+        for url, (lastmod, sitemap) in lastmods.items():
             state = states.get(url)
-            if state is None or state.lastmod == lastmod:
+            if state is None or (state.lastmod, state.sitemap) == (lastmod, sitemap):
                 continue
             if _unchanged_since(lastmod, state):
-                adopted[url] = lastmod
+                adopted[url] = (lastmod, sitemap)
             elif state.article_id is not None:
                 refused.add(url)
         crawlstate.note_lastmods(session, self.site.slug, adopted)
@@ -413,6 +433,7 @@ class FamilySpider(Spider):
         try:
             if response.status == 304:  # as a finished run read it: nothing new in it
                 self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
+                self.sitemaps_unchanged.add(self.public_url(response.url))
                 return
             sitemap = self._sitemap(response)
             if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
@@ -525,6 +546,7 @@ class FamilySpider(Spider):
             elif self._short_enough(url):
                 listed.append((url, lastmod))
         states = self._states([url for url, _ in listed])
+        public = self.public_url(response.url)
         for url, lastmod in listed:
             if url in self.asked:
                 # Asked for meanwhile: Scrapy takes this generator's requests one at a time,
@@ -536,6 +558,8 @@ class FamilySpider(Spider):
             if not self.full and state and _unchanged_since(lastmod, state):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
                 self.asked.add(url)  # decided for this run: a link to it changes nothing
+                if (state.lastmod, state.sitemap) != (lastmod, public):
+                    self.relisted[url] = (response.url, lastmod)
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
@@ -564,7 +588,7 @@ class FamilySpider(Spider):
         url = self.public_url(response.url)
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
-        lastmod = response.meta.get("lastmod")
+        lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
         if lastmod and response.status == 200 and _as_recent(
                 lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1")
                 or None) is False:
@@ -581,6 +605,7 @@ class FamilySpider(Spider):
             fetched_at=now(),
             site=self.site.slug,
             lastmod=lastmod,
+            sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
             follow=bool(follow),
         )
         if follow and self.links_from_pipeline:

@@ -228,9 +228,12 @@ def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
     when = "2025-06-20T09:00:00+00:00"
     base = f"https://arabpress.com/{SLUG}"
 
+    june = "https://arabpress.com/sitemaps/2025-06.xml"
+
     def fetch(url, lastmod=None, site="arabpress"):
         return Fetch(site=site, url=url, fetched_at=crawlstate.stored_time(when),
-                     last_modified="Fri, 20 Jun 2025 08:00:00 GMT", lastmod=lastmod)
+                     last_modified="Fri, 20 Jun 2025 08:00:00 GMT", lastmod=lastmod,
+                     sitemap=june if lastmod else None)
 
     listed = archive.save(record(), fetch(base, lastmod="2025-06-19T10:00:00+00:00"))
     archive.save(record(), fetch(f"https://arabpress.com/{SLUG.upper()}"))  # same article
@@ -242,7 +245,8 @@ def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
                  fetch(f"https://saudipress.com/{SLUG.upper()}", site="saudipress"))
     with archive.session() as session:
         aliases = crawlstate.alias_lastmods(session, "arabpress")
-        assert aliases == {f"https://arabpress.com/{SLUG.upper()}": "2025-06-19T10:00:00+00:00"}
+        assert aliases == {f"https://arabpress.com/{SLUG.upper()}":
+                           ("2025-06-19T10:00:00+00:00", june)}
         assert crawlstate.alias_lastmods(session, "saudipress") == {}
         # A second listed URL with another lastmod: which one the alias stands for is not
         # known, so it gets none.

@@ -16,6 +16,7 @@ from sqlalchemy import event
 from pressarchive.record import RECORD_FIELDS
 from pressarchive.research import export as export_module
 from pressarchive.research.export import FIELDS, ExportError, export, iter_records
+from pressarchive.storage.archive import SCHEMA_HEAD
 from pressarchive.research.filters import Filters
 from research_helpers import build, rec
 
@@ -107,7 +108,7 @@ def test_manifest_describes_and_checks_the_snapshot(archive, tmp_path):
     assert manifest["records"] == 1
     assert manifest["filters"] == {"site": "arabpress", "since": "2021", "query": "الحكومة"}
     assert manifest["command"] == ["pressarchive", "export", "snap.jsonl"]
-    assert manifest["schema_revision"] == "0003"
+    assert manifest["schema_revision"] == SCHEMA_HEAD
     from pressarchive import __version__
     from pressarchive.extract import EXTRACTOR_VERSION
     assert manifest["extractor_version"] == EXTRACTOR_VERSION

@@ -9,6 +9,7 @@ from conftest import FIXTURES
 from pressarchive.research.search import search
 from pressarchive.research.show import show
 from pressarchive.storage import Archive
+from pressarchive.storage.archive import SCHEMA_HEAD
 from research_helpers import rec
 
 OLD = FIXTURES / "archives" / "schema-0001.sqlite"
@@ -33,7 +34,8 @@ def test_an_0001_archive_upgrades_in_place_and_keeps_its_data(tmp_path):
 
     archive = Archive(f"sqlite:///{path}")
     with archive.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() \
+            == SCHEMA_HEAD
         for table, rows in rows_before.items():
             assert conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id").fetchall() == rows
         assert conn.exec_driver_sql("SELECT count(*) FROM search_index").scalar() == 4

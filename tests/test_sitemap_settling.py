@@ -198,8 +198,9 @@ def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(
 
 
 def known(**changes) -> PageState:
+    """A known article, listed with its lastmod by sitemaps/b.xml (answered 304 below)."""
     values = dict(lastmod="2025-06-01", etag='"a"', last_modified=None, fetched=True,
-                  failures=0, article_id=7)
+                  failures=0, article_id=7, sitemap="https://arabpress.com/sitemaps/b.xml")
     return PageState(**{**values, **changes})
 
 
@@ -221,8 +222,11 @@ def test_a_known_article_a_link_leads_to_is_settled_by_its_sitemap_once_all_are_
     assert s.sitemaps_done and s._settled_by_sitemap(known())
     # Only an article stored with its sitemap lastmod and no failure since.
     for state in (None, known(failures=1), known(lastmod=None), known(article_id=None),
-                  known(fetched=False)):
+                  known(fetched=False), known(sitemap=None)):
         assert not s._settled_by_sitemap(state), state
+    # Nor one whose sitemap was read in full without listing it: it has left that sitemap
+    # (a sitemap of the last two days' news, say), and an edit since is in no lastmod.
+    assert not s._settled_by_sitemap(known(sitemap="https://arabpress.com/sitemaps/a.xml"))
 
 
 def test_a_sitemap_that_failed_leaves_known_articles_to_their_own_requests():
@@ -322,13 +326,14 @@ def test_a_sitemap_lastmod_read_after_a_link_led_to_its_page_is_recorded_with_it
     older, newer = (item.url for item in items)
     s = spider()
     with archive.transaction() as session:
-        s._late_lastmods(session, {older: "2025-06-20T09:00:00+00:00",
+        june = "https://arabpress.com/sitemaps/2025-06.xml"
+        s._late_lastmods(session, {older: ("2025-06-20T09:00:00+00:00", june),
                                    # edited after the page was fetched: not its lastmod
-                                   newer: "2025-06-20T11:00:00+00:00"})
+                                   newer: ("2025-06-20T11:00:00+00:00", june)})
     with archive.session() as session:
         states = crawlstate.page_states(session, "arabpress", [older, newer])
-    assert states[older].lastmod == "2025-06-20T09:00:00+00:00"
-    assert states[newer].lastmod is None
+    assert (states[older].lastmod, states[older].sitemap) == ("2025-06-20T09:00:00+00:00", june)
+    assert (states[newer].lastmod, states[newer].sitemap) == (None, None)
     assert s.crawler.stats.get_value("pressarchive/lastmods_recorded_late") == 1
     archive.close()
 
@@ -479,8 +484,9 @@ def test_a_page_older_than_its_lastmod_keeps_its_sitemap_unremembered(tmp_path):
     family = SiteFamily(40, seed=4)
     archive, (fresh, edited) = stored_pages(tmp_path, family, 2, "Fri, 20 Jun 2025 10:00:00 GMT")
     with archive.transaction() as session:  # both had a lastmod from an earlier run
-        crawlstate.note_lastmods(session, "arabpress", {fresh: "2025-06-01T00:00:00+00:00",
-                                                        edited: "2025-06-01T00:00:00+00:00"})
+        crawlstate.note_lastmods(session, "arabpress", {
+            fresh: ("2025-06-01T00:00:00+00:00", None),
+            edited: ("2025-06-01T00:00:00+00:00", None)})
     archive.close()
     crawler = get_crawler(ArabPressSpider,
                           {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
@@ -588,3 +594,50 @@ def test_a_top_level_sitemap_that_failed_last_run_is_asked_for_once(tmp_path):
     assert mended.stats["pressarchive/skipped/listed"] >= 1
     assert "pressarchive/held_asked" not in mended.stats
     assert stored_urls(db) == articles_of(family)
+
+
+def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settles_again(
+        tmp_path):
+    # Revision 0004 records which sitemap gave a page its lastmod: only that sitemap's 304
+    # settles the page. An archive made before it names no sitemap for any page, so the
+    # upgrade drops the validators of the pages that gave no article (sitemaps among them):
+    # the next run reads every sitemap in full, which records each entry's, and the run
+    # after that settles the known articles links lead to by their sitemaps' 304s again.
+    from pressarchive.storage import Archive
+
+    family = SiteFamily(120, seed=5)
+    months = len(family.months("arabpress"))
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, hub_validators=False) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        con = sqlite3.connect(db)
+        with con:  # the archive as revision 0003 left it
+            con.execute("ALTER TABLE pages DROP COLUMN sitemap")
+            con.execute("UPDATE alembic_version SET version_num = '0003'")
+            articles_with_validators = con.execute(
+                "SELECT count(*) FROM pages WHERE article_id IS NOT NULL AND etag IS NOT NULL"
+            ).fetchone()[0]
+        con.close()
+        Archive(f"sqlite:///{db}").close()  # upgraded to the head
+        con = sqlite3.connect(db)
+        assert con.execute("SELECT count(*) FROM pages WHERE article_id IS NULL AND "
+                           "(etag IS NOT NULL OR last_modified IS NOT NULL)").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM pages WHERE article_id IS NOT NULL AND "
+                           "etag IS NOT NULL").fetchone() == (articles_with_validators,)
+        con.close()
+        upgraded = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        con = sqlite3.connect(db)
+        unnamed = con.execute("SELECT url FROM pages WHERE lastmod IS NOT NULL AND "
+                              "sitemap IS NULL").fetchall()
+        con.close()
+        after = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    for run in (first, upgraded, after):
+        assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+    assert "pressarchive/skipped/sitemap" not in upgraded.stats  # every one read in full
+    assert "pressarchive/stored/new_article" not in upgraded.stats
+    assert unnamed == []
+    assert after.stats["pressarchive/skipped/sitemap"] == months
+    assert after.stats["pressarchive/skipped/listed"] >= 1
+    assert "pressarchive/held_asked" not in after.stats
+    assert after.stats.get("pressarchive/not_modified", 0) <= 2  # the home page and such

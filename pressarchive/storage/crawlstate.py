@@ -44,6 +44,7 @@ class Fetch:
     etag: str | None = None
     last_modified: str | None = None
     lastmod: str | None = None
+    sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
 
 
 @dataclass
@@ -54,6 +55,7 @@ class PageState:
     fetched: bool  # whether a fetch of it ever succeeded (its time is not read: parsing costs)
     failures: int
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
+    sitemap: str | None = None  # the sitemap (public URL) whose lastmod it carries
 
 
 def _page(session: Session, site: str, url: str) -> Page | None:
@@ -62,12 +64,14 @@ def _page(session: Session, site: str, url: str) -> Page | None:
 
 def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[str, Any]:
     """The columns a successful fetch sets. ``known`` (the page's row as it was, if any) keeps
-    its sitemap lastmod when this fetch brings none. The article is this fetch's: a page that
-    gave an article once and now gives none (a "not found" page served with 200) is no
-    longer taken for it, so no sitemap lastmod settles it (``_unchanged_since``)."""
+    its sitemap lastmod, and the sitemap that gave it, when this fetch brings none. The
+    article is this fetch's: a page that gave an article once and now gives none (a "not
+    found" page served with 200) is no longer taken for it, so no sitemap lastmod settles it
+    (``_unchanged_since``)."""
+    lastmod, sitemap = (fetch.lastmod, fetch.sitemap) if fetch.lastmod else (
+        getattr(known, "lastmod", None), getattr(known, "sitemap", None))
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
-            "last_modified": fetch.last_modified,
-            "lastmod": fetch.lastmod or getattr(known, "lastmod", None),
+            "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
             "article_id": article_id, "failures": 0, "last_error": None}
 
 
@@ -90,7 +94,7 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     known: dict[tuple[str, str], Any] = {}
     for site in {fetch.site for fetch, _ in fetches}:
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
-        for row in session.execute(select(Page.id, Page.url, Page.lastmod)
+        for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
     inserts, updates = [], []
@@ -108,47 +112,54 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(update(Page), updates)
 
 
-def note_lastmods(session: Session, site: str, lastmods: dict[str, str]) -> None:
-    """Sets the sitemap lastmod of known pages (URL -> lastmod), one statement for all."""
+Listed = tuple[str, str | None]  # a sitemap lastmod, and the sitemap (public URL) that gave it
+
+
+def note_lastmods(session: Session, site: str, lastmods: dict[str, Listed]) -> None:
+    """Sets the sitemap lastmod of known pages, with the sitemap that gave it (URL -> (lastmod,
+    sitemap)), one statement for all."""
     if lastmods:
         table = Page.__table__
         session.execute(update(table).where(table.c.site == site,
                                             table.c.url == bindparam("page_url"))
-                        .values(lastmod=bindparam("page_lastmod")),
-                        [{"page_url": url, "page_lastmod": lastmod}
-                         for url, lastmod in lastmods.items()])
+                        .values(lastmod=bindparam("page_lastmod"),
+                                sitemap=bindparam("page_sitemap")),
+                        [{"page_url": url, "page_lastmod": lastmod, "page_sitemap": sitemap}
+                         for url, (lastmod, sitemap) in lastmods.items()])
 
 
-def alias_lastmods(session: Session, site: str) -> dict[str, str]:
-    """Pages of ``site`` that gave an article but carry no sitemap lastmod (URL -> the lastmod
-    of the article's page that has one): other URLs of a listed article, such as another
-    spelling of its URL (upper case) or the first hop of a redirect to it. A page whose article
-    has no such page, or several with different lastmods, is left out. Two passes over the
-    site's pages, whatever their number (``article_id`` has no index of its own)."""
-    unlisted = (Page.site == site, Page.lastmod.is_(None), Page.article_id.is_not(None),
+def alias_lastmods(session: Session, site: str) -> dict[str, Listed]:
+    """Pages of ``site`` that gave an article but carry no sitemap lastmod from a sitemap
+    (URL -> the lastmod of the article's page that has one, and its sitemap): other URLs of a
+    listed article, such as another spelling of its URL (upper case) or the first hop of a
+    redirect to it. A page whose article has no such page, or several with different lastmods
+    or sitemaps, is left out. Two passes over the site's pages, whatever their number
+    (``article_id`` has no index of its own)."""
+    unlisted = (Page.site == site, Page.sitemap.is_(None), Page.article_id.is_not(None),
                 Page.last_fetched.is_not(None), Page.failures == 0)
     aliases = dict(session.execute(select(Page.url, Page.article_id).where(*unlisted)).all())
     if not aliases:
         return {}
-    listed: dict[int, set[str]] = {}
-    for article_id, lastmod in session.execute(
-            select(Page.article_id, Page.lastmod).where(
-                Page.site == site, Page.lastmod.is_not(None),
+    listed: dict[int, set[Listed]] = {}
+    for article_id, lastmod, sitemap in session.execute(
+            select(Page.article_id, Page.lastmod, Page.sitemap).where(
+                Page.site == site, Page.lastmod.is_not(None), Page.sitemap.is_not(None),
                 Page.article_id.in_(select(Page.article_id).where(*unlisted)))):
-        listed.setdefault(article_id, set()).add(lastmod)
+        listed.setdefault(article_id, set()).add((lastmod, sitemap))
     return {url: next(iter(listed[article_id])) for url, article_id in aliases.items()
             if len(listed.get(article_id, ())) == 1}
 
 
 def note_not_modified(session: Session, site: str, url: str, when: dt.datetime,
-                      lastmod: str | None = None) -> bool:
-    """A 304: the page is as archived (and as of ``lastmod``, the sitemap's, when a sitemap
-    led here). Moves last-seen times on; False if the URL is unknown."""
+                      lastmod: str | None = None, sitemap: str | None = None) -> bool:
+    """A 304: the page is as archived (and as of ``lastmod``, the sitemap's, when the
+    ``sitemap`` led here). Moves last-seen times on; False if the URL is unknown."""
     page = _page(session, site, url)
     if page is None:
         return False
     page.last_fetched = when
-    page.lastmod = lastmod or page.lastmod
+    if lastmod:
+        page.lastmod, page.sitemap = lastmod, sitemap
     page.failures = 0
     page.last_error = None
     if page.article_id is not None:
@@ -180,7 +191,8 @@ def page_states(session: Session | Connection, site: str,
     for start in range(0, len(urls), 500):
         rows = session.execute(
             select(Page.url, Page.lastmod, Page.etag, Page.last_modified,
-                   Page.last_fetched.is_not(None), Page.failures, Page.article_id)
+                   Page.last_fetched.is_not(None), Page.failures, Page.article_id,
+                   Page.sitemap)
             .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
         out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:])
                     for row in rows})

@@ -97,6 +97,7 @@ class Page(Base):
     etag: Mapped[str | None] = mapped_column(String(256))
     last_modified: Mapped[str | None] = mapped_column(String(64))
     lastmod: Mapped[str | None] = mapped_column(String(40))  # sitemap lastmod at last fetch
+    sitemap: Mapped[str | None] = mapped_column(String(2048))  # the sitemap that gave it
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
     last_error: Mapped[str | None] = mapped_column(String(200))
