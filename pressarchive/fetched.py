@@ -20,6 +20,9 @@ class FetchedPage:
     requested_url: str = ""  # the public URL asked for, before redirects: the crawl state's key
     lastmod: str | None = None  # the sitemap's lastmod for it, when a sitemap led here
     sitemap: str | None = None  # that sitemap (public URL), with the lastmod
+    # The page is older than the lastmod its sitemap gave it: the crawl state is to keep no
+    # lastmod for it, not even an earlier one (see FamilySpider._unvouched).
+    forget_lastmod: bool = False
     follow: bool = False  # whether the crawl wants the page's links (read where it is parsed)
     record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
     # Where the page's links go back to the spider: called by the archive pipeline with the
@@ -57,4 +60,4 @@ def fetch_of(page: FetchedPage) -> Fetch:
     return Fetch(site=page.site, url=page.requested_url or page.url,
                  fetched_at=stored_time(page.fetched_at), status=page.status,
                  etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
-                 lastmod=page.lastmod, sitemap=page.sitemap)
+                 lastmod=page.lastmod, sitemap=page.sitemap, forget_lastmod=page.forget_lastmod)

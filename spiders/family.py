@@ -100,11 +100,12 @@ class FamilySpider(Spider):
         self.unsettled = UrlHashes()
         self.listed_after: dict[str, tuple[str, str | None]] = {}
         # Known pages a sitemap read in full passed over as unchanged whose recorded lastmod or
-        # sitemap it does not match (local URL -> that sitemap, the entry's lastmod): recorded
+        # sitemap it does not match (local URL -> that sitemap, the entry's lastmod, and the
+        # lastmod and sitemap recorded): recorded
         # at the end of a finished run (remember_sitemaps), so that each page names the sitemap
         # that lists it now. And the sitemaps answered 304 (public URLs): only a page whose
         # sitemap is among them is settled by it (_settled_by_sitemap).
-        self.relisted: dict[str, tuple[str, str]] = {}
+        self.relisted: dict[str, tuple[str, str, str | None, str | None]] = {}
         self.sitemaps_unchanged: set[str] = set()
         # Sitemap requests made and answered (read, answered 304, or failed), and whether one
         # failed: once every sitemap is read or answered 304, a known article a link leads to
@@ -345,8 +346,12 @@ class FamilySpider(Spider):
             if lastmod and sitemap in settled and url not in self.unsettled:
                 late[public := self.public_url(url)] = (lastmod, self.public_url(sitemap))
                 late_in[public] = sitemap
+        # A page listed by two sitemaps (a sitemap of recent news and a monthly one) keeps
+        # the one it names while that one answers 304: it is the one that will still list it.
         relisted = {self.public_url(url): (lastmod, self.public_url(sitemap))
-                    for url, (sitemap, lastmod) in self.relisted.items() if sitemap in settled}
+                    for url, (sitemap, lastmod, was, named) in self.relisted.items()
+                    if sitemap in settled
+                    and not (lastmod == was and named in self.sitemaps_unchanged)}
 
         def remember(session) -> None:
             crawlstate.note_lastmods(session, self.site.slug, relisted)
@@ -375,9 +380,10 @@ class FamilySpider(Spider):
     def _late_lastmods(self, session, lastmods: dict[str, crawlstate.Listed]) -> set[str]:
         """Records the sitemap lastmod of pages (public URL -> lastmod, and the sitemap, public)
         that a link had led to
-        before their sitemap listed them, where the page as fetched is known to be at least
-        that recent: an article, fetched with a ``Last-Modified`` no earlier than the lastmod
-        (``_unchanged_since``; both the site's clock). An edit made between the page's fetch
+        before their sitemap listed them, where the page as fetched is at least that recent:
+        an article, fetched with a ``Last-Modified`` no earlier than the lastmod (both the
+        site's clock), or with none to tell by, as ``parse_page`` judges a page a sitemap led
+        to. An edit made between the page's fetch
         and the sitemap's reading then leaves no lastmod it would be mistaken for. Returns
         the pages refused so: articles older than their lastmod, whose sitemaps
         remember_sitemaps leaves to be read in full, so that the next run asks for them."""
@@ -399,18 +405,22 @@ class FamilySpider(Spider):
     def _adopt_lastmods(self, session,
                         lastmods: dict[str, crawlstate.Listed]) -> tuple[int, set[str]]:
         """Records the lastmods (public URL -> lastmod, and the sitemap that gives it) of the
-        pages whose last fetch is at least that recent (``_unchanged_since``). Returns how
-        many, and the articles whose last fetch is not (a page that gave no article is no
-        sitemap's to settle: page_unsettled has seen to its sitemap)."""
+        articles whose last fetch is at least that recent. Returns how many, and the articles
+        whose last fetch is older (a page that gave no article is no sitemap's to settle:
+        page_unsettled has seen to its sitemap)."""
         states = crawlstate.page_states(session, self.site.slug, list(lastmods))
         adopted, refused = {}, set()
         for url, (lastmod, sitemap) in lastmods.items():
             state = states.get(url)
-            if state is None or (state.lastmod, state.sitemap) == (lastmod, sitemap):
-                continue
-            if _unchanged_since(lastmod, state):
+            if state is None or (state.lastmod, state.sitemap) == (lastmod, sitemap) \
+                    or state.failures or not state.fetched or state.article_id is None:
+                continue  # a failure is tried again; a page with no article settles nothing
+            # As parse_page judges a page a sitemap led to: the same lastmod, or a
+            # Last-Modified no older than it, or none to tell by (the sitemap's word).
+            if lastmod == state.lastmod or _as_recent(
+                    lastmod, state.last_modified, whole_day=False) is not False:
                 adopted[url] = (lastmod, sitemap)
-            elif state.article_id is not None:
+            else:
                 refused.add(url)
         crawlstate.note_lastmods(session, self.site.slug, adopted)
         return len(adopted), refused
@@ -559,7 +569,7 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
                 self.asked.add(url)  # decided for this run: a link to it changes nothing
                 if (state.lastmod, state.sitemap) != (lastmod, public):
-                    self.relisted[url] = (response.url, lastmod)
+                    self.relisted[url] = (response.url, lastmod, state.lastmod, state.sitemap)
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
@@ -589,9 +599,10 @@ class FamilySpider(Spider):
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
-        if lastmod and response.status == 200 and _as_recent(
-                lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1")
-                or None) is False:
+        unvouched = bool(lastmod) and response.status == 200 and _as_recent(
+            lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None,
+            whole_day=False) is False
+        if unvouched:
             self._unvouched(response)
             lastmod = None
         page = FetchedPage(
@@ -606,6 +617,7 @@ class FamilySpider(Spider):
             site=self.site.slug,
             lastmod=lastmod,
             sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
+            forget_lastmod=unvouched,
             follow=bool(follow),
         )
         if follow and self.links_from_pipeline:
@@ -620,11 +632,12 @@ class FamilySpider(Spider):
 
     def _unvouched(self, response: Response) -> None:
         """A page whose ``Last-Modified`` is older than the lastmod its sitemap gives it
-        (edited since, a cache serving a stale copy): stored without that lastmod, so that
-        no run skips it by the sitemap (``_unchanged_since``) on the word of this copy. Its
-        sitemap is not remembered either: read in full next time, it asks for the page
-        again, conditionally (a 304 then is the site's word that the copy holds, and records
-        the lastmod)."""
+        (edited since, a cache serving a stale copy): stored with no lastmod at all (not
+        even an earlier one), so that no run skips it by the sitemap (``_unchanged_since``)
+        on the word of this copy. Its sitemap is not remembered either: read in full next
+        time, it asks for the page again, conditionally, since no lastmod is recorded (a 304
+        then is the site's word that the copy holds, and records the lastmod: one more
+        conditional request, however far a site's lastmods run ahead of its pages)."""
         self.crawler.stats.inc_value("pressarchive/lastmods_unvouched")
         if sitemap := response.meta.get("sitemap"):
             self.unsettled_sitemaps.add(sitemap)
@@ -716,11 +729,11 @@ class FamilySpider(Spider):
         kind, retry = _failure_kind(failure)
         if kind is None:
             return  # robots.txt said no: a decision, not a failure
-        if sitemap := request.meta.get("sitemap"):
-            # Not every failure is tried again (a 404 is not; nor one that failed run after
-            # run): read in full next time, the sitemap asks for its entry again while it
-            # lists it, where a 304 would leave the entry unread.
-            self.unsettled_sitemaps.add(sitemap)
+        if request.meta.get("sitemap"):
+            # A sitemap lists the page, so even a 404 (published before the page, a cache
+            # holding an old 404) is tried again by the next runs, up to their limit: its
+            # sitemap, answering 304, would otherwise leave it unread for good.
+            retry = True
         yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
                            message=str(failure.value)[:200], failed_at=now(), retry=retry)
 
@@ -793,14 +806,19 @@ def _unchanged_since(lastmod: str | None, state) -> bool:
     return _as_recent(lastmod, state.last_modified) is True
 
 
-def _as_recent(lastmod: str, last_modified: str | None) -> bool | None:
+def _as_recent(lastmod: str, last_modified: str | None, *,
+               whole_day: bool = True) -> bool | None:
     """Whether a page sent with the ``Last-Modified`` ``last_modified`` is at least as
-    recent as the sitemap ``lastmod`` (a date alone counts as the end of that day: the
-    latest it can mean); None when either cannot be read."""
+    recent as the sitemap ``lastmod``; None when either cannot be read. A date alone counts
+    as the end of that day (the latest it can mean: whether a page may be passed over), or,
+    with ``whole_day`` False, as that day itself (whether a page may vouch for it: a copy
+    modified that day is that day's)."""
     stamp, sent = _utc(lastmod), _http_date(last_modified)
     if stamp is None or sent is None:
         return None
     if len(lastmod.strip()) == 10:  # YYYY-MM-DD
+        if not whole_day:
+            return stamp.date() <= sent.date()
         stamp += dt.timedelta(days=1)
     return stamp <= sent
 

@@ -12,6 +12,7 @@ its entries were never read, since its request from the sitemap index is then a 
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 
 from scrapy import Request
@@ -454,11 +455,12 @@ def test_a_page_that_gave_an_article_and_now_gives_none_is_no_longer_settled_by_
                                    "Fri, 20 Jun 2025 10:00:00 GMT")
     gone = render_page(SiteFamily(40, seed=4), "arabpress", "/no-such-page")
     assert gone.status == 404
+    june = "https://arabpress.com/sitemaps/2025-06.xml"
     soft = FetchedPage(url=url, final_url=url, requested_url=url, status=200,
                        headers={"Content-Type": gone.content_type,
                                 "Last-Modified": "Sat, 21 Jun 2025 10:00:00 GMT"},
                        body=gone.body, fetched_at="2025-06-21T10:00:05+00:00",
-                       site="arabpress", lastmod="2025-06-21T09:00:00+00:00")
+                       site="arabpress", lastmod="2025-06-21T09:00:00+00:00", sitemap=june)
     assert [o.kind for o in Ingester(archive).ingest([soft])] == ["not_article"]
     with archive.session() as session:
         state = crawlstate.page_states(session, "arabpress", [url])[url]
@@ -467,6 +469,8 @@ def test_a_page_that_gave_an_article_and_now_gives_none_is_no_longer_settled_by_
     assert not _unchanged_since("2025-06-21T09:00:00+00:00", state)
     s = spider()
     s.sitemaps_asked = s.sitemaps_answered = 1
+    s.sitemaps_unchanged.add(june)
+    assert s._settled_by_sitemap(dataclasses.replace(state, article_id=7))  # as it was
     assert not s._settled_by_sitemap(state)
 
 
@@ -500,7 +504,8 @@ def test_a_page_older_than_its_lastmod_keeps_its_sitemap_unremembered(tmp_path):
         states = crawlstate.page_states(session, "arabpress",
                                         [fresh, edited, s.public_url(may), s.public_url(june)])
     s.crawler._pressarchive_archive.close()
-    assert states[fresh].lastmod == "2025-06-20T09:00:00+00:00"
+    assert (states[fresh].lastmod, states[fresh].sitemap) == (
+        "2025-06-20T09:00:00+00:00", s.public_url(may))
     assert states[edited].lastmod == "2025-06-01T00:00:00+00:00"
     assert states[s.public_url(may)].etag == '"m"'
     assert s.public_url(june) not in states
@@ -531,27 +536,100 @@ def test_a_page_served_older_than_its_sitemap_lastmod_is_stored_without_it():
     assert fetched_with(None, "2025-06-20T11:00:00+00:00").lastmod \
         == "2025-06-20T11:00:00+00:00"  # nothing to tell by: the sitemap's word
     assert june not in s.unsettled_sitemaps
-    assert fetched_with("Fri, 20 Jun 2025 10:00:00 GMT", "2025-06-20T11:00:00+00:00").lastmod \
-        is None
+    # A date alone is that day: a copy modified that day is that day's.
+    assert fetched_with("Fri, 20 Jun 2025 08:00:00 GMT", "2025-06-20").lastmod == "2025-06-20"
+    assert june not in s.unsettled_sitemaps
+    older = fetched_with("Fri, 20 Jun 2025 10:00:00 GMT", "2025-06-20T11:00:00+00:00")
+    assert (older.lastmod, older.sitemap, older.forget_lastmod) == (None, None, True)
     assert june in s.unsettled_sitemaps
-    assert s.crawler.stats.get_value("pressarchive/lastmods_unvouched") == 1
+    assert fetched_with("Thu, 19 Jun 2025 23:00:00 GMT", "2025-06-20").forget_lastmod
+    assert s.crawler.stats.get_value("pressarchive/lastmods_unvouched") == 2
 
 
-def test_an_entry_that_failed_keeps_its_sitemap_unremembered():
-    # A 404 is not tried again by the next run, nor is a page that failed run after run: a
-    # remembered sitemap would answer 304 and leave its entry unread for good.
+def test_a_page_older_than_a_new_lastmod_loses_the_old_one_and_is_asked_conditionally(
+        tmp_path):
+    # An article recorded with an earlier lastmod, fetched again (unconditionally: the
+    # lastmod changed) and found older than its new lastmod. Were the earlier lastmod kept,
+    # every run would see the new one differ from it and fetch the page in full again, and
+    # never remember its sitemap. With none kept, the next run asks conditionally, and a 304
+    # records the new lastmod.
+    from pressarchive.fetched import fetch_of
+    from pressarchive.ingest import Ingester
+    from pressarchive.storage import crawlstate
+
+    family = SiteFamily(40, seed=4)
+    archive, (url,) = stored_pages(tmp_path, family, 1, "Fri, 20 Jun 2025 10:00:00 GMT")
+    june = "https://arabpress.com/sitemaps/2025-06.xml"
+    with archive.transaction() as session:
+        crawlstate.note_lastmods(session, "arabpress", {url: ("2025-06-19", june)})
+    s = spider()
+    with archive.session() as session:
+        state = crawlstate.page_states(session, "arabpress", [url])[url]
+    assert s.request(s._local(url), lastmod="2025-06-21", state=state).headers == {}
+    (page,) = [item for item in s.parse_page(HtmlResponse(
+        url=s._local(url), body=b"<html><body><p>hi</p></body></html>",
+        headers={"Content-Type": "text/html", "Last-Modified": "Fri, 20 Jun 2025 10:00:00 GMT"},
+        request=Request(s._local(url), meta={"sitemap": s._local(june),
+                                             "lastmod": "2025-06-21"})))
+        if isinstance(item, FetchedPage)]
+    assert page.forget_lastmod
+    with archive.transaction() as session:  # as the ingester records a fetch
+        crawlstate.note_fetch(session, fetch_of(page), state.article_id)
+    with archive.session() as session:
+        state = crawlstate.page_states(session, "arabpress", [url])[url]
+    assert (state.lastmod, state.sitemap) == (None, None)
+    request = s.request(s._local(url), lastmod="2025-06-21", state=state)
+    assert request.headers.get("If-Modified-Since") == b"Fri, 20 Jun 2025 10:00:00 GMT"
+    not_modified = FetchedPage(url=url, final_url=url, requested_url=url, status=304,
+                               headers={}, body=b"", fetched_at="2025-06-22T10:00:00+00:00",
+                               site="arabpress", lastmod="2025-06-21", sitemap=june)
+    assert [o.kind for o in Ingester(archive).ingest([not_modified])] == ["not_modified"]
+    with archive.session() as session:
+        state = crawlstate.page_states(session, "arabpress", [url])[url]
+    archive.close()
+    assert (state.lastmod, state.sitemap) == ("2025-06-21", june)
+
+
+def test_a_sitemap_entry_that_failed_is_tried_again_by_the_next_runs(tmp_path):
+    # A 404 is not tried again on its own, but a sitemap lists this page: published before
+    # the page, say. Were it given up at once, its sitemap, remembered and answering 304,
+    # would leave it unread for good; tried again by the next runs, up to their limit, it
+    # settles its sitemap as any failure does, and a page gone for good costs a few runs one
+    # request each, not one every run.
     from twisted.python.failure import Failure
 
+    from pressarchive.storage import Archive, crawlstate
     from scrapy.spidermiddlewares.httperror import HttpError
 
     s = spider()
     june = f"{LOCAL}/sitemaps/2025-06.xml"
     (request,) = s.parse_sitemap(xml(june, urlset("a")))
     assert request.meta["sitemap"] == june
-    failed = Failure(HttpError(HtmlResponse(url=request.url, status=404, request=request)))
-    failed.request = request
-    assert [(f.kind, f.retry) for f in s.on_error(failed)] == [("http_404", False)]
-    assert june not in s._settled_sitemaps()
+
+    def failed(request):
+        failure = Failure(HttpError(HtmlResponse(url=request.url, status=404, request=request)))
+        failure.request = request
+        return failure
+
+    (failure,) = s.on_error(failed(request))
+    assert (failure.kind, failure.retry) == ("http_404", True)
+    s.page_unsettled(failure, None)
+    assert june in s._settled_sitemaps()
+    # A link's 404 is given up at once, as before.
+    (gone,) = s.on_error(failed(s.request(f"{LOCAL}/b")))
+    assert (gone.kind, gone.retry) == ("http_404", False)
+    archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    runs = 0
+    while True:
+        with archive.session() as session:
+            if failure.url not in set(crawlstate.failing_urls(session, "arabpress")) and runs:
+                break
+        with archive.transaction() as session:
+            crawlstate.note_failure(session, "arabpress", failure.url, failure.kind,
+                                    crawlstate.stored_time(failure.failed_at), failure.retry)
+        runs += 1
+    archive.close()
+    assert runs == crawlstate.MAX_FAILURES
 
 
 def test_an_http_date_without_a_zone_is_utc_whatever_the_machine_s_zone(monkeypatch):
@@ -641,3 +719,62 @@ def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settl
     assert after.stats["pressarchive/skipped/listed"] >= 1
     assert "pressarchive/held_asked" not in after.stats
     assert after.stats.get("pressarchive/not_modified", 0) <= 2  # the home page and such
+
+
+def test_a_page_keeps_the_sitemap_it_names_while_that_one_answers_304(tmp_path):
+    # An article listed by a monthly sitemap (answering 304) and by a sitemap of recent news
+    # (read in full). It keeps naming the monthly one, which will still list it when it has
+    # left the news; a page whose sitemap did not answer 304 names the one that lists it now.
+    from scrapy.utils.test import get_crawler
+
+    from pressarchive.storage import crawlstate
+
+    family = SiteFamily(40, seed=4)
+    archive, (kept, moved) = stored_pages(tmp_path, family, 2, "Fri, 20 Jun 2025 10:00:00 GMT")
+    month, other = ("https://arabpress.com/sitemaps/2025-06.xml",
+                    "https://arabpress.com/sitemaps/2025-05.xml")
+    with archive.transaction() as session:
+        crawlstate.note_lastmods(session, "arabpress", {kept: ("2025-06-20", month),
+                                                        moved: ("2025-06-20", other)})
+    archive.close()
+    crawler = get_crawler(ArabPressSpider,
+                          {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
+    s = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    news = f"{LOCAL}/sitemaps/news.xml"
+    s.sitemaps_unchanged.add(month)
+    s.sitemaps_read = {news: ('"n"', None)}
+    from pressarchive.crawl import shared_archive
+
+    for url in (kept, moved):
+        with shared_archive(crawler).session() as session:
+            state = crawlstate.page_states(session, "arabpress", [url])[url]
+        s.relisted[s._local(url)] = (news, "2025-06-20", state.lastmod, state.sitemap)
+    s.remember_sitemaps("finished")
+    with crawler._pressarchive_archive.session() as session:
+        states = crawlstate.page_states(session, "arabpress", [kept, moved])
+    crawler._pressarchive_archive.close()
+    assert states[kept].sitemap == month
+    assert states[moved].sitemap == s.public_url(news)
+
+
+def test_a_late_lastmod_is_recorded_with_a_page_that_sent_no_last_modified(tmp_path):
+    # Nothing to tell the page's age by: the sitemap's word, as for a page a sitemap led to.
+    from scrapy.utils.test import get_crawler
+
+    from pressarchive.storage import crawlstate
+
+    archive, (url,) = stored_pages(tmp_path, SiteFamily(40, seed=4), 1, "")
+    archive.close()
+    crawler = get_crawler(ArabPressSpider,
+                          {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
+    s = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    june = f"{LOCAL}/sitemaps/2025-06.xml"
+    s.sitemaps_read = {june: ('"j"', None)}
+    s.listed_after = {s._local(url): (june, "2025-06-20T11:00:00+00:00")}
+    s.remember_sitemaps("finished")
+    with crawler._pressarchive_archive.session() as session:
+        states = crawlstate.page_states(session, "arabpress", [url, s.public_url(june)])
+    crawler._pressarchive_archive.close()
+    assert (states[url].lastmod, states[url].sitemap) == ("2025-06-20T11:00:00+00:00",
+                                                          s.public_url(june))
+    assert states[s.public_url(june)].etag == '"j"'

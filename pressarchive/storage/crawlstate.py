@@ -45,6 +45,7 @@ class Fetch:
     last_modified: str | None = None
     lastmod: str | None = None
     sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
+    forget_lastmod: bool = False  # keep no lastmod, not even the one recorded before
 
 
 @dataclass
@@ -64,12 +65,15 @@ def _page(session: Session, site: str, url: str) -> Page | None:
 
 def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[str, Any]:
     """The columns a successful fetch sets. ``known`` (the page's row as it was, if any) keeps
-    its sitemap lastmod, and the sitemap that gave it, when this fetch brings none. The
+    its sitemap lastmod, and the sitemap that gave it, when this fetch brings none (unless it
+    says to forget them: the page is older than its new lastmod). The
     article is this fetch's: a page that gave an article once and now gives none (a "not
     found" page served with 200) is no longer taken for it, so no sitemap lastmod settles it
     (``_unchanged_since``)."""
-    lastmod, sitemap = (fetch.lastmod, fetch.sitemap) if fetch.lastmod else (
-        getattr(known, "lastmod", None), getattr(known, "sitemap", None))
+    if fetch.lastmod or fetch.forget_lastmod:
+        lastmod, sitemap = fetch.lastmod, fetch.sitemap
+    else:
+        lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
             "article_id": article_id, "failures": 0, "last_error": None}
