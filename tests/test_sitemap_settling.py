@@ -36,6 +36,14 @@ def spider() -> ArabPressSpider:
     return crawler.spider
 
 
+def spider_on(tmp_path) -> ArabPressSpider:
+    """A spider whose crawl's archive is ``tmp_path/a.sqlite``."""
+    crawler = get_crawler(ArabPressSpider,
+                          {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
+    crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    return crawler.spider
+
+
 def urlset(*slugs: str) -> bytes:
     entries = "".join(f"<url><loc>https://arabpress.com/{slug}</loc>"
                       f"<lastmod>2025-06-01</lastmod></url>" for slug in slugs)
@@ -481,8 +489,6 @@ def test_a_page_older_than_its_lastmod_keeps_its_sitemap_unremembered(tmp_path):
     # remembered sitemap would answer the next run 304, and a link to the page would be
     # settled by the lastmod of its first fetch, the edit never fetched. Its sitemap is read
     # in full next time instead.
-    from scrapy.utils.test import get_crawler
-
     from pressarchive.storage import crawlstate
 
     family = SiteFamily(40, seed=4)
@@ -492,9 +498,7 @@ def test_a_page_older_than_its_lastmod_keeps_its_sitemap_unremembered(tmp_path):
             fresh: ("2025-06-01T00:00:00+00:00", None),
             edited: ("2025-06-01T00:00:00+00:00", None)})
     archive.close()
-    crawler = get_crawler(ArabPressSpider,
-                          {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
-    s = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    s = spider_on(tmp_path)
     may, june = f"{LOCAL}/sitemaps/2025-05.xml", f"{LOCAL}/sitemaps/2025-06.xml"
     s.sitemaps_read = {may: ('"m"', None), june: ('"j"', None)}
     s.listed_after = {s._local(fresh): (may, "2025-06-20T09:00:00+00:00"),
@@ -725,8 +729,6 @@ def test_a_page_keeps_the_sitemap_it_names_while_that_one_answers_304(tmp_path):
     # An article listed by a monthly sitemap (answering 304) and by a sitemap of recent news
     # (read in full). It keeps naming the monthly one, which will still list it when it has
     # left the news; a page whose sitemap did not answer 304 names the one that lists it now.
-    from scrapy.utils.test import get_crawler
-
     from pressarchive.storage import crawlstate
 
     family = SiteFamily(40, seed=4)
@@ -737,44 +739,38 @@ def test_a_page_keeps_the_sitemap_it_names_while_that_one_answers_304(tmp_path):
         crawlstate.note_lastmods(session, "arabpress", {kept: ("2025-06-20", month),
                                                         moved: ("2025-06-20", other)})
     archive.close()
-    crawler = get_crawler(ArabPressSpider,
-                          {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
-    s = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    s = spider_on(tmp_path)
     news = f"{LOCAL}/sitemaps/news.xml"
     s.sitemaps_unchanged.add(month)
     s.sitemaps_read = {news: ('"n"', None)}
     from pressarchive.crawl import shared_archive
 
     for url in (kept, moved):
-        with shared_archive(crawler).session() as session:
+        with shared_archive(s.crawler).session() as session:
             state = crawlstate.page_states(session, "arabpress", [url])[url]
         s.relisted[s._local(url)] = (news, "2025-06-20", state.lastmod, state.sitemap)
     s.remember_sitemaps("finished")
-    with crawler._pressarchive_archive.session() as session:
+    with s.crawler._pressarchive_archive.session() as session:
         states = crawlstate.page_states(session, "arabpress", [kept, moved])
-    crawler._pressarchive_archive.close()
+    s.crawler._pressarchive_archive.close()
     assert states[kept].sitemap == month
     assert states[moved].sitemap == s.public_url(news)
 
 
 def test_a_late_lastmod_is_recorded_with_a_page_that_sent_no_last_modified(tmp_path):
     # Nothing to tell the page's age by: the sitemap's word, as for a page a sitemap led to.
-    from scrapy.utils.test import get_crawler
-
     from pressarchive.storage import crawlstate
 
     archive, (url,) = stored_pages(tmp_path, SiteFamily(40, seed=4), 1, "")
     archive.close()
-    crawler = get_crawler(ArabPressSpider,
-                          {"ARCHIVE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}"})
-    s = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    s = spider_on(tmp_path)
     june = f"{LOCAL}/sitemaps/2025-06.xml"
     s.sitemaps_read = {june: ('"j"', None)}
     s.listed_after = {s._local(url): (june, "2025-06-20T11:00:00+00:00")}
     s.remember_sitemaps("finished")
-    with crawler._pressarchive_archive.session() as session:
+    with s.crawler._pressarchive_archive.session() as session:
         states = crawlstate.page_states(session, "arabpress", [url, s.public_url(june)])
-    crawler._pressarchive_archive.close()
+    s.crawler._pressarchive_archive.close()
     assert (states[url].lastmod, states[url].sitemap) == ("2025-06-20T11:00:00+00:00",
                                                           s.public_url(june))
     assert states[s.public_url(june)].etag == '"j"'
