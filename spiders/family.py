@@ -101,10 +101,10 @@ class FamilySpider(Spider):
         self.listed_after: dict[str, tuple[str, str | None]] = {}
         # Known pages a sitemap read in full passed over as unchanged whose recorded lastmod or
         # sitemap it does not match (local URL -> that sitemap, the entry's lastmod, and the
-        # lastmod and sitemap recorded): recorded
-        # at the end of a finished run (remember_sitemaps), so that each page names the sitemap
-        # that lists it now. And the sitemaps answered 304 (public URLs): only a page whose
-        # sitemap is among them is settled by it (_settled_by_sitemap).
+        # lastmod and sitemap recorded): recorded at the end of a finished run
+        # (remember_sitemaps), so that each page names the sitemap that lists it now. And the
+        # sitemaps answered 304 (public URLs): only a page whose sitemap is among them is
+        # settled by it (_settled_by_sitemap).
         self.relisted: dict[str, tuple[str, str, str | None, str | None]] = {}
         self.sitemaps_unchanged: set[str] = set()
         # Sitemap requests made and answered (read, answered 304, or failed), and whether one
@@ -379,14 +379,13 @@ class FamilySpider(Spider):
 
     def _late_lastmods(self, session, lastmods: dict[str, crawlstate.Listed]) -> set[str]:
         """Records the sitemap lastmod of pages (public URL -> lastmod, and the sitemap, public)
-        that a link had led to
-        before their sitemap listed them, where the page as fetched is at least that recent:
-        an article, fetched with a ``Last-Modified`` no earlier than the lastmod (both the
-        site's clock), or with none to tell by, as ``parse_page`` judges a page a sitemap led
-        to. An edit made between the page's fetch
-        and the sitemap's reading then leaves no lastmod it would be mistaken for. Returns
-        the pages refused so: articles older than their lastmod, whose sitemaps
-        remember_sitemaps leaves to be read in full, so that the next run asks for them."""
+        that a link had led to before their sitemap listed them, where the page as fetched is
+        at least that recent: an article, fetched with a ``Last-Modified`` no earlier than the
+        lastmod (both the site's clock), or with none to tell by, as ``parse_page`` judges a
+        page a sitemap led to. An edit made between the page's fetch and the sitemap's reading
+        then leaves no lastmod it would be mistaken for. Returns the pages refused so:
+        articles older than their lastmod, whose sitemaps remember_sitemaps leaves to be read
+        in full, so that the next run asks for them."""
         adopted, refused = self._adopt_lastmods(session, lastmods)
         self.crawler.stats.set_value("pressarchive/lastmods_recorded_late", adopted)
         return refused
