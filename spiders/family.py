@@ -181,7 +181,8 @@ class FamilySpider(Spider):
                 self.base_url + "/sitemap.xml"]:
             if url in self.retrying:  # asked for above: a second request would be dropped
                 self.sitemap_urls.add(url)
-                self._retried_sitemap(url)
+                if failure := self._retried_sitemap(url):
+                    yield failure
             else:
                 yield self.sitemap_request(url)
 
@@ -458,17 +459,28 @@ class FamilySpider(Spider):
         if self.held and (self.sitemaps_answered == self.sitemaps_asked or self.sitemap_failed):
             self._release()
 
-    def _retried_sitemap(self, url: str) -> None:
-        """A sitemap the index lists that this run asked for already, as a failure of the
-        last runs (parse_any): counted as one of the run's sitemaps, answered with what
-        parse_any makes of it (read as a sitemap, or failed). Asked for again from the index,
-        it would be a duplicate that Scrapy drops: never answered, it kept every known
-        article a link leads to from being settled by its sitemap in that run."""
+    def _retried_sitemap(self, url: str) -> FetchFailure | None:
+        """A sitemap the index (or robots.txt) lists that this run asked for already, as a
+        failure of the last runs (parse_any): counted as one of the run's sitemaps, answered
+        with what parse_any makes of it (read as a sitemap, or failed). Asked for again from
+        the index, it would be a duplicate that Scrapy drops: never answered, it kept every
+        known article a link leads to from being settled by its sitemap in that run.
+
+        Returns a failure to record when its answer came first and was no sitemap (an HTML
+        page: a maintenance page served with 200, say): stored as a page, with that page's
+        validators, it would be asked for conditionally next time, and a 304 would leave the
+        sitemap unread. Recorded as failed, it is asked for again, unconditionally."""
         self.sitemaps_asked += 1
-        if url in self.retried:
-            self._retry_answered(self.retried[url])
-        else:
+        if url not in self.retried:
             self.awaiting_retry.add(url)
+            return None
+        self._retry_answered(self.retried[url])
+        return None if self.retried[url] else self._not_a_sitemap(url)
+
+    def _not_a_sitemap(self, url: str) -> FetchFailure:
+        return FetchFailure(url=self.public_url(url), site=self.site.slug, kind="not_a_sitemap",
+                            message="a sitemap the site names answered with no sitemap",
+                            failed_at=now(), retry=True)
 
     def _retry_done(self, url: str, read: bool) -> None:
         """What parse_any made of a URL retried from the last runs (``read``: a sitemap)."""
@@ -493,11 +505,15 @@ class FamilySpider(Spider):
             sitemap = self._sitemap(response)
             if sitemap is not None and sitemap.type in SITEMAP_ROOTS:
                 return self._read_retried_sitemap(asked, response, sitemap)
+            a_sitemap = asked in self.awaiting_retry  # as the index (or robots.txt) said
             self._retry_done(asked, False)
             if sitemap is not None and sitemap.type in FEED_ROOTS:
                 return self.parse_feed(response)
         else:
+            a_sitemap = asked in self.awaiting_retry
             self._retry_done(asked, False)
+        if a_sitemap:  # no page to store: a sitemap that failed again (_retried_sitemap)
+            return [self._not_a_sitemap(asked)]
         return self.parse_page(response)
 
     def _read_retried_sitemap(self, asked: str, response: Response,
@@ -536,7 +552,8 @@ class FamilySpider(Spider):
             states = self._states(children)
             for url in children:
                 if url in self.retrying:  # asked for already, as a failure to retry
-                    self._retried_sitemap(url)
+                    if failure := self._retried_sitemap(url):
+                        yield failure
                 else:
                     yield self.sitemap_request(url, states.get(url))
             return

@@ -774,3 +774,28 @@ def test_a_late_lastmod_is_recorded_with_a_page_that_sent_no_last_modified(tmp_p
     assert (states[url].lastmod, states[url].sitemap) == ("2025-06-20T11:00:00+00:00",
                                                           s.public_url(june))
     assert states[s.public_url(june)].etag == '"j"'
+
+
+def test_a_retried_sitemap_that_answers_with_a_page_is_recorded_as_failed_again():
+    # A sitemap that failed last run is asked for again first thing; this time the site
+    # answers with an HTML page (a maintenance page served with 200). Stored as a page, with
+    # that page's validators, it would be asked for conditionally next time, and a 304 would
+    # leave the sitemap unread. Whichever comes first, the index naming it or its answer, it
+    # is recorded as failed, to be asked for again, unconditionally.
+    index = f"{LOCAL}/sitemap.xml"
+    child = f"{LOCAL}/sitemaps/a.xml"
+    for answer_first in (True, False):
+        s = spider()
+        s.retrying = {child}
+        out = []
+        if answer_first:
+            out += list(s.parse_any(html(child)))
+            assert [type(item) for item in out] == [FetchedPage]  # not known as a sitemap yet
+        out += list(s.parse_sitemap(xml(s.sitemap_request(index).url, INDEX_AB)))
+        if not answer_first:
+            out += list(s.parse_any(html(child)))
+        failures = [item for item in out if isinstance(item, FetchFailure)]
+        assert [(f.url, f.kind, f.retry) for f in failures] == [
+            ("https://arabpress.com/sitemaps/a.xml", "not_a_sitemap", True)], answer_first
+        assert [r.url for r in out if isinstance(r, Request)] == [f"{LOCAL}/sitemaps/b.xml"]
+        assert s.sitemap_failed and s.sitemaps_asked == 3
