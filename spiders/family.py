@@ -177,14 +177,19 @@ class FamilySpider(Spider):
             yield self.request(local, callback=self.parse_any)
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
             yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
-        for url in dict.fromkeys(self._local(url) for url in sitemaps) or [
-                self.base_url + "/sitemap.xml"]:
+        named = list(dict.fromkeys(self._local(url) for url in sitemaps)) or [
+            self.base_url + "/sitemap.xml"]
+        # A sitemap robots.txt names is asked for conditionally when a finished run read it
+        # in full (remember_sitemaps): a set of URLs, not an index, which is never
+        # remembered and so read every time (it names the sitemaps that may be new).
+        states = self._states(named)
+        for url in named:
             if url in self.retrying:  # asked for above: a second request would be dropped
                 self.sitemap_urls.add(url)
                 if failure := self._retried_sitemap(url):
                     yield failure
             else:
-                yield self.sitemap_request(url)
+                yield self.sitemap_request(url, states.get(url))
 
     async def read_robots(self) -> list[str]:
         """Fetch robots.txt (through the downloader middlewares, so politely, and retried),

@@ -421,6 +421,18 @@ def test_serve_generated_command():
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
+    proc = subprocess.Popen([sys.executable, "-m", "pressarchive.cli", "serve-generated",
+                             "--articles", "100", "--no-sitemap-index"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        origins = dict(proc.stdout.readline().split() for _ in range(2))
+        status, _, body = get(origins["arabpress"], "/robots.txt")
+        named = [line.split(": ", 1)[1] for line in body.decode().splitlines()
+                 if line.startswith("Sitemap: ")]
+        assert status == 200 and named and all("/sitemaps/" in url for url in named)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
 
 
 def test_an_advance_that_does_not_fit_changes_nothing(monkeypatch):

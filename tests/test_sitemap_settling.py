@@ -799,3 +799,28 @@ def test_a_retried_sitemap_that_answers_with_a_page_is_recorded_as_failed_again(
             ("https://arabpress.com/sitemaps/a.xml", "not_a_sitemap", True)], answer_first
         assert [r.url for r in out if isinstance(r, Request)] == [f"{LOCAL}/sitemaps/b.xml"]
         assert s.sitemap_failed and s.sitemaps_asked == 3
+
+
+def test_sitemaps_robots_txt_names_are_asked_for_conditionally_once_read_in_full(tmp_path):
+    # A site with no sitemap index: robots.txt names each month's sitemap. A finished run
+    # remembers them as it remembers an index's children, and an unchanged rerun reads none
+    # of them; the index of a site that has one is still read every time.
+    family = SiteFamily(120, seed=6)
+    months = len(family.months("arabpress"))
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, sitemap_index=False, keep_order=True) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        again = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        asked = [target for _, _, target in server.order if target.startswith("/sitemap")]
+    assert first.stats["finish_reason"] == again.stats["finish_reason"] == "finished"
+    assert "/sitemap.xml" not in asked  # robots.txt named the months instead
+    assert first.stats["pressarchive/sitemaps_read"] == months
+    assert again.stats["pressarchive/skipped/sitemap"] == months
+    assert "pressarchive/sitemaps_read" not in again.stats
+    assert "pressarchive/stored/new_article" not in again.stats
+    assert stored_urls(db) == articles_of(family)
+    with FamilyServer(family) as server:  # the same archive, and a site with an index
+        indexed = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    assert indexed.stats["pressarchive/sitemaps_read"] == 1  # the index; its months 304
+    assert indexed.stats["pressarchive/skipped/sitemap"] == months

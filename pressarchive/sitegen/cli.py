@@ -43,11 +43,13 @@ def _parse_faults(specs: tuple[str, ...], seed: int):
 @click.option("--crawl-delay", type=float, default=None, help="Crawl-delay for robots.txt.")
 @click.option("--no-robots", "no_robots", is_flag=True,
               help="Answer /robots.txt with 404, as a site without one.")
+@click.option("--no-sitemap-index", "no_sitemap_index", is_flag=True,
+              help="Name each monthly sitemap in robots.txt, as a site without an index.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
               help="A fault probability or setting, e.g. error_5xx=0.1, timeout_seconds=3, "
                    "targets=/a,/b (only those pages; repeatable).")
 def serve_generated(articles: int, seed: int, shared: float, start: str, port_base: int | None,
-                    crawl_delay: float | None, no_robots: bool,
+                    crawl_delay: float | None, no_robots: bool, no_sitemap_index: bool,
                     faults: tuple[str, ...]) -> None:
     """Serve a generated Arab Press / Saudi Press family on 127.0.0.1 until interrupted.
 
@@ -75,7 +77,7 @@ def serve_generated(articles: int, seed: int, shared: float, start: str, port_ba
         raise UserError(str(exc)) from None
     try:
         server = FamilyServer(family, fault_config, port_base=port_base, crawl_delay=crawl_delay,
-                              robots=not no_robots)
+                              robots=not no_robots, sitemap_index=not no_sitemap_index)
     except OSError as exc:
         where = f"ports {port_base}-{port_base + len(family.sites) - 1}" if port_base else "a port"
         raise UserError(f"cannot listen on 127.0.0.1 ({where}): {exc.strerror or exc}") from None

@@ -387,9 +387,15 @@ def not_found(fam: SiteFamily, site: str, status: int = 404, kind: str = "not_fo
     return Page(status, HTML, html.encode(), kind)
 
 
-def render_robots(fam: SiteFamily, origin: str, crawl_delay: float | None) -> Page:
+def render_robots(fam: SiteFamily, origin: str, crawl_delay: float | None,
+                  months_of: str | None = None) -> Page:
+    """robots.txt, naming the sitemap index; or, with ``months_of`` (a site), each of that
+    site's monthly sitemaps instead, as a site without an index does."""
     delay = f"Crawl-delay: {crawl_delay:g}\n" if crawl_delay is not None else ""
-    text = f"User-agent: *\nDisallow: /private/\n{delay}\nSitemap: {origin}/sitemap.xml\n"
+    sitemaps = [f"{origin}/sitemaps/{month}.xml" for month in fam.months(months_of)] \
+        if months_of else [f"{origin}/sitemap.xml"]
+    text = (f"User-agent: *\nDisallow: /private/\n{delay}\n"
+            + "".join(f"Sitemap: {url}\n" for url in sitemaps))
     return Page(200, TEXT, text.encode(), "robots", _midnight(fam.start))
 
 

@@ -20,7 +20,7 @@ from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 from .model import SiteFamily, hash_of
-from .render import FAULT_FREE_PREFIXES, Page, not_found, render_page, route_key
+from .render import FAULT_FREE_PREFIXES, Page, not_found, render_page, render_robots, route_key
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
            400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
@@ -120,14 +120,16 @@ class FamilyServer:
     not articles (the home page, listings, tags, search, video pages), which are then never
     answered 304, as on a news site whose front pages and related lists change by the hour.
     ``robots``: False answers ``/robots.txt`` with a 404, as on a site that has none.
+    ``sitemap_index``: False names each monthly sitemap in robots.txt instead of the index.
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
                  port_base: int | None = None, crawl_delay: float | None = None,
                  cache_pages: int = 2048, keep_order: bool = False,
-                 hub_validators: bool = True, robots: bool = True):
+                 hub_validators: bool = True, robots: bool = True,
+                 sitemap_index: bool = True):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
-        self._robots = robots
+        self._robots, self._sitemap_index = robots, sitemap_index
         self._hub_validators = hub_validators
         self._keep_order = keep_order
         self.origins: dict[str, str] = {}
@@ -284,6 +286,9 @@ class FamilyServer:
         page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
         if page.kind == "robots" and not self._robots:
             page = not_found(fam, site, 404, "robots")
+        elif page.kind == "robots" and not self._sitemap_index:
+            with fam.lock:
+                page = render_robots(fam, self.origins[site], self.crawl_delay, months_of=site)
         validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
         if page.status == 200 and (self._hub_validators or page.kind not in HUBS):
             validators = (f"ETag: {page.etag}\r\n" + (
