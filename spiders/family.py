@@ -346,12 +346,9 @@ class FamilySpider(Spider):
             return
         settled = self._settled_sitemaps()
         when = crawlstate.stored_time(now())
-        late: dict[str, crawlstate.Listed] = {}  # public URLs, as the crawl state has them
-        late_in: dict[str, str] = {}  # and the sitemap (local URL) that listed each
-        for url, (sitemap, lastmod) in self.listed_after.items():
-            if lastmod and sitemap in settled and url not in self.unsettled:
-                late[public := self.public_url(url)] = (lastmod, self.public_url(sitemap))
-                late_in[public] = sitemap
+        late = {self.public_url(url): (lastmod, self.public_url(sitemap))  # as stored
+                for url, (sitemap, lastmod) in self.listed_after.items()
+                if lastmod and sitemap in settled and url not in self.unsettled}
         # A page listed by two sitemaps (a sitemap of recent news and a monthly one) keeps
         # the one it names while that one answers 304: it is the one that will still list it.
         relisted = {self.public_url(url): (lastmod, self.public_url(sitemap))
@@ -367,16 +364,17 @@ class FamilySpider(Spider):
             # its sitemap remembered, the next run would get a 304 for it, and a link to the
             # page would be settled by that older lastmod, the edit never fetched. Read in
             # full next time, the sitemap asks for the page.
-            stale = {late_in[url] for url in refused}
+            stale = {late[url][1] for url in refused}  # their sitemaps, public URLs
             if stale:
                 self.logger.info("%d sitemaps not remembered: a page fetched in this run is "
                                  "older than the lastmod they give it", len(stale))
                 self.crawler.stats.set_value("pressarchive/sitemaps_unsettled_lastmod",
                                              len(stale))
             crawlstate.note_fetches(session, [
-                (crawlstate.Fetch(site=self.site.slug, url=self.public_url(url),
-                                  fetched_at=when, etag=etag, last_modified=modified), None)
-                for url, (etag, modified) in settled.items() if url not in stale])
+                (crawlstate.Fetch(site=self.site.slug, url=public, fetched_at=when, etag=etag,
+                                  last_modified=modified), None)
+                for url, (etag, modified) in settled.items()
+                if (public := self.public_url(url)) not in stale])
             self._alias_lastmods(session)
 
         _, failure = write_archive(self.crawler, remember)
@@ -420,10 +418,8 @@ class FamilySpider(Spider):
             if state is None or (state.lastmod, state.sitemap) == (lastmod, sitemap) \
                     or state.failures or not state.fetched or state.article_id is None:
                 continue  # a failure is tried again; a page with no article settles nothing
-            # As parse_page judges a page a sitemap led to: the same lastmod, or a
-            # Last-Modified no older than it, or none to tell by (the sitemap's word).
-            if lastmod == state.lastmod or _as_recent(
-                    lastmod, state.last_modified, whole_day=False) is not False:
+            # As parse_page judges a page a sitemap led to (_vouches).
+            if lastmod == state.lastmod or _vouches(lastmod, state.last_modified):
                 adopted[url] = (lastmod, sitemap)
             else:
                 refused.add(url)
@@ -506,16 +502,15 @@ class FamilySpider(Spider):
         turns out to be. (As a page only, a sitemap that had failed would never be read: the
         sitemap index does not ask for it a second time, see ``_retried_sitemap``.)"""
         asked = response.meta.get("redirect_urls", [response.url])[0]
+        a_sitemap = asked in self.awaiting_retry  # as the index (or robots.txt) said
         if not isinstance(response, HtmlResponse):
             sitemap = self._sitemap(response)
             if sitemap is not None and sitemap.type in SITEMAP_ROOTS:
                 return self._read_retried_sitemap(asked, response, sitemap)
-            a_sitemap = asked in self.awaiting_retry  # as the index (or robots.txt) said
             self._retry_done(asked, False)
             if sitemap is not None and sitemap.type in FEED_ROOTS:
                 return self.parse_feed(response)
         else:
-            a_sitemap = asked in self.awaiting_retry
             self._retry_done(asked, False)
         if a_sitemap:  # no page to store: a sitemap that failed again (_retried_sitemap)
             return [self._not_a_sitemap(asked)]
@@ -620,9 +615,8 @@ class FamilySpider(Spider):
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
-        unvouched = bool(lastmod) and response.status == 200 and _as_recent(
-            lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None,
-            whole_day=False) is False
+        unvouched = bool(lastmod) and response.status == 200 and not _vouches(
+            lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None)
         if unvouched:
             self._unvouched(response)
             lastmod = None
@@ -825,6 +819,13 @@ def _unchanged_since(lastmod: str | None, state) -> bool:
         return True
     # Unreadable dates: asked for conditionally instead, and the site's answer decides.
     return _as_recent(lastmod, state.last_modified) is True
+
+
+def _vouches(lastmod: str, last_modified: str | None) -> bool:
+    """Whether a copy of a page sent with the ``Last-Modified`` ``last_modified`` may be
+    recorded with the sitemap ``lastmod``: it is no older (a date alone: a copy modified that
+    day is that day's), or there is nothing to tell by (the sitemap's word)."""
+    return _as_recent(lastmod, last_modified, whole_day=False) is not False
 
 
 def _as_recent(lastmod: str, last_modified: str | None, *,
