@@ -168,14 +168,23 @@ class ArchivePipeline:
             done: Waiter = asyncio.get_running_loop().create_future()
         except RuntimeError:
             done = defer.Deferred()
-        self.pending.append((item, done))
-        if len(self.pending) >= self.batch_size:
-            self._flush()
-        else:
-            self._wait_for_company()
+        self._join(item, done)
         if isinstance(done, defer.Deferred):
             return await maybe_deferred_to_future(done)
         return await done
+
+    def _join(self, item, done: Waiter) -> None:
+        """Adds an item to the next batch. The batch goes at once when it is full, or when
+        the crawl waits on this item's links to go on (``FetchedPage.waited_on``: the front
+        page, a listing's next page, each found only once the page before it is read);
+        otherwise it waits for company (below). Measured on an 800-article site
+        (tests/test_crawl_order.py), the last listing page came at positions 190 to 250 of
+        about 610 requests instead of 280 to 350."""
+        self.pending.append((item, done))
+        if len(self.pending) >= self.batch_size or getattr(item, "waited_on", False):
+            self._flush()
+        else:
+            self._wait_for_company()
 
     def _wait_for_company(self) -> None:
         """(Re)arm the timer of a partial batch: it goes after a gap with no new item, and by

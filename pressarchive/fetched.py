@@ -24,6 +24,9 @@ class FetchedPage:
     # lastmod for it, not even an earlier one (see FamilySpider._unvouched).
     forget_lastmod: bool = False
     follow: bool = False  # whether the crawl wants the page's links (read where it is parsed)
+    # The crawl waits on this page's links to go on (the front page, a listing's next page):
+    # the archive pipeline sends its batch at once instead of waiting for the batch to fill.
+    waited_on: bool = False
     record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
     # Where the page's links go back to the spider: called by the archive pipeline with the
     # new links the ingester found (a PageLinks), or None. It stays in the crawl process.

@@ -176,7 +176,7 @@ class FamilySpider(Spider):
             self.retrying.add(local := self._local(url))
             yield self.request(local, callback=self.parse_any)
         if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
-            yield self.request(self.base_url + "/", priority=HUB_PRIORITY)
+            yield self.request(self.base_url + "/", priority=HUB_PRIORITY, waited_on=True)
         named = list(dict.fromkeys(self._local(url) for url in sitemaps)) or [
             self.base_url + "/sitemap.xml"]
         # A sitemap robots.txt names is asked for conditionally when a finished run read it
@@ -634,6 +634,7 @@ class FamilySpider(Spider):
             sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
             forget_lastmod=unvouched,
             follow=bool(follow),
+            waited_on=bool(follow) and response.meta.get("waited_on", False),
         )
         if follow and self.links_from_pipeline:
             # The archive pipeline parses the page: it calls back with the page's new links.
@@ -693,18 +694,20 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/pagination")
                 continue
             state = states.get(url)
-            if url not in next_pages and self._settled_or_held(url, state, priority):
+            pagination = url in next_pages
+            if not pagination and self._settled_or_held(url, state, priority):
                 continue
-            yield self.request(url, state=state, priority=priority)
+            yield self.request(url, state=state, priority=priority, waited_on=pagination)
 
     # -- requests and their failures ------------------------------------------------------
 
     def request(self, url: str, *, lastmod: str | None = None, state=None,
                 dont_filter: bool = False, follow: bool = True, priority: int = 0,
-                sitemap: str | None = None, callback=None) -> Request:
+                sitemap: str | None = None, callback=None, waited_on: bool = False) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
         sitemap lastmod changed from the one recorded) so that an unchanged one costs a 304
-        and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled)."""
+        and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled);
+        ``waited_on``: the crawl goes on from this page's links (FetchedPage.waited_on)."""
         headers = {}
         if state is not None and not self.full and state.failures == 0 and not (
                 lastmod and state.lastmod and lastmod != state.lastmod):
@@ -715,6 +718,8 @@ class FamilySpider(Spider):
             meta["handle_httpstatus_list"] = [304]
         if sitemap:
             meta["sitemap"] = sitemap
+        if waited_on:
+            meta["waited_on"] = True
         return Request(url, callback=callback or self.parse_page, errback=self.on_error,
                        headers=headers, meta=meta, dont_filter=dont_filter, priority=priority)
 

@@ -5,8 +5,14 @@ the one before it is read, runs alongside the articles instead of trailing after
 from __future__ import annotations
 
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
+from pressarchive.extract.links import PageLinks
+from pressarchive.fetched import FetchedPage
 from pressarchive.sitegen import FamilyServer, SiteFamily
+from spiders.family import ArabPressSpider
 
 from conftest import run_crawl
 
@@ -44,3 +50,31 @@ def test_listing_pages_are_not_left_for_the_end(order):
     assert len(listing_pages) >= 10  # pagination chains several pages long
     # Every listing page is asked for while the last quarter of the articles still waits.
     assert max(hubs) < articles[3 * len(articles) // 4], [order[i] for i in hubs[-5:]]
+
+
+def test_the_pages_a_listing_chain_waits_on_are_marked_so(tmp_path):
+    """A listing's next and previous pages are found only once the page before is read: their
+    pages are marked ``waited_on``, which sends their batch to the ingester at once
+    (tests/test_ingest_batching.py); an ordinary link's page is not."""
+    local = "http://127.0.0.1:9"
+    crawler = get_crawler(ArabPressSpider)
+    spider = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=local)
+    requests = {r.url: r for r in spider._follow(PageLinks(
+        hrefs=[f"{local}/news/a", f"{local}/section/world/page/3"],
+        next=[f"{local}/section/world/page/3"], prev=[f"{local}/section/world/page/1"]))}
+    assert {url: r.meta.get("waited_on", False) for url, r in requests.items()} == {
+        f"{local}/news/a": False,
+        f"{local}/section/world/page/3": True, f"{local}/section/world/page/1": True}
+
+    def page(meta: dict) -> FetchedPage:
+        url = f"{local}/section/world/page/3"
+        response = HtmlResponse(url=url, body=b"<html><body><p>hi</p></body></html>",
+                                headers={"Content-Type": "text/html"},
+                                request=Request(url, meta=meta))
+        (fetched,) = [i for i in spider.parse_page(response) if isinstance(i, FetchedPage)]
+        return fetched
+
+    assert page(requests[f"{local}/section/world/page/3"].meta).waited_on
+    assert not page(requests[f"{local}/news/a"].meta).waited_on
+    # A page whose links are not wanted (a back-fill's) is waited on by nobody.
+    assert not page({**requests[f"{local}/section/world/page/3"].meta, "follow": False}).waited_on

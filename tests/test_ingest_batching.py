@@ -13,6 +13,7 @@ from twisted.internet.task import Clock
 
 from pipelines.archive import ArchivePipeline
 from pressarchive import ingest
+from pressarchive.fetched import FetchedPage
 
 
 class FakeReactor(Clock):
@@ -42,17 +43,13 @@ def pipeline():
     return pipe
 
 
-def _arrive(pipe: ArchivePipeline, n: int = 1) -> list[defer.Deferred]:
+def _arrive(pipe: ArchivePipeline, n: int = 1, item=None) -> list[defer.Deferred]:
     """What ``_ingested`` does with an item, without awaiting it."""
     waiting = []
     for _ in range(n):
         done: defer.Deferred = defer.Deferred()
-        pipe.pending.append((object(), done))
+        pipe._join(object() if item is None else item, done)
         waiting.append(done)
-        if len(pipe.pending) >= pipe.batch_size:
-            pipe._flush()
-        else:
-            pipe._wait_for_company()
     return waiting
 
 
@@ -83,6 +80,25 @@ def test_a_full_batch_goes_at_once_and_a_gap_ends_the_rest(pipeline):
     pipeline.reactor.advance(0.02)
     assert pipeline.executor.batches[-1] == (0.02, 20)
     assert pipeline.crawler.stats.get_value("pressarchive/ingest_batches") == 3
+
+
+def test_a_page_the_crawl_waits_on_takes_its_batch_along_at_once(pipeline):
+    """A listing's next page (FetchedPage.waited_on): its links are what the crawl goes on
+    from, so its batch goes now, with the items already waiting, not when it fills."""
+    _arrive(pipeline, 7)
+    assert pipeline.executor.batches == []
+    _arrive(pipeline, 1, item=_page(waited_on=True))
+    assert pipeline.executor.batches == [(0.0, 8)]
+    _arrive(pipeline, 3, item=_page(waited_on=False))  # an ordinary page waits for company
+    assert pipeline.executor.batches == [(0.0, 8)]
+    pipeline.reactor.advance(0.02)
+    assert pipeline.executor.batches == [(0.0, 8), (0.02, 3)]
+
+
+def _page(waited_on: bool) -> FetchedPage:
+    return FetchedPage(url="https://arabpress.com/x", final_url="https://arabpress.com/x",
+                       status=200, headers={}, body=b"", fetched_at="2025-06-20T10:00:00+00:00",
+                       site="arabpress", follow=True, waited_on=waited_on)
 
 
 def test_waiters_of_both_kinds_get_their_outcome_or_error():
