@@ -395,7 +395,10 @@ class RunRecorder:
         drops = _by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
             session, self.run_id, _utcnow(), reason, counts, errors, drops))
-        if failure:
+        if failure and reason == "archive_unwritable":  # said already, in one ERROR line
+            logger.warning("run #%d could not be recorded as ended either (%s): the next run "
+                           "records it as interrupted", self.run_id, failure)
+        elif failure:
             logger.error("run #%d could not be recorded as ended (%s)", self.run_id, failure)
         logger.info(
             "run #%d (%s, %s): %d pages fetched; %d new, %d seen at a new URL, %d changed, "

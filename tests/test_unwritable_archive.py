@@ -31,6 +31,17 @@ def archived(db) -> tuple[list[str], str]:
         con.close()
 
 
+def first_run(db) -> tuple[int | None, str | None]:
+    """(the first run's id if it was recorded as ended, else None; its finish_reason)."""
+    con = sqlite3.connect(db)
+    try:
+        run_id, ended, reason = con.execute(
+            "SELECT id, finished_at, finish_reason FROM crawl_runs ORDER BY id").fetchone()
+        return (run_id if ended else None), reason
+    finally:
+        con.close()
+
+
 def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(tmp_path):
     family = SiteFamily(2000, seed=3)
     expected = {family.article(i).url("arabpress") for i in family.ids("arabpress")}
@@ -39,12 +50,21 @@ def test_a_full_disk_stops_the_crawl_in_one_line_and_loses_nothing(tmp_path):
         origin = server.origins["arabpress"]
         full = run_crawl("arabpress", db, tmp_path, base_url=origin, preexec_fn=limit_file_size)
         held, integrity = archived(db)
+        ended = first_run(db)
         room = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        room_runs = first_run(db)
     assert full.stats["finish_reason"] == "archive_unwritable", full.log[-3000:]
     errors = [line for line in full.log.splitlines() if " ERROR: " in line]
     assert len(errors) == 1 and "the archive cannot be written (" in errors[0], errors[:5]
     assert "Traceback" not in full.log
     assert full.stats["pressarchive/unsaved"] > 0
+    # The run's end is recorded if the archive still takes that one small write; if not, a
+    # warning (not a second error) says so, and the next run records it as interrupted.
+    if ended[0] is None:
+        assert "WARNING: run #1 could not be recorded as ended either (" in full.log
+        assert room_runs[1] == "interrupted"
+    else:
+        assert ended == (1, "archive_unwritable")
     # It stopped: far fewer pages than the site has articles (the crawl runs ahead of the
     # archive's writes by at most a few hundred pages when the first write fails).
     assert full.stats["response_received_count"] < 0.5 * len(expected)
