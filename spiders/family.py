@@ -107,6 +107,10 @@ class FamilySpider(Spider):
         # settled by it (_settled_by_sitemap).
         self.relisted: dict[str, tuple[str, str, str | None, str | None]] = {}
         self.sitemaps_unchanged: set[str] = set()
+        # The articles whose own URL a sitemap read in full passed over as unchanged, and the
+        # lastmod it gave them ("" when two of its URLs gave different ones): their other URLs
+        # are settled with them (_settled_by_sitemap).
+        self.passed_over: dict[int, str] = {}
         # Sitemap requests made and answered (read, answered 304, or failed), and whether one
         # failed: once every sitemap is read or answered 304, a known article a link leads to
         # is settled by its sitemap (see _settled_by_sitemap).
@@ -264,14 +268,17 @@ class FamilySpider(Spider):
         since a finished run read it, when every one of its entries was settled
         (remember_sitemaps), this page's with that very lastmod (``_late_lastmods`` for a page
         a link reached first); or the page is another URL of a listed article
-        (``_alias_lastmods``), which its article's own URL stands for. A page whose sitemap
+        (``_alias_lastmods``), which its article's own URL stands for: such a URL is settled
+        as well when its sitemap, read in full in this run, passed its article's own URL over
+        as unchanged with the lastmod it carries (``passed_over``). A page whose sitemap
         was read in full in this run without listing it (its entry would have been asked for
         or passed over, and so never reach here) has left it: asked for, conditionally. The
         trust is the one ``_unchanged_since`` puts in a lastmod. After a day's advance, when
         every related list changes, this spares a request (a conditional one, mostly a 304)
         for each known article those lists lead to."""
-        return self.sitemaps_done and self._settles_by_lastmod(state) \
-            and state.sitemap in self.sitemaps_unchanged
+        return self.sitemaps_done and self._settles_by_lastmod(state) and (
+            state.sitemap in self.sitemaps_unchanged
+            or self.passed_over.get(state.article_id) == state.lastmod)
 
     def _settles_by_lastmod(self, state) -> bool:
         """The page's side of ``_settled_by_sitemap``."""
@@ -586,6 +593,9 @@ class FamilySpider(Spider):
                 self.asked.add(url)  # decided for this run: a link to it changes nothing
                 if (state.lastmod, state.sitemap) != (lastmod, public):
                     self.relisted[url] = (response.url, lastmod, state.lastmod, state.sitemap)
+                article = state.article_id
+                self.passed_over[article] = lastmod if self.passed_over.get(
+                    article, lastmod) == lastmod else ""
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)

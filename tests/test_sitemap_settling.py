@@ -238,6 +238,40 @@ def test_a_known_article_a_link_leads_to_is_settled_by_its_sitemap_once_all_are_
     assert not s._settled_by_sitemap(known(sitemap="https://arabpress.com/sitemaps/a.xml"))
 
 
+def test_another_url_of_an_article_its_sitemap_passed_over_is_settled_with_it():
+    # Another URL of an article (an upper-case spelling a link used) carries the lastmod and
+    # sitemap of the article's own URL (alias_lastmods). After a day's advance that sitemap
+    # lists new articles, so it is read in full, not answered 304; the article's own URL,
+    # listed with the same lastmod, is passed over as unchanged, and a link to the other URL
+    # is settled with it, with no request.
+    s = spider()
+    a = "https://arabpress.com/sitemaps/a.xml"
+    request = s.sitemap_request(f"{LOCAL}/sitemaps/a.xml")
+    s._states = lambda urls: {u: known(sitemap=a) for u in urls if u.endswith("/x")}
+    asked = list(s.parse_sitemap(xml(request.url, urlset("x", "new"))))
+    assert [r.url for r in asked] == [f"{LOCAL}/new"] and s.sitemaps_done
+    assert a not in s.sitemaps_unchanged  # read in full
+    assert s._settled_by_sitemap(known(sitemap=a))
+    assert not s._settled_by_sitemap(known(sitemap=a, article_id=8))  # another article
+    assert not s._settled_by_sitemap(known(sitemap=a, lastmod="2025-05-01"))  # edited since
+
+
+def test_an_article_passed_over_with_two_lastmods_settles_none_of_its_other_urls():
+    s = spider()
+    a, b = (f"https://arabpress.com/sitemaps/{name}.xml" for name in "ab")
+    requests = [s.sitemap_request(f"{LOCAL}/sitemaps/{name}.xml") for name in "ab"]
+    # Two URLs of article 7, each listed by a sitemap with a lastmod of its own, each no
+    # later than what the copy held says (so both are passed over as unchanged).
+    s._states = lambda urls: {u: known(lastmod=None, last_modified=(
+        "Mon, 30 Jun 2025 00:00:00 GMT")) for u in urls}
+    list(s.parse_sitemap(xml(requests[0].url, urlset("x"))))
+    list(s.parse_sitemap(xml(requests[1].url, urlset("X").replace(b"06-01", b"06-02"))))
+    assert s.sitemaps_done
+    assert s.crawler.stats.get_value("pressarchive/skipped/lastmod") == 2
+    for lastmod, sitemap in (("2025-06-01", a), ("2025-06-02", b)):
+        assert not s._settled_by_sitemap(known(lastmod=lastmod, sitemap=sitemap))
+
+
 def test_a_sitemap_that_failed_leaves_known_articles_to_their_own_requests():
     from twisted.python.failure import Failure
 
