@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from email.utils import parsedate_to_datetime
 from functools import partial
 from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.fetched import FetchedPage, FetchFailure
+from pressarchive.lastmods import as_recent, vouches
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
@@ -425,8 +425,8 @@ class FamilySpider(Spider):
             if state is None or (state.lastmod, state.sitemap) == (lastmod, sitemap) \
                     or state.failures or not state.fetched or state.article_id is None:
                 continue  # a failure is tried again; a page with no article settles nothing
-            # As parse_page judges a page a sitemap led to (_vouches).
-            if lastmod == state.lastmod or _vouches(lastmod, state.last_modified):
+            # As parse_page judges a page a sitemap led to (vouches).
+            if lastmod == state.lastmod or vouches(lastmod, state.last_modified):
                 adopted[url] = (lastmod, sitemap)
             else:
                 refused.add(url)
@@ -625,7 +625,7 @@ class FamilySpider(Spider):
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
-        unvouched = bool(lastmod) and response.status == 200 and not _vouches(
+        unvouched = bool(lastmod) and response.status == 200 and not vouches(
             lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None)
         if unvouched:
             self._unvouched(response)
@@ -833,55 +833,7 @@ def _unchanged_since(lastmod: str | None, state) -> bool:
     if lastmod == state.lastmod:
         return True
     # Unreadable dates: asked for conditionally instead, and the site's answer decides.
-    return _as_recent(lastmod, state.last_modified) is True
-
-
-def _vouches(lastmod: str, last_modified: str | None) -> bool:
-    """Whether a copy of a page sent with the ``Last-Modified`` ``last_modified`` may be
-    recorded with the sitemap ``lastmod``: it is no older (a date alone: a copy modified that
-    day is that day's), or there is nothing to tell by (the sitemap's word)."""
-    return _as_recent(lastmod, last_modified, whole_day=False) is not False
-
-
-def _as_recent(lastmod: str, last_modified: str | None, *,
-               whole_day: bool = True) -> bool | None:
-    """Whether a page sent with the ``Last-Modified`` ``last_modified`` is at least as
-    recent as the sitemap ``lastmod``; None when either cannot be read. A date alone counts
-    as the end of that day (the latest it can mean: whether a page may be passed over), or,
-    with ``whole_day`` False, as that day itself (whether a page may vouch for it: a copy
-    modified that day is that day's)."""
-    stamp, sent = _utc(lastmod), _http_date(last_modified)
-    if stamp is None or sent is None:
-        return None
-    if len(lastmod.strip()) == 10:  # YYYY-MM-DD
-        if not whole_day:
-            return stamp.date() <= sent.date()
-        stamp += dt.timedelta(days=1)
-    return stamp <= sent
-
-
-def _utc(stamp: str) -> dt.datetime | None:
-    """An ISO 8601 time as naive UTC (no offset read as UTC), or None."""
-    try:
-        value = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return value
-
-
-def _http_date(value: str | None) -> dt.datetime | None:
-    """An HTTP date (``Last-Modified``) as naive UTC, or None."""
-    if not value:
-        return None
-    try:
-        sent = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if sent.tzinfo is None:  # "-0000" or asctime's form: UTC, as HTTP dates always are
-        return sent
-    return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return as_recent(lastmod, state.last_modified) is True
 
 
 def _day(value: str | None, name: str) -> str | None:

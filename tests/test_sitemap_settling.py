@@ -673,14 +673,14 @@ def test_a_sitemap_entry_that_failed_is_tried_again_by_the_next_runs(tmp_path):
 def test_an_http_date_without_a_zone_is_utc_whatever_the_machine_s_zone(monkeypatch):
     import time
 
-    from spiders.family import _http_date
+    from pressarchive.lastmods import http_date
 
     monkeypatch.setenv("TZ", "Asia/Riyadh")
     time.tzset()
     try:
         for value in ("Fri, 20 Jun 2025 10:00:00 -0000", "Fri Jun 20 10:00:00 2025",
                       "Fri, 20 Jun 2025 10:00:00 GMT", "Fri, 20 Jun 2025 13:00:00 +0300"):
-            assert _http_date(value).isoformat() == "2025-06-20T10:00:00", value
+            assert http_date(value).isoformat() == "2025-06-20T10:00:00", value
     finally:
         monkeypatch.delenv("TZ")
         time.tzset()
@@ -757,6 +757,58 @@ def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settl
     assert after.stats["pressarchive/skipped/listed"] >= 1
     assert "pressarchive/held_asked" not in after.stats
     assert after.stats.get("pressarchive/not_modified", 0) <= 2  # the home page and such
+
+
+def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetches_them(
+        tmp_path):
+    # Crawls before revision 0004 recorded a page with its sitemap lastmod even when the copy
+    # served was older (a stale cache): the page was passed over by it from then on. Revision
+    # 0005 forgets such a lastmod (and has every sitemap read in full once), so the next run
+    # asks for the page again; a 304 then records the lastmod, and the run after passes the
+    # page over as before. A lastmod the copy vouches for is kept.
+    from pressarchive.storage import Archive
+
+    family = SiteFamily(60, seed=6)
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, hub_validators=False, keep_order=True) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        con = sqlite3.connect(db)
+        (stale, lastmod), (kept, kept_lastmod) = con.execute(
+            "SELECT url, lastmod FROM pages WHERE lastmod IS NOT NULL AND "
+            "article_id IS NOT NULL ORDER BY url LIMIT 2").fetchall()
+        with con:  # the archive as a crawl before 0004 could leave it: a stale copy's row
+            con.execute("UPDATE pages SET last_modified = 'Mon, 02 Jan 2017 00:00:00 GMT' "
+                        "WHERE url = ?", (stale,))
+            con.execute("UPDATE alembic_version SET version_num = '0004'")
+        con.close()
+        Archive(f"sqlite:///{db}").close()  # upgraded to the head
+        con = sqlite3.connect(db)
+        assert con.execute("SELECT lastmod, sitemap FROM pages WHERE url = ?",
+                           (stale,)).fetchone() == (None, None)
+        assert con.execute("SELECT lastmod FROM pages WHERE url = ?",
+                           (kept,)).fetchone() == (kept_lastmod,)
+        assert con.execute("SELECT count(*) FROM pages WHERE article_id IS NULL AND "
+                           "(etag IS NOT NULL OR last_modified IS NOT NULL)").fetchone() == (0,)
+        con.close()
+        server.order.clear()
+        upgraded = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        asked = {target for site, _, target in server.order if site == "arabpress"}
+        server.order.clear()
+        after = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        asked_after = {target for site, _, target in server.order if site == "arabpress"}
+    for run in (first, upgraded, after):
+        assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+    path = stale.split(".com", 1)[1]
+    assert path in asked and kept.split(".com", 1)[1] not in asked
+    # The page was as archived: nothing new is stored (a 304, or the same copy again).
+    assert not any(key.startswith("pressarchive/stored/new_") for key in upgraded.stats), \
+        upgraded.stats
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT lastmod FROM pages WHERE url = ?", (stale,)).fetchone() \
+        == (lastmod,)
+    con.close()
+    assert path not in asked_after
 
 
 def test_a_page_keeps_the_sitemap_it_names_while_that_one_answers_304(tmp_path):

@@ -1,0 +1,57 @@
+"""What a sitemap ``lastmod`` and a page's ``Last-Modified`` say about each other: the rules
+the crawl uses to pass a page over (``as_recent``) and to record a lastmod with a copy of a
+page (``vouches``), and the crawl-state repair of migration 0005 with them. Both sides are the
+site's clock: ours is never compared with either."""
+
+from __future__ import annotations
+
+import datetime as dt
+from email.utils import parsedate_to_datetime
+
+
+def vouches(lastmod: str, last_modified: str | None) -> bool:
+    """Whether a copy of a page sent with the ``Last-Modified`` ``last_modified`` may be
+    recorded with the sitemap ``lastmod``: it is no older (a date alone: a copy modified that
+    day is that day's), or there is nothing to tell by (the sitemap's word)."""
+    return as_recent(lastmod, last_modified, whole_day=False) is not False
+
+
+def as_recent(lastmod: str, last_modified: str | None, *,
+              whole_day: bool = True) -> bool | None:
+    """Whether a page sent with the ``Last-Modified`` ``last_modified`` is at least as
+    recent as the sitemap ``lastmod``; None when either cannot be read. A date alone counts
+    as the end of that day (the latest it can mean: whether a page may be passed over), or,
+    with ``whole_day`` False, as that day itself (whether a page may vouch for it: a copy
+    modified that day is that day's)."""
+    stamp, sent = utc(lastmod), http_date(last_modified)
+    if stamp is None or sent is None:
+        return None
+    if len(lastmod.strip()) == 10:  # YYYY-MM-DD
+        if not whole_day:
+            return stamp.date() <= sent.date()
+        stamp += dt.timedelta(days=1)
+    return stamp <= sent
+
+
+def utc(stamp: str) -> dt.datetime | None:
+    """An ISO 8601 time as naive UTC (no offset read as UTC), or None."""
+    try:
+        value = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def http_date(value: str | None) -> dt.datetime | None:
+    """An HTTP date (``Last-Modified``) as naive UTC, or None."""
+    if not value:
+        return None
+    try:
+        sent = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if sent.tzinfo is None:  # "-0000" or asctime's form: UTC, as HTTP dates always are
+        return sent
+    return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
