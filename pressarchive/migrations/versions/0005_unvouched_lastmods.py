@@ -31,9 +31,11 @@ CHUNK = 500  # ids per UPDATE: under every engine's limit on bound parameters
 
 def upgrade() -> None:
     connection = op.get_bind()
+    # Streamed: an engine with server-side cursors does not load every row at once.
     rows = connection.execute(sa.text(
         "SELECT id, lastmod, last_modified FROM pages "
-        "WHERE lastmod IS NOT NULL AND last_modified IS NOT NULL"))
+        "WHERE lastmod IS NOT NULL AND last_modified IS NOT NULL"
+    ).execution_options(stream_results=True))
     stale = [page_id for page_id, lastmod, sent in rows if not vouches(lastmod, sent)]
     forget = sa.text("UPDATE pages SET lastmod = NULL, sitemap = NULL WHERE id IN :ids") \
         .bindparams(sa.bindparam("ids", expanding=True))
