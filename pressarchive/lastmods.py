@@ -29,6 +29,8 @@ def as_recent(lastmod: str, last_modified: str | None, *,
     if len(lastmod.strip()) == 10:  # YYYY-MM-DD
         if not whole_day:
             return stamp.date() <= sent.date()
+        if stamp.date() == dt.date.max:  # the end of time: no page is more recent
+            return False
         stamp += dt.timedelta(days=1)
     return stamp <= sent
 
@@ -37,10 +39,10 @@ def utc(stamp: str) -> dt.datetime | None:
     """An ISO 8601 time as naive UTC (no offset read as UTC), or None."""
     try:
         value = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return value
 
 
@@ -50,8 +52,8 @@ def http_date(value: str | None) -> dt.datetime | None:
         return None
     try:
         sent = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if sent.tzinfo is None:  # "-0000" or asctime's form: UTC, as HTTP dates always are
+            return sent
+        return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    except (TypeError, ValueError, OverflowError):
         return None
-    if sent.tzinfo is None:  # "-0000" or asctime's form: UTC, as HTTP dates always are
-        return sent
-    return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)

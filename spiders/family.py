@@ -111,6 +111,7 @@ class FamilySpider(Spider):
         # lastmod it gave them ("" when two of its URLs gave different ones): their other URLs
         # are settled with them (_settled_by_sitemap).
         self.passed_over: dict[int, str] = {}
+        self.passed = UrlHashes()  # the URLs a sitemap passed over as unchanged in this run
         # Sitemap requests made and answered (read, answered 304, or failed), and whether one
         # failed: once every sitemap is read or answered 304, a known article a link leads to
         # is settled by its sitemap (see _settled_by_sitemap).
@@ -567,38 +568,62 @@ class FamilySpider(Spider):
         etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
                           for name in (b"ETag", b"Last-Modified"))
         self.sitemaps_read[response.url] = (etag, modified)
-        listed = []
+        listed, after = [], []
         for entry in entries:
             if not self._in_window(lastmod := entry.get("lastmod")):
                 continue
             url = self._local(entry["loc"])
             if url in self.asked:
-                # Already asked for in this run (a link led to it): no second request, but
-                # what its page gives settles this sitemap too (remember_sitemaps).
-                self.listed_after[url] = (response.url, lastmod)
+                after.append((url, lastmod))
             elif self._short_enough(url):
                 listed.append((url, lastmod))
-        states = self._states([url for url, _ in listed])
+        states = self._states([url for url, _ in listed + after])
+        for url, lastmod in after:
+            state = states.get(url)
+            if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
+                # Passed over by a sitemap read before this one in this run, which says the
+                # page changed after all (a sitemap of the last days' news, ahead of the
+                # monthly one): asked for now, as this sitemap's entry.
+                self.relisted.pop(url, None)
+                self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
+                yield self.request(url, lastmod=lastmod, state=state,
+                                   follow=not self.windowed, sitemap=response.url)
+                continue
+            # Already asked for in this run (a link led to it): no second request, but what
+            # its page gives settles this sitemap too (remember_sitemaps).
+            self.listed_after[url] = (response.url, lastmod)
         public = self.public_url(response.url)
         for url, lastmod in listed:
+            state = states.get(url)
             if url in self.asked:
                 # Asked for meanwhile: Scrapy takes this generator's requests one at a time,
                 # between other callbacks (the feed's, say), and would drop this one as a
                 # duplicate, and its lastmod with it. Settled as a link-first entry instead.
                 self.listed_after[url] = (response.url, lastmod)
+                self._note_entry(state, lastmod)
                 continue
-            state = states.get(url)
-            if not self.full and state and _unchanged_since(lastmod, state):
+            if not self.full and self._note_entry(state, lastmod):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
                 self.asked.add(url)  # decided for this run: a link to it changes nothing
+                self.passed.add(url)  # unless another sitemap says it changed
                 if (state.lastmod, state.sitemap) != (lastmod, public):
                     self.relisted[url] = (response.url, lastmod, state.lastmod, state.sitemap)
-                article = state.article_id
-                self.passed_over[article] = lastmod if self.passed_over.get(
-                    article, lastmod) == lastmod else ""
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
+
+    def _note_entry(self, state, lastmod: str | None) -> bool:
+        """Whether a sitemap entry's page is as the archive holds it (``_unchanged_since``),
+        noted for the other URLs of its article (``passed_over``): every entry of the article
+        read in this run must say so, with one lastmod, for them to be settled by it; an
+        entry that says it changed (asked for, or already asked for by a link) or gives
+        another lastmod leaves them to their own requests."""
+        unchanged = state is not None and _unchanged_since(lastmod, state)
+        if state is not None and state.article_id is not None:
+            article = state.article_id
+            self.passed_over[article] = lastmod if unchanged and self.passed_over.get(
+                article, lastmod) == lastmod else ""
+        return unchanged
 
     def parse_feed(self, response: Response) -> Iterable[Request]:
         if not isinstance(response, TextResponse):
@@ -677,13 +702,16 @@ class FamilySpider(Spider):
         if links is None:
             return
         engine = self.crawler.engine
-        for request in self._follow(links, HUB_PRIORITY if hub else 0):
+        for request in self._follow(links, hub):
             if engine.spider is None:  # the crawl is over
                 return
             engine.crawl(request)
 
-    def _follow(self, links: PageLinks, priority: int = 0) -> Iterable[Request]:
-        """Requests for the resolved links of a page that this run has not asked for yet."""
+    def _follow(self, links: PageLinks, hub: bool = False) -> Iterable[Request]:
+        """Requests for the resolved links of a page that this run has not asked for yet
+        (``hub``: the page was no article; its links go first, and its next and previous
+        pages are ``waited_on``: a listing's chain goes on from them)."""
+        priority = HUB_PRIORITY if hub else 0
         for feed in links.feeds:
             if feed not in self.asked:  # every page names the feed: read it once
                 self.asked.add(feed)
@@ -707,7 +735,8 @@ class FamilySpider(Spider):
             pagination = url in next_pages
             if not pagination and self._settled_or_held(url, state, priority):
                 continue
-            yield self.request(url, state=state, priority=priority, waited_on=pagination)
+            yield self.request(url, state=state, priority=priority,
+                               waited_on=pagination and hub)
 
     # -- requests and their failures ------------------------------------------------------
 

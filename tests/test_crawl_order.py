@@ -55,16 +55,26 @@ def test_listing_pages_are_not_left_for_the_end(order):
 def test_the_pages_a_listing_chain_waits_on_are_marked_so(tmp_path):
     """A listing's next and previous pages are found only once the page before is read: their
     pages are marked ``waited_on``, which sends their batch to the ingester at once
-    (tests/test_ingest_batching.py); an ordinary link's page is not."""
+    (tests/test_ingest_batching.py); an ordinary link's page is not, nor the next page an
+    article names (a site may link each article to the next one: batches would go one page
+    at a time)."""
     local = "http://127.0.0.1:9"
-    crawler = get_crawler(ArabPressSpider)
-    spider = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=local)
-    requests = {r.url: r for r in spider._follow(PageLinks(
-        hrefs=[f"{local}/news/a", f"{local}/section/world/page/3"],
-        next=[f"{local}/section/world/page/3"], prev=[f"{local}/section/world/page/1"]))}
+    links = PageLinks(hrefs=[f"{local}/news/a", f"{local}/section/world/page/3"],
+                      next=[f"{local}/section/world/page/3"],
+                      prev=[f"{local}/section/world/page/1"])
+
+    def spider_following(hub: bool) -> tuple[ArabPressSpider, dict[str, Request]]:
+        crawler = get_crawler(ArabPressSpider)
+        spider = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=local)
+        return spider, {r.url: r for r in spider._follow(links, hub=hub)}
+
+    spider, requests = spider_following(hub=True)  # a listing page's links
     assert {url: r.meta.get("waited_on", False) for url, r in requests.items()} == {
         f"{local}/news/a": False,
         f"{local}/section/world/page/3": True, f"{local}/section/world/page/1": True}
+    _, from_article = spider_following(hub=False)
+    assert len(from_article) == 3
+    assert not any(r.meta.get("waited_on") for r in from_article.values())
 
     def page(meta: dict) -> FetchedPage:
         url = f"{local}/section/world/page/3"

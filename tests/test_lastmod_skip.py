@@ -31,3 +31,18 @@ def test_failing_or_never_fetched_pages_are_asked_for_again():
     assert not _unchanged_since("2025-06-19", state(failures=1))
     assert not _unchanged_since("2025-06-19", state(fetched=False))
     assert not _unchanged_since(None, state())
+
+
+def test_dates_past_the_calendar_s_ends_are_unreadable_not_errors():
+    # A lastmod or Last-Modified at the edge of the calendar (a CMS's "no date" written with
+    # an offset) cannot be moved to UTC: it is no date, and the site's answer decides.
+    from pressarchive.lastmods import as_recent, http_date, utc, vouches
+
+    sent = "Mon, 02 Jan 2017 00:00:00 GMT"
+    for lastmod in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:00:00-05:00"):
+        assert utc(lastmod) is None
+        assert as_recent(lastmod, sent) is None and vouches(lastmod, sent)
+        assert not _unchanged_since(lastmod, state(last_modified=sent, lastmod=None))
+    assert as_recent("9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT") is False
+    assert as_recent("9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT", whole_day=False) is True
+    assert http_date("Fri, 31 Dec 9999 23:00:00 -0500") is None

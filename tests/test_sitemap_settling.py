@@ -256,6 +256,35 @@ def test_another_url_of_an_article_its_sitemap_passed_over_is_settled_with_it():
     assert not s._settled_by_sitemap(known(sitemap=a, lastmod="2025-05-01"))  # edited since
 
 
+def test_a_page_passed_over_by_one_sitemap_and_listed_as_edited_by_the_next_is_asked_for():
+    # Article 7's own URL /x is recorded with 2025-06-01 from a.xml, the month's sitemap,
+    # which still says so; the news sitemap n.xml, read after it, lists /x as edited on
+    # 2025-06-03. The edit is fetched in this run, and no other URL of the article is
+    # settled by a.xml's word meanwhile.
+    s = spider()
+    a = "https://arabpress.com/sitemaps/a.xml"
+    month, news = (s.sitemap_request(f"{LOCAL}/sitemaps/{name}.xml") for name in ("a", "n"))
+    s._states = lambda urls: {u: known(sitemap=a) for u in urls if u.endswith("/x")}
+    assert list(s.parse_sitemap(xml(month.url, urlset("x")))) == []  # passed over
+    (edited,) = s.parse_sitemap(xml(news.url, urlset("x").replace(b"06-01", b"06-03")))
+    assert (edited.url, edited.meta["lastmod"]) == (f"{LOCAL}/x", "2025-06-03")
+    assert edited.meta["sitemap"] == news.url
+    assert f"{LOCAL}/x" not in s.listed_after and f"{LOCAL}/x" not in s.relisted
+    assert s.crawler.stats.get_value("pressarchive/lastmods_contradicted") == 1
+    assert s.sitemaps_done and not s._settled_by_sitemap(known(sitemap=a))
+
+
+def test_a_page_listed_twice_alike_is_passed_over_once_and_settles_its_other_urls():
+    s = spider()
+    a = "https://arabpress.com/sitemaps/a.xml"
+    month, news = (s.sitemap_request(f"{LOCAL}/sitemaps/{name}.xml") for name in ("a", "n"))
+    s._states = lambda urls: {u: known(sitemap=a) for u in urls if u.endswith("/x")}
+    assert list(s.parse_sitemap(xml(month.url, urlset("x")))) == []
+    assert list(s.parse_sitemap(xml(news.url, urlset("x")))) == []  # the same lastmod
+    assert "pressarchive/lastmods_contradicted" not in s.crawler.stats.get_stats()
+    assert s.sitemaps_done and s._settled_by_sitemap(known(sitemap=a))
+
+
 def test_an_article_passed_over_with_two_lastmods_settles_none_of_its_other_urls():
     s = spider()
     a, b = (f"https://arabpress.com/sitemaps/{name}.xml" for name in "ab")
@@ -777,9 +806,15 @@ def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetch
         (stale, lastmod), (kept, kept_lastmod) = con.execute(
             "SELECT url, lastmod FROM pages WHERE lastmod IS NOT NULL AND "
             "article_id IS NOT NULL ORDER BY url LIMIT 2").fetchall()
-        with con:  # the archive as a crawl before 0004 could leave it: a stale copy's row
+        with con:  # the archive as a crawl before 0004 could leave it: a stale copy's row,
             con.execute("UPDATE pages SET last_modified = 'Mon, 02 Jan 2017 00:00:00 GMT' "
                         "WHERE url = ?", (stale,))
+            # and lastmods no date can be made of (a CMS's "no date" written with an offset)
+            con.execute("INSERT INTO pages (site, url, lastmod, last_modified, failures) "
+                        "VALUES ('arabpress', 'https://arabpress.com/odd', ?, ?, 0), "
+                        "('arabpress', 'https://arabpress.com/odd2', ?, ?, 0)",
+                        ("0001-01-01T00:00:00+01:00", "Mon, 02 Jan 2017 00:00:00 GMT",
+                         "9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT"))
             con.execute("UPDATE alembic_version SET version_num = '0004'")
         con.close()
         Archive(f"sqlite:///{db}").close()  # upgraded to the head
@@ -788,6 +823,8 @@ def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetch
                            (stale,)).fetchone() == (None, None)
         assert con.execute("SELECT lastmod FROM pages WHERE url = ?",
                            (kept,)).fetchone() == (kept_lastmod,)
+        assert con.execute("SELECT count(*) FROM pages WHERE url LIKE '%/odd%' AND "
+                           "lastmod IS NOT NULL").fetchone() == (2,)  # nothing to tell by
         assert con.execute("SELECT count(*) FROM pages WHERE article_id IS NULL AND "
                            "(etag IS NOT NULL OR last_modified IS NOT NULL)").fetchone() == (0,)
         con.close()
