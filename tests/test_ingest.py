@@ -240,3 +240,22 @@ def test_a_batch_raced_by_another_writer_is_saved_one_at_a_time(tmp_path, pages,
     assert [o.key for o in outcomes] == ["new_article"] * 4 + ["unchanged"] + ["new_article"] * 3
     rows = content(db)
     assert len(rows["appearances"]) == len(rows["versions"]) == 8
+
+
+def test_a_date_stated_past_the_calendar_s_end_is_no_date(tmp_path):
+    # A page stating a time that has no UTC equivalent (a CMS's "no date", 9999-12-31 at
+    # 23:00 five hours west of UTC) is stored without that date, not an error of the page.
+    import re
+
+    family = SiteFamily(20, seed=0)
+    item = fetched(family, family.ids("arabpress")[0])
+    body, n = re.subn(rb'(article:published_time" content=")[^"]*"',
+                      rb'\g<1>9999-12-31T23:00:00-05:00"', item.body)
+    assert n == 1
+    item.body = body
+    (outcome,) = Ingester(Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")).ingest([item])
+    assert (outcome.kind, outcome.key) == (ingest.STORED, "new_article"), outcome.message
+    con = sqlite3.connect(tmp_path / "a.sqlite")
+    assert con.execute("SELECT published_at, published_utc FROM versions").fetchall() == [
+        (None, None)]
+    con.close()

@@ -261,6 +261,10 @@ def parse_datetime(value: str | None) -> str | None:
         stamp = dt.datetime.combine(stamp, dt.time())
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=dt.timezone.utc)
+    try:  # the archive keeps UTC: a time at the calendar's ends with an offset has none
+        stamp.astimezone(dt.timezone.utc)
+    except OverflowError:
+        return None
     return stamp.isoformat()
 
 
