@@ -126,6 +126,8 @@ def test_reindex(db):
     (["search", "a", "NOT"], ["malformed search query"]),
     (["search", "(oil"], ["unbalanced parentheses"]),
     (["search", "oil", "--since", "yesterday"], ["not a date"]),
+    (["search", "oil", "--until", "9999-12"], ["date out of range"]),
+    (["export", "-", "--since", "9999-12-31T23:00:00-05:00"], ["date out of range"]),
     (["search", "oil", "--since", "2022", "--until", "2021"], ["--until is before --since"]),
     (["show", "12345"], ["no article with id 12345"]),
     (["show", "https://arabpress.com/nope"], ["no article seen at"]),

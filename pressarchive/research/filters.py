@@ -29,6 +29,15 @@ def parse_date(value: str | dt.date | None, *, end: bool = False) -> dt.datetime
     """
     if value is None or value == "":
         return None
+    try:
+        return _parse_date(value, end)
+    except (OverflowError, ValueError) as exc:  # past the calendar's ends (year 9999 and on)
+        if isinstance(exc, FilterError):
+            raise
+        raise FilterError(f"date out of range: {value!r}") from None
+
+
+def _parse_date(value: str | dt.date, end: bool) -> dt.datetime:
     if isinstance(value, dt.datetime):
         stamp = value
     elif isinstance(value, dt.date):
