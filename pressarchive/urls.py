@@ -121,5 +121,8 @@ class UrlHashes:
     def add(self, url: str) -> None:
         self._hashes.add(hash(url))
 
+    def discard(self, url: str) -> None:
+        self._hashes.discard(hash(url))
+
     def __len__(self) -> int:
         return len(self._hashes)

@@ -579,28 +579,17 @@ class FamilySpider(Spider):
                 listed.append((url, lastmod))
         states = self._states([url for url, _ in listed + after])
         for url, lastmod in after:
-            state = states.get(url)
-            if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
-                # Passed over by a sitemap read before this one in this run, which says the
-                # page changed after all (a sitemap of the last days' news, ahead of the
-                # monthly one): asked for now, as this sitemap's entry.
-                self.relisted.pop(url, None)
-                self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
-                yield self.request(url, lastmod=lastmod, state=state,
-                                   follow=not self.windowed, sitemap=response.url)
-                continue
-            # Already asked for in this run (a link led to it): no second request, but what
-            # its page gives settles this sitemap too (remember_sitemaps).
-            self.listed_after[url] = (response.url, lastmod)
+            if request := self._listed_again(url, lastmod, states.get(url), response.url):
+                yield request
         public = self.public_url(response.url)
         for url, lastmod in listed:
             state = states.get(url)
             if url in self.asked:
                 # Asked for meanwhile: Scrapy takes this generator's requests one at a time,
-                # between other callbacks (the feed's, say), and would drop this one as a
-                # duplicate, and its lastmod with it. Settled as a link-first entry instead.
-                self.listed_after[url] = (response.url, lastmod)
-                self._note_entry(state, lastmod)
+                # between other callbacks (the feed's, another sitemap's), and would drop this
+                # one as a duplicate, and its lastmod with it.
+                if request := self._listed_again(url, lastmod, state, response.url):
+                    yield request
                 continue
             if not self.full and self._note_entry(state, lastmod):
                 self.crawler.stats.inc_value("pressarchive/skipped/lastmod")
@@ -611,6 +600,22 @@ class FamilySpider(Spider):
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
+
+    def _listed_again(self, url: str, lastmod: str | None, state,
+                      sitemap: str) -> Request | None:
+        """A sitemap entry whose page this run has asked for already: a request for it if
+        another sitemap passed it over earlier in this run and this one says it changed
+        after all (a sitemap of the last days' news, ahead of the monthly one); otherwise no
+        second request, but what its page gives settles this sitemap too (``listed_after``,
+        read by remember_sitemaps)."""
+        if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
+            self.passed.discard(url)
+            self.relisted.pop(url, None)  # its pass-over is not to be recorded
+            self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
+            return self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
+                                sitemap=sitemap)
+        self.listed_after[url] = (sitemap, lastmod)
+        return None
 
     def _note_entry(self, state, lastmod: str | None) -> bool:
         """Whether a sitemap entry's page is as the archive holds it (``_unchanged_since``),

@@ -263,13 +263,18 @@ def test_a_page_passed_over_by_one_sitemap_and_listed_as_edited_by_the_next_is_a
     # settled by a.xml's word meanwhile.
     s = spider()
     a = "https://arabpress.com/sitemaps/a.xml"
-    month, news = (s.sitemap_request(f"{LOCAL}/sitemaps/{name}.xml") for name in ("a", "n"))
+    month, news, more = (s.sitemap_request(f"{LOCAL}/sitemaps/{name}.xml")
+                         for name in ("a", "n", "m"))
     s._states = lambda urls: {u: known(sitemap=a) for u in urls if u.endswith("/x")}
     assert list(s.parse_sitemap(xml(month.url, urlset("x")))) == []  # passed over
     (edited,) = s.parse_sitemap(xml(news.url, urlset("x").replace(b"06-01", b"06-03")))
     assert (edited.url, edited.meta["lastmod"]) == (f"{LOCAL}/x", "2025-06-03")
     assert edited.meta["sitemap"] == news.url
     assert f"{LOCAL}/x" not in s.listed_after and f"{LOCAL}/x" not in s.relisted
+    assert s.crawler.stats.get_value("pressarchive/lastmods_contradicted") == 1
+    # A third sitemap saying the same: the page is asked for already, once is enough.
+    assert list(s.parse_sitemap(xml(more.url, urlset("x").replace(b"06-01", b"06-03")))) == []
+    assert s.listed_after[f"{LOCAL}/x"] == (more.url, "2025-06-03")
     assert s.crawler.stats.get_value("pressarchive/lastmods_contradicted") == 1
     assert s.sitemaps_done and not s._settled_by_sitemap(known(sitemap=a))
 
