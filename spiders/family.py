@@ -614,6 +614,12 @@ class FamilySpider(Spider):
             self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
             return self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                 sitemap=sitemap)
+        if state is not None and (state.lastmod, state.sitemap) == (
+                lastmod, self.public_url(sitemap)):
+            # This sitemap confirms the pair the page carries: an earlier sitemap's pass-over
+            # with another lastmod is not recorded over it (relisted), or the next run, reading
+            # both again, would find this one contradicting that pass-over and ask again.
+            self.relisted.pop(url, None)
         self.listed_after[url] = (sitemap, lastmod)
         return None
 
