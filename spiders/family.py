@@ -271,15 +271,27 @@ class FamilySpider(Spider):
         a link reached first); or the page is another URL of a listed article
         (``_alias_lastmods``), which its article's own URL stands for: such a URL is settled
         as well when its sitemap, read in full in this run, passed its article's own URL over
-        as unchanged with the lastmod it carries (``passed_over``). A page whose sitemap
+        as unchanged with the lastmod it carries, or with one its copy is as recent as
+        (``_passed_over_as_held``). A page whose sitemap
         was read in full in this run without listing it (its entry would have been asked for
         or passed over, and so never reach here) has left it: asked for, conditionally. The
         trust is the one ``_unchanged_since`` puts in a lastmod. After a day's advance, when
         every related list changes, this spares a request (a conditional one, mostly a 304)
         for each known article those lists lead to."""
         return self.sitemaps_done and self._settles_by_lastmod(state) and (
-            state.sitemap in self.sitemaps_unchanged
-            or self.passed_over.get(state.article_id) == state.lastmod)
+            state.sitemap in self.sitemaps_unchanged or self._passed_over_as_held(state))
+
+    def _passed_over_as_held(self, state) -> bool:
+        """Whether the page at another URL of an article holds what its article's sitemap
+        entries, all passed over in this run, say it is (``passed_over``): it carries their
+        lastmod, or its copy was sent with a ``Last-Modified`` no older than that lastmod (as
+        ``vouches`` judges, but with a date to tell by). The second is an alias fetched again
+        after its article's edit: it keeps the lastmod it was given before the edit
+        (``alias_lastmods`` gives one only to a URL that has none), and without it would be
+        asked for, conditionally, by every run that reads its sitemap in full."""
+        lastmod = self.passed_over.get(state.article_id)
+        return bool(lastmod) and (lastmod == state.lastmod or as_recent(
+            lastmod, state.last_modified, whole_day=False) is True)
 
     def _settles_by_lastmod(self, state) -> bool:
         """The page's side of ``_settled_by_sitemap``."""

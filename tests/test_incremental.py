@@ -4,11 +4,12 @@ change the archive, and the masthead and related-list churn changes nothing."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
 
-from pressarchive.sitegen import FamilyServer, SiteFamily
+from pressarchive.sitegen import FamilyServer, SiteFamily, render_page
 
 from conftest import ROOT, run_crawl
 
@@ -235,3 +236,45 @@ def test_an_unchanged_rerun_asks_for_no_article_whatever_spelling_the_links_use(
     assert rerun.stats["finish_reason"] == "finished", rerun.log[-2000:]
     assert by_kind.get("article", 0) == 0, by_kind
     assert by_kind.get("home") == 1 and rerun.stats.get("pressarchive/skipped/listed", 0) > 0
+
+
+def test_another_url_of_an_edited_article_is_settled_with_it_once_fetched_after_the_edit(
+        tmp_path):
+    # The home page (no validators: read every run) links to an article under an upper-case
+    # spelling, which the first run gives its article's lastmod. The article is edited: the
+    # next run fetches the edit at the article's own URL and, its sitemap having passed
+    # nothing over for it, the other URL too. Then another article of the same month is
+    # edited, so that month's sitemap is read in full again and passes the first one over:
+    # its other URL, whose copy is as recent as the lastmod, is settled with it, where it was
+    # asked for again by every run that read its sitemap in full.
+    family = SiteFamily(120, seed=7)
+    home = render_page(family, "arabpress", "/").body.decode()
+    spelled = [(href, i) for href in re.findall(r'href="/([^"/?]+)"', home)
+               if href != href.lower() and (i := family.find(href.lower())) is not None]
+    assert spelled, "the home page links to no article under another spelling"
+    alias, edited = spelled[0]
+    month = next(m for m in family.months("arabpress")
+                 if edited in family.month_ids("arabpress", m))
+    other = next(i for i in family.month_ids("arabpress", month) if i != edited)
+    own = family.article(edited).url("arabpress").split(".com", 1)[1]
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, hub_validators=False, keep_order=True) as server:
+        origin = server.origins["arabpress"]
+
+        def crawl():
+            server.reset_counters()
+            run = run_crawl("arabpress", db, tmp_path, base_url=origin)
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return run, [target for _, _, target in server.order]
+
+        first, _ = crawl()
+        assert first.stats.get("pressarchive/alias_lastmods", 0) >= 1, first.stats
+        family.edit(edited)
+        second, asked = crawl()
+        assert second.stats.get("pressarchive/stored/new_version") == 1, second.stats
+        assert f"/{alias}" in asked and own in asked
+        family.edit(other)
+        third, asked = crawl()
+    assert third.stats.get("pressarchive/stored/new_version") == 1, third.stats  # the other
+    assert f"/{alias}" not in asked and own not in asked  # the first article: no request
+    assert third.stats.get("pressarchive/skipped/listed", 0) >= 1, third.stats

@@ -521,6 +521,25 @@ class SiteFamily:
         with self.lock:
             return self._advance(days, apply=True)
 
+    def edit(self, i: int, kind: str = "body", at: dt.datetime | None = None) -> None:
+        """Edit article ``i`` today, as ``advance`` edits a few: its ``kind`` ("body": a
+        paragraph rewritten; "headline") changes, and its lastmod becomes ``at`` (by default a
+        minute after the family's latest edit or the article's lastmod, and not before today:
+        each edit the latest, as a site's clock would have it). For a test that needs one
+        given article edited, its other URLs and sitemap with it; the day's other pages
+        stay."""
+        if kind not in ("body", "headline"):
+            raise ValueError(f"an edit is of the body or the headline, not {kind!r}")
+        with self.lock:
+            if not 0 <= i < self.count:
+                raise ValueError(f"no article {i} (the family has {self.count})")
+            if at is None:
+                at = max([self.lastmod(i), dt.datetime.combine(self.today, dt.time(), UTC)]
+                         + [edits[-1].at for edits in self._edits.values()]
+                         ) + dt.timedelta(minutes=1)
+            self._edits.setdefault(i, []).append(Edit(self.today, kind, at))
+            self.version += 1
+
     def _advance(self, days: int, apply: bool) -> dict[str, list[int]]:
         count, day, new, edited = self.count, self.today, [], set()
         days_added, edits_added = [], []  # applied only once every day fits: all or nothing
