@@ -196,6 +196,33 @@ def test_advance_changes_chrome_adds_and_edits_exactly_what_it_announces():
             assert dt.datetime.fromisoformat(entry.group(1)) == fam.article(i).modified
 
 
+def test_an_edit_of_one_article_changes_it_and_its_sitemap_entry_and_nothing_else():
+    fam = SiteFamily(200, seed=8)
+    first, second = fam.ids("arabpress")[3], fam.ids("arabpress")[5]
+    before = {i: fam.article(i) for i in range(fam.count)}
+    origin = "http://127.0.0.1:9"
+    month = f"/sitemaps/{fam.published(first):%Y-%m}.xml"
+    sitemap_before = render_page(fam, "arabpress", month, origin)
+    fam.edit(first)
+    fam.edit(second, "headline")
+    edited = fam.article(first)
+    assert edited.body != before[first].body and edited.headline == before[first].headline
+    assert fam.article(second).headline != before[second].headline
+    # Each edit is the family's latest, on today's date: a site's clock.
+    assert before[first].published < edited.modified < fam.article(second).modified
+    assert edited.modified.date() == fam.today == dt.date(2025, 6, 20)
+    assert all(fam.article(i) == before[i] for i in range(fam.count) if i not in (first, second))
+    sitemap = render_page(fam, "arabpress", month, origin)
+    assert sitemap.etag != sitemap_before.etag
+    entry = re.search(rf"<loc>{origin}/{fam.slug(first)}</loc>\s*<lastmod>([^<]+)<",
+                      sitemap.body.decode())
+    assert dt.datetime.fromisoformat(entry.group(1)) == edited.modified
+    with pytest.raises(ValueError, match="body or the headline"):
+        fam.edit(first, "summary")
+    with pytest.raises(ValueError, match="no article"):
+        fam.edit(fam.count)
+
+
 # -- what the extractor reads ----------------------------------------------------------------
 
 def test_the_extractor_reads_generated_articles_exactly():
