@@ -221,6 +221,48 @@ def test_an_archive_behind_the_head_is_still_migrated(tmp_path):
     arc.close()
 
 
+# A first run killed while its migrations run (the index's backfill in 0003 made to wait, so
+# that 0001 and 0002 have made their tables by then).
+KILLED_WHILE_MIGRATING = """
+import pathlib, sys, time
+from pressarchive.research import index
+def fill(connection):
+    pathlib.Path(sys.argv[2]).write_text("migrating")
+    time.sleep(60)
+index.fill = fill
+from pressarchive.storage import Archive
+Archive(sys.argv[1])
+"""
+
+
+def test_a_run_killed_while_migrating_leaves_nothing_the_next_cannot_finish(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from pressarchive.storage.archive import SCHEMA_HEAD, _revision
+
+    url, marker = f"sqlite:///{tmp_path / 'a.sqlite'}", tmp_path / "marker"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_MIGRATING, url, str(marker)])
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the migrations never reached 0003"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    con = sqlite3.connect(tmp_path / "a.sqlite")
+    # All or nothing: the tables 0001 and 0002 had made are gone with the transaction.
+    assert con.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall() == []
+    con.close()
+    arc = Archive(url)  # the next run migrates from the start
+    assert _revision(arc.engine) == SCHEMA_HEAD
+    with arc.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    arc.close()
+
+
 def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
     from pressarchive.storage import crawlstate
     from pressarchive.storage.crawlstate import Fetch

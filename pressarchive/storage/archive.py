@@ -54,9 +54,16 @@ def archive_url(url: str | None = None) -> str:
     return f"sqlite:///{Path(value).expanduser().resolve()}"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
+    """The engine for the archive at ``url``. ``transactional_ddl``: on SQLite, every
+    transaction is begun by an explicit ``BEGIN IMMEDIATE`` that holds DDL too (for
+    migrations, see ``upgrade``); the sqlite3 module otherwise opens a transaction only
+    before a data change, so each ``CREATE`` or ``ALTER TABLE`` commits on its own."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        connect_args: dict[str, Any] = {"timeout": 30}
+        if transactional_ddl:
+            connect_args["isolation_level"] = None  # the module's own BEGINs off
+        engine = create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
@@ -67,6 +74,13 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        if transactional_ddl:
+            @event.listens_for(engine, "begin")
+            def _begin(connection):  # noqa: ANN001
+                # IMMEDIATE: the write lock at once, so that two processes upgrading the same
+                # archive take turns, the second finding the work done.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -76,7 +90,11 @@ SCHEMA_HEAD = "0005"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply the schema migrations not yet applied (pressarchive/migrations), in order.
+    """Apply the schema migrations not yet applied (pressarchive/migrations), in order, all
+    in one transaction: a process killed midway (kill -9 in a first run's first second)
+    leaves the archive as it was, and the next run applies them again. Applied one DDL
+    statement at a time, such a kill left half a schema that no later run could get past
+    ("table articles already exists").
 
     An archive already at ``SCHEMA_HEAD`` is told by one query, without loading Alembic and
     its scripts (a quarter of a second, at the start of every crawl)."""
@@ -87,9 +105,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
     config = Config()
     config.set_main_option("script_location", "pressarchive:migrations")
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    migrating = engine
+    if engine.dialect.name == "sqlite":  # PostgreSQL's DDL is transactional as it is
+        migrating = make_engine(engine.url.render_as_string(hide_password=False),
+                                transactional_ddl=True)
+    try:
+        with migrating.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        if migrating is not engine:
+            migrating.dispose()
 
 
 def _revision(engine: Engine) -> str | None:
