@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from functools import partial
 from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
@@ -28,6 +26,7 @@ from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
 from spiders.middlewares import robots_fetched
+from spiders.queues import remove_jobdir, temporary_jobdir
 
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
 # read in one pass over the page's <a>, <link> and <base> elements (read_links), not with
@@ -140,8 +139,7 @@ class FamilySpider(Spider):
         if not settings.get("JOBDIR") and settings.getbool("DISK_QUEUE"):
             # Pending requests wait on disk (Scrapy's own disk queues), not in memory, so a
             # crawl's memory stays flat however large the site. The folder lasts one run.
-            settings.set("JOBDIR", tempfile.mkdtemp(prefix="pressarchive-queue-"),
-                         priority="spider")
+            settings.set("JOBDIR", temporary_jobdir(), priority="spider")
             settings.set("TEMPORARY_JOBDIR", True, priority="spider")
 
     @classmethod
@@ -155,7 +153,7 @@ class FamilySpider(Spider):
         spider.links.max_length = crawler.settings.getint("URLLENGTH_LIMIT", 2083) or 10**9
         if crawler.settings.getbool("TEMPORARY_JOBDIR"):
             jobdir = crawler.settings.get("JOBDIR")
-            crawler.signals.connect(lambda: shutil.rmtree(jobdir, ignore_errors=True),
+            crawler.signals.connect(lambda: remove_jobdir(jobdir),
                                     signal=signals.engine_stopped, weak=False)
         return spider
 

@@ -17,7 +17,11 @@ attribute of that name is the same method; we check exactly that, and leave anyt
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import shutil
+import tempfile
 from collections import deque
 from typing import Any, Callable
 
@@ -111,3 +115,68 @@ class LifoDiskQueue(PickleLifoDiskQueue):
             data.setdefault(attr, getattr(request, attr))
         # Past Scrapy's request-to-dict step, straight to its pickling disk queue.
         super(PickleLifoDiskQueue, self).push(data)
+
+
+# -- the folder of a run's queue ----------------------------------------------------------
+
+QUEUE_PREFIX = "pressarchive-queue-"
+_LOCK = ".lock"
+_held: dict[str, int] = {}  # queue folder -> the descriptor that holds its lock
+
+
+def temporary_jobdir(root: str | None = None) -> str:
+    """A new folder (under ``root``, default the system's temporary folder) for one run's
+    request queue, locked (``flock``) while this process lives. The folders of runs killed
+    before they could remove theirs (``kill -9``) are removed first (``sweep_queues``), so a
+    scheduled job that is killed now and then does not fill the disk with them."""
+    root = root or tempfile.gettempdir()
+    sweep_queues(root)
+    path = tempfile.mkdtemp(prefix=QUEUE_PREFIX, dir=root)
+    # Locked before it has its name: a sweep never finds the lock file free but for a dead run.
+    fd = os.open(os.path.join(path, _LOCK + ".new"), os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    os.rename(os.path.join(path, _LOCK + ".new"), os.path.join(path, _LOCK))
+    _held[path] = fd
+    return path
+
+
+def remove_jobdir(path: str) -> None:
+    """Removes a folder ``temporary_jobdir`` made, and lets go of its lock."""
+    shutil.rmtree(path, ignore_errors=True)
+    fd = _held.pop(path, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def sweep_queues(root: str) -> int:
+    """Removes the queue folders under ``root`` whose run is over: their lock is free (a lock
+    dies with its process, however it ends). A folder without one (being made, or made by a
+    version before the lock) is left alone. Returns how many were removed."""
+    removed = 0
+    try:
+        entries = [entry for entry in os.scandir(root) if entry.name.startswith(QUEUE_PREFIX)]
+    except OSError:
+        return 0
+    for entry in entries:
+        if entry.path in _held or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            fd = os.open(os.path.join(entry.path, _LOCK), os.O_RDWR)
+        except OSError:  # no lock file, or none this user may open: not ours to judge
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its run is going on
+            os.close(fd)
+            continue
+        try:
+            shutil.rmtree(entry.path)
+            removed += 1
+        except OSError as exc:
+            logger.warning("could not remove the queue folder of an earlier run %s (%s)",
+                           entry.path, exc)
+        finally:
+            os.close(fd)
+    if removed:
+        logger.info("removed %d queue folders that killed runs had left in %s", removed, root)
+    return removed

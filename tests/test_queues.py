@@ -96,3 +96,44 @@ def test_how_many_stay_in_memory_is_a_setting(spider, tmp_path):
     assert len(q.top) == 2 and len(q) == 5
     assert [q.pop().meta["n"] for _ in range(5)] == [4, 3, 2, 1, 0]
     q.close()
+
+
+# A run that makes its queue folder, says where, and waits to be killed.
+MAKES_A_QUEUE = """
+import sys, time
+from spiders.queues import temporary_jobdir
+print(temporary_jobdir(sys.argv[1]), flush=True)
+time.sleep(60)
+"""
+
+
+def test_queue_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    killed = subprocess.Popen([sys.executable, "-c", MAKES_A_QUEUE, str(tmp_path)], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    alive = subprocess.Popen([sys.executable, "-c", MAKES_A_QUEUE, str(tmp_path)], cwd=ROOT,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        killed_dir, alive_dir = killed.stdout.readline().strip(), alive.stdout.readline().strip()
+        os.kill(killed.pid, signal.SIGKILL)
+        killed.wait()
+        (tmp_path / "pressarchive-queue-unlocked").mkdir()  # an older version's: no lock file
+        mine = queues.temporary_jobdir(str(tmp_path))  # sweeps first
+        left = {p.name for p in tmp_path.iterdir()}
+        assert os.path.basename(killed_dir) not in left
+        assert {os.path.basename(alive_dir), os.path.basename(mine),
+                "pressarchive-queue-unlocked"} <= left
+        assert queues.sweep_queues(str(tmp_path)) == 0  # nothing else is over
+        queues.remove_jobdir(mine)
+        assert not os.path.exists(mine) and mine not in queues._held
+    finally:
+        alive.kill()
+        alive.wait()
+    assert queues.sweep_queues(str(tmp_path)) == 1  # the second run is over now
+    assert {p.name for p in tmp_path.iterdir()} == {"pressarchive-queue-unlocked"}

@@ -70,6 +70,8 @@ def test_kill_9_mid_crawl_then_rerun_loses_and_duplicates_nothing(tmp_path):
         rerun = run_crawl("arabpress", db, tmp_path, base_url=origin)
         followup = run_crawl("arabpress", db, tmp_path, base_url=origin)
     assert rerun.returncode == 0 and followup.returncode == 0
+    # The killed run's queue folder (TMPDIR) was removed by the next; those runs removed theirs.
+    assert list(tmp_path.glob("pressarchive-queue-*")) == []
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     rows = con.execute("SELECT a.url, v.headline, v.body FROM appearances a "
