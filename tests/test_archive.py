@@ -263,6 +263,38 @@ def test_a_run_killed_while_migrating_leaves_nothing_the_next_cannot_finish(tmp_
     arc.close()
 
 
+def test_a_half_made_schema_an_older_version_left_is_made_again_if_it_holds_nothing(
+        tmp_path, caplog):
+    # What a first run killed while migrating left before the migrations ran in one
+    # transaction: 0001's first tables, an empty alembic_version (seen in a kill -9 stress).
+    from pressarchive.storage.archive import SCHEMA_HEAD, _revision
+
+    path = tmp_path / "half.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL);"
+                      "CREATE TABLE articles (id INTEGER NOT NULL, slug VARCHAR(512) NOT NULL, "
+                      "first_seen DATETIME NOT NULL, last_seen DATETIME NOT NULL, "
+                      "PRIMARY KEY (id));")
+    con.close()
+    with caplog.at_level("WARNING", logger="pressarchive"):
+        arc = Archive(f"sqlite:///{path}")
+    assert _revision(arc.engine) == SCHEMA_HEAD
+    assert "unfinished schema with no revision (alembic_version, articles)" in caplog.text
+    arc.save(record())
+    arc.close()
+    # One that holds a row is no such leftover: left to the migrations, which refuse it.
+    held = tmp_path / "held.sqlite"
+    con = sqlite3.connect(held)
+    con.executescript("CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT);"
+                      "INSERT INTO articles VALUES (1, 'kept');")
+    con.close()
+    with pytest.raises(Exception, match="already exists"):
+        Archive(f"sqlite:///{held}")
+    con = sqlite3.connect(held)
+    assert con.execute("SELECT slug FROM articles").fetchall() == [("kept",)]
+    con.close()
+
+
 def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
     from pressarchive.storage import crawlstate
     from pressarchive.storage.crawlstate import Fetch

@@ -6,6 +6,7 @@ All dialect-specific SQL (SQLite pragmas today, PostgreSQL later) stays in this 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from ..urls import slug_key
 from . import crawlstate
 from .crawlstate import Fetch, iso_time, stored_time
 from .models import Appearance, Article, Version
+
+logger = logging.getLogger("pressarchive")
 
 DEFAULT_URL = "sqlite:///pressarchive.sqlite"
 
@@ -111,11 +114,33 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                                 transactional_ddl=True)
     try:
         with migrating.begin() as connection:
+            _drop_half_made(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
     finally:
         if migrating is not engine:
             migrating.dispose()
+
+
+def _drop_half_made(connection) -> None:  # noqa: ANN001
+    """Drops the tables of a schema a first run began and never finished: versions before
+    migrations ran in one transaction, killed in that first second, left some tables and no
+    revision, and every run after failed on them. Only when no revision is stamped and not
+    one of those tables holds a row: nothing is lost, and the migrations then make the
+    schema whole. Anything else is left as it is, for the migrations to judge."""
+    inspector = inspect(connection)
+    if inspector.has_table("alembic_version") and connection.execute(
+            text("SELECT count(*) FROM alembic_version")).scalar():
+        return
+    tables = [name for name in inspector.get_table_names()
+              if not search_index.is_index_table(name) or name == search_index.TABLE]
+    if not tables or any(connection.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first()
+                         for name in tables):
+        return
+    for name in tables:
+        connection.execute(text(f'DROP TABLE "{name}"'))
+    logger.warning("the archive held an unfinished schema with no revision (%s), every table "
+                   "empty: a first run killed while making it; made again", ", ".join(tables))
 
 
 def _revision(engine: Engine) -> str | None:
