@@ -293,6 +293,18 @@ def test_a_half_made_schema_an_older_version_left_is_made_again_if_it_holds_noth
     con = sqlite3.connect(held)
     assert con.execute("SELECT slug FROM articles").fetchall() == [("kept",)]
     con.close()
+    # Nor is a database with a table of anything else's, empty though it is.
+    shared = tmp_path / "shared.sqlite"
+    con = sqlite3.connect(shared)
+    con.executescript("CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT);"
+                      "CREATE TABLE invoices (id INTEGER PRIMARY KEY);")
+    con.close()
+    with pytest.raises(Exception, match="already exists"):
+        Archive(f"sqlite:///{shared}")
+    con = sqlite3.connect(shared)
+    assert {name for (name,) in con.execute("SELECT name FROM sqlite_master")} == {
+        "articles", "invoices"}
+    con.close()
 
 
 def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):

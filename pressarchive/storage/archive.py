@@ -24,7 +24,7 @@ from ..sites import SITES
 from ..urls import slug_key
 from . import crawlstate
 from .crawlstate import Fetch, iso_time, stored_time
-from .models import Appearance, Article, Version
+from .models import Appearance, Article, Base, Version
 
 logger = logging.getLogger("pressarchive")
 
@@ -127,15 +127,22 @@ def _drop_half_made(connection) -> None:  # noqa: ANN001
     migrations ran in one transaction, killed in that first second, left some tables and no
     revision, and every run after failed on them. Only when no revision is stamped and not
     one of those tables holds a row: nothing is lost, and the migrations then make the
-    schema whole. Anything else is left as it is, for the migrations to judge."""
+    schema whole. SQLite only (PostgreSQL's DDL was always transactional), and only when
+    every table is one of the archive's: a database shared with anything else is never
+    touched. Anything else is left as it is, for the migrations to judge."""
+    if connection.dialect.name != "sqlite":
+        return
     inspector = inspect(connection)
     if inspector.has_table("alembic_version") and connection.execute(
             text("SELECT count(*) FROM alembic_version")).scalar():
         return
-    tables = [name for name in inspector.get_table_names()
-              if not search_index.is_index_table(name) or name == search_index.TABLE]
-    if not tables or any(connection.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first()
-                         for name in tables):
+    ours = set(Base.metadata.tables) | {"alembic_version", search_index.TABLE}
+    present = inspector.get_table_names()
+    tables = [name for name in present if not search_index.is_index_table(name)
+              or name == search_index.TABLE]
+    if not tables or not set(tables) <= ours or any(
+            connection.execute(text(f'SELECT 1 FROM "{name}" LIMIT 1')).first()
+            for name in tables):
         return
     for name in tables:
         connection.execute(text(f'DROP TABLE "{name}"'))
