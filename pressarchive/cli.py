@@ -153,14 +153,13 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
         sys.exit(1)
 
 
-# A run that ended as asked: done, or stopped by its page or time budget (the next run goes on).
-FINISHED = ("finished", "closespider_pagecount", "closespider_timeout")
 
 
 def _print_runs(url: str, limit: int) -> int:
     """Print the latest runs, oldest first; return how many did not finish."""
     from sqlalchemy import select
 
+    from .crawl import FINISHED
     from .storage import Archive
     from .storage.models import CrawlRun
 

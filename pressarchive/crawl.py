@@ -479,6 +479,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+# A run that ended as asked: done, or stopped by its page or time budget (the next run goes on).
+# Any other finish reason makes ``pressarchive crawl`` and ``scrapy crawl`` exit 1.
+FINISHED = ("finished", "closespider_pagecount", "closespider_timeout")
+
+
 def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:
     """Run ``(spider name, arguments)`` jobs in one process; return each crawl's stats."""
     from scrapy.crawler import CrawlerProcess

@@ -9,6 +9,8 @@ from pressarchive import __version__
 BOT_NAME = "pressarchive"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
+# Our `scrapy crawl`: Scrapy's, but it exits 1 when a run did not finish.
+COMMANDS_MODULE = "pressarchive.commands"
 
 # Polite by default: we are a guest of the sites we archive.
 USER_AGENT = f"pressarchive/{__version__} (+https://github.com/pressarchive/pressarchive)"

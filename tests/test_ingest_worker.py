@@ -62,6 +62,7 @@ def test_a_worker_killed_mid_crawl_ends_the_crawl_and_loses_nothing_stored(tmp_p
         _, log = proc.communicate(timeout=120)
         stats = json.loads(stats_file.read_text())
         assert stats["finish_reason"] == "ingest_worker_died"
+        assert proc.returncode == 1  # so that a scheduler running scrapy crawl hears of it
         assert "the ingest worker stopped" in log
         stored = count_articles(db)
         expected = sum(1 for i in range(family.count) if "arabpress" in family.sites_of(i))

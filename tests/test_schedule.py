@@ -81,6 +81,7 @@ def test_a_robots_txt_answering_5xx_stops_the_run_before_any_other_request(tmp_p
                            base_url=server.origins["arabpress"], urls=[page])
         asked = server.requests["by_kind"]
     assert listed.stats["finish_reason"] == "robots_unavailable", listed.log[-2000:]
+    assert listed.returncode == 1  # scrapy crawl too: the run did not finish
     assert proc.returncode == 1, proc.stderr[-2000:]
     # The page fetched is robots.txt's last answer.
     assert ": robots_unavailable; 1 pages fetched, 0 new," in summary_of(proc)
