@@ -282,29 +282,22 @@ def test_a_half_made_schema_an_older_version_left_is_made_again_if_it_holds_noth
     assert "unfinished schema with no revision (alembic_version, articles)" in caplog.text
     arc.save(record())
     arc.close()
-    # One that holds a row is no such leftover: left to the migrations, which refuse it.
-    held = tmp_path / "held.sqlite"
-    con = sqlite3.connect(held)
-    con.executescript("CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT);"
-                      "INSERT INTO articles VALUES (1, 'kept');")
-    con.close()
-    with pytest.raises(Exception, match="already exists"):
-        Archive(f"sqlite:///{held}")
-    con = sqlite3.connect(held)
-    assert con.execute("SELECT slug FROM articles").fetchall() == [("kept",)]
-    con.close()
-    # Nor is a database with a table of anything else's, empty though it is.
-    shared = tmp_path / "shared.sqlite"
-    con = sqlite3.connect(shared)
-    con.executescript("CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT);"
-                      "CREATE TABLE invoices (id INTEGER PRIMARY KEY);")
-    con.close()
-    with pytest.raises(Exception, match="already exists"):
-        Archive(f"sqlite:///{shared}")
-    con = sqlite3.connect(shared)
-    assert {name for (name,) in con.execute("SELECT name FROM sqlite_master")} == {
-        "articles", "invoices"}
-    con.close()
+    # One that holds a row, or has a table of anything else's, is no such leftover: left to
+    # the migrations, which refuse it, untouched.
+    for name, script in (("held", "INSERT INTO articles VALUES (1, 'kept');"),
+                         ("shared", "CREATE TABLE invoices (id INTEGER PRIMARY KEY);")):
+        other = tmp_path / f"{name}.sqlite"
+        con = sqlite3.connect(other)
+        con.executescript("CREATE TABLE articles (id INTEGER PRIMARY KEY, slug TEXT);" + script)
+        before = con.execute("SELECT * FROM sqlite_master").fetchall(), con.execute(
+            "SELECT * FROM articles").fetchall()
+        con.close()
+        with pytest.raises(Exception, match="already exists"):
+            Archive(f"sqlite:///{other}")
+        con = sqlite3.connect(other)
+        assert (con.execute("SELECT * FROM sqlite_master").fetchall(),
+                con.execute("SELECT * FROM articles").fetchall()) == before, name
+        con.close()
 
 
 def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
