@@ -139,6 +139,10 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
             except ValueError:
                 raise UserError(f"--{key} must be a date, YYYY-MM-DD, not {value!r}") from None
     url = research.db_url(db)
+    from .storage import archive_problem
+
+    if problem := archive_problem(url):
+        raise UserError(problem)
     jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
             for site in sites]
     settings = {"ARCHIVE_URL": url, "LOG_LEVEL": log_level, "FULL_RECHECK": full,

@@ -122,3 +122,26 @@ def test_a_quiet_run_with_a_lingering_failure_is_no_alarm(tmp_path):
     assert ": finished; " in summary_of(quiet) and "1 failed" in summary_of(quiet)
     assert " 0 new, 0 at new URLs, 0 changed, 0 unchanged, 0 not modified," \
         in summary_of(quiet), summary_of(quiet)
+
+
+def test_an_archive_that_cannot_be_opened_is_one_line_and_exit_1_before_any_request(tmp_path):
+    # A folder that is not there, a file that is not a database: both commands say so in one
+    # line, exit 1, ask the site for nothing, and leave the file as it was.
+    stranger = tmp_path / "notes.sqlite"
+    stranger.write_text("not a database")
+    family = SiteFamily(50, seed=8)
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        for db, why in ((tmp_path / "missing" / "a.sqlite", "unable to open database file"),
+                        (stranger, "file is not a database")):
+            direct = run_crawl("arabpress", db, tmp_path, base_url=origin)
+            scheduled = crawl_command(db, origin)
+            for proc, err in ((direct, direct.log), (scheduled, scheduled.stderr)):
+                assert proc.returncode == 1, err[-2000:]
+                assert "Traceback" not in err, err[-2000:]
+                said = [line for line in err.splitlines() if "cannot be opened" in line]
+                assert said == [f"pressarchive: the archive at sqlite:///{db} cannot be opened: "
+                                f"{why}"], err[-2000:]
+        assert server.requests["total"] == 0
+    assert stranger.read_text() == "not a database"
+    assert not (tmp_path / "missing").exists()

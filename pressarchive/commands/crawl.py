@@ -1,16 +1,22 @@
-"""``scrapy crawl``, Scrapy's own, except that it exits 1 when the run did not finish (a finish
-reason other than ``finished`` or a page or time budget: robots.txt unavailable, an archive that
-cannot be written, the ingest worker dead, another run still going, SIGTERM...), as
-``pressarchive crawl`` does. Scrapy's exits 0 whatever the reason, so a cron job or a systemd
-unit that runs ``scrapy crawl`` itself would never hear of a run that failed."""
+"""``scrapy crawl``, Scrapy's own, with two changes that ``pressarchive crawl`` shares:
+
+- it exits 1 when the run did not finish (a finish reason other than ``finished`` or a page or
+  time budget: robots.txt unavailable, an archive that cannot be written, the ingest worker
+  dead, another run still going, SIGTERM...). Scrapy's exits 0 whatever the reason, so a cron
+  job or a systemd unit that runs ``scrapy crawl`` itself would never hear of a run that failed;
+- it opens the archive (ARCHIVE_URL), migrating it if need be, before the crawl starts: one
+  that cannot be opened (a wrong path, a stranger's file, a database out of reach) is one line
+  and exit 1, where the crawl would have logged a traceback from each part that uses it."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 from pressarchive.crawl import FINISHED
+from pressarchive.storage import archive_problem, archive_url
 
 
 class Command(ScrapyCrawl):
@@ -21,6 +27,12 @@ class Command(ScrapyCrawl):
         return self.crawler
 
     def run(self, args: list[str], opts: Any) -> None:
+        assert self.settings is not None
+        problem = archive_problem(archive_url(self.settings.get("ARCHIVE_URL")))
+        if problem:
+            print(f"pressarchive: {problem}", file=sys.stderr)
+            self.exitcode = 1
+            return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
             reason = self.crawler.stats.get_value("finish_reason")

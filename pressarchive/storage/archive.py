@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, func, inspect, select, text, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..record import Record
@@ -148,6 +148,32 @@ def _drop_half_made(connection) -> None:  # noqa: ANN001
         connection.execute(text(f'DROP TABLE "{name}"'))
     logger.warning("the archive held an unfinished schema with no revision (%s), every table "
                    "empty: a first run killed while making it; made again", ", ".join(tables))
+
+
+def archive_problem(url: str) -> str | None:
+    """Why the archive at ``url`` cannot be opened and brought to the current schema, in one
+    line; None when it can (it is then opened, migrated and closed). A crawl asks before it
+    starts, so that a wrong path, a stranger's file or a database out of reach is one line
+    and exit 1, not a crawl's worth of tracebacks. Errors of any other kind (a bug) are
+    raised."""
+    try:
+        Archive(url).close()
+    except Exception as exc:  # noqa: BLE001 - sorted below: the archive's, or raised
+        if not (isinstance(exc, (SQLAlchemyError, ImportError, OSError))
+                or type(exc).__module__.startswith("alembic")):
+            raise
+        lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return (f"the archive at {_shown(url)} cannot be opened: "
+                f"{lines[0] if lines else type(exc).__name__}")
+    return None
+
+
+def _shown(url: str) -> str:
+    """A database URL as it may be printed: no password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def _revision(engine: Engine) -> str | None:
