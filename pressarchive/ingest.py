@@ -27,6 +27,7 @@ from .extract.links import PageLinks, SiteLinks, read_links
 from .extract.page import Page
 from .fetched import FetchedPage, FetchFailure, fetch_of
 from .storage import Archive, crawlstate, unwritable
+from .storage.archive import RacedError
 
 logger = logging.getLogger("pressarchive")
 
@@ -173,15 +174,16 @@ class Ingester:
                 "article_id": saved.article_id, "version_id": saved.version_id}
 
     def _write_alone(self, item, outcome: Outcome) -> Outcome:
-        """One item in its own transaction; a race on a unique key is tried once more (the
-        second time finds the other crawler's rows)."""
+        """One item in its own transaction; a race with another crawler (on a unique key, or
+        a sister copy saved meanwhile: RacedError) is tried once more (the second time finds
+        the other crawler's rows)."""
         if outcome.kind in (DROPPED, ERROR):
             return outcome
         for attempt in (1, 2):
             try:
                 with self.archive.transaction() as session:
                     return self._write(session, item, outcome)
-            except IntegrityError:
+            except (IntegrityError, RacedError):
                 if attempt == 2:
                     return Outcome(ERROR, message=traceback.format_exc())
             except Exception as exc:  # noqa: BLE001 - reported as this item's error

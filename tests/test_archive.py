@@ -88,6 +88,33 @@ def test_different_articles_stay_apart(archive):
     assert a.article_id != b.article_id and b.outcome == NEW_ARTICLE
 
 
+def test_a_sister_copy_another_crawler_saved_meanwhile_joins_its_article(tmp_path, monkeypatch):
+    # Two crawlers (one per sister site) save the same story at once, the copies' bodies
+    # differing, so no unique key meets them. Here arabpress's crawler commits its copy right
+    # after saudipress's has looked for the story and found none: saudipress's save must still
+    # end in the same article, as a version of it, not in a second article.
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    saudi, arab = Archive(url), Archive(url)
+    sister = record(url=f"https://saudipress.com/{SLUG}", site="saudipress",
+                    body="First paragraph.\n\nSecond paragraph.\n\nA closing line of its own.")
+    real = Archive._same_article_elsewhere
+    raced = []
+
+    def meanwhile(self, session, rec, **besides):
+        found = real(self, session, rec, **besides)
+        if self is saudi and not raced:  # the lookup: the other crawler commits just after
+            raced.append(arab.save(record()))
+        return found
+
+    monkeypatch.setattr(Archive, "_same_article_elsewhere", meanwhile)
+    saved = saudi.save(sister)
+    assert raced and raced[0].outcome == NEW_ARTICLE
+    assert saved.article_id == raced[0].article_id and saved.outcome == NEW_VERSION
+    assert saudi.counts() == {"articles": 1, "versions": 2, "appearances": 2}
+    saudi.close()
+    arab.close()
+
+
 def test_a_sister_copy_fills_in_a_date_the_first_copy_lacked(archive):
     archive.save(record())
     archive.save(record(url=f"https://saudipress.com/{SLUG}", site="saudipress",

@@ -233,7 +233,9 @@ class Archive:
         twice adds nothing.
 
         Two crawlers racing on the same article meet at the unique keys (fingerprint,
-        site+url): the loser rolls back and tries once more, now finding the winner's rows.
+        site+url), or, for two sister copies that differ, at the check ``_save`` makes once it
+        holds the write lock (RacedError): the loser rolls back and tries once more, now
+        finding the winner's rows.
         """
         for attempt in (1, 2):
             with self.sessions() as session:
@@ -241,7 +243,7 @@ class Archive:
                     saved = self.save_in(session, record, fetch)
                     session.commit()
                     return saved
-                except IntegrityError:
+                except (IntegrityError, RacedError):
                     session.rollback()
                     if attempt == 2:
                         raise
@@ -476,20 +478,31 @@ class Archive:
             article.last_seen = max(article.last_seen, seen)
             article.first_seen = min(article.first_seen, seen)
         session.flush()
+        if outcome == NEW_ARTICLE and self._same_article_elsewhere(
+                session, record, besides=article.id) is not None:
+            # Another crawler saved this story (a sister site's copy with another body: no
+            # unique key meets it) between the lookups above and this transaction's first
+            # write. Holding the write lock now, the check sees all it committed: roll back and
+            # save again (save, _write_alone), which finds that article. (save_many's new
+            # articles have the same check, _insert_new.)
+            raise RacedError("an article with this slug appeared while saving")
         if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
             search_index.add(session, version)
         return Saved(outcome, article.id, version.id)
 
-    def _same_article_elsewhere(self, session: Session, record: Record) -> Article | None:
-        """A sister site's copy: same family, same slug, same headline (body may differ)."""
+    def _same_article_elsewhere(self, session: Session, record: Record,
+                                besides: int | None = None) -> Article | None:
+        """A sister site's copy: same family, same slug, same headline (body may differ);
+        ``besides``: an article not to count (the one just added)."""
         slug = slug_key(record.url)
-        if session.scalar(select(Article.id).where(Article.slug == slug).limit(1)) is None:
+        other = (Article.slug == slug,) + (() if besides is None else (Article.id != besides,))
+        if session.scalar(select(Article.id).where(*other).limit(1)) is None:
             return None  # the usual case, answered by the slug index alone
         return session.scalar(
             select(Article)
             .join(Version, Version.article_id == Article.id)
             .join(Appearance, Appearance.article_id == Article.id)
-            .where(Article.slug == slug, Version.headline == record.headline,
+            .where(*other, Version.headline == record.headline,
                    Appearance.site.in_(_family(record.site)))
             .limit(1))
 
