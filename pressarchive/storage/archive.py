@@ -482,9 +482,10 @@ class Archive:
                 session, record, besides=article.id) is not None:
             # Another crawler saved this story (a sister site's copy with another body: no
             # unique key meets it) between the lookups above and this transaction's first
-            # write. Holding the write lock now, the check sees all it committed: roll back and
-            # save again (save, _write_alone), which finds that article. (save_many's new
-            # articles have the same check, _insert_new.)
+            # write. Holding SQLite's write lock now (one writer at a time: PostgreSQL will
+            # need a lock of its own), the check sees all it committed: roll back and save
+            # again (save, _write_alone), which finds that article. (save_many's new articles
+            # have the same check, _insert_new.)
             raise RacedError("an article with this slug appeared while saving")
         if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
             search_index.add(session, version)
