@@ -479,9 +479,11 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-# A run that ended as asked: done, or stopped by its page or time budget (the next run goes on).
-# Any other finish reason makes ``pressarchive crawl`` and ``scrapy crawl`` exit 1.
-FINISHED = ("finished", "closespider_pagecount", "closespider_timeout")
+# A run that ended as asked: done, or stopped by its page, item or time budget (the next run
+# goes on). Any other finish reason makes ``pressarchive crawl`` and ``scrapy crawl`` exit 1:
+# Scrapy's closespider_errorcount and closespider_timeout_no_item among them (too many errors, a
+# crawl that stalled).
+FINISHED = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 
 
 def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:

@@ -283,13 +283,14 @@ class FamilySpider(Spider):
         """Whether the page at another URL of an article holds what its article's sitemap
         entries, all passed over in this run, say it is (``passed_over``): it carries their
         lastmod, or its copy was sent with a ``Last-Modified`` no older than that lastmod (as
-        ``vouches`` judges, but with a date to tell by). The second is an alias fetched again
+        ``_unchanged_since`` judges the article's own URL: a date alone is the end of that
+        day, and there must be a date to tell by). The second is an alias fetched again
         after its article's edit: it keeps the lastmod it was given before the edit
         (``alias_lastmods`` gives one only to a URL that has none), and without it would be
         asked for, conditionally, by every run that reads its sitemap in full."""
         lastmod = self.passed_over.get(state.article_id)
-        return bool(lastmod) and (lastmod == state.lastmod or as_recent(
-            lastmod, state.last_modified, whole_day=False) is True)
+        return bool(lastmod) and (lastmod == state.lastmod
+                                  or as_recent(lastmod, state.last_modified) is True)
 
     def _settles_by_lastmod(self, state) -> bool:
         """The page's side of ``_settled_by_sitemap``."""

@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import shutil
+import stat
 import tempfile
 from collections import deque
 from typing import Any, Callable
@@ -124,6 +125,20 @@ _LOCK = ".lock"
 _held: dict[str, int] = {}  # queue folder -> the descriptor that holds its lock
 
 
+def _drop_inherited_locks() -> None:
+    """A forked child (the ingest worker) closes its copies of the queue locks: they would
+    keep a killed run's folder from being swept until the child ended (the parent's stay)."""
+    for fd in _held.values():
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 def temporary_jobdir(root: str | None = None) -> str:
     """A new folder (under ``root``, default the system's temporary folder) for one run's
     request queue, locked (``flock``) while this process lives. The folders of runs killed
@@ -150,31 +165,41 @@ def remove_jobdir(path: str) -> None:
 
 def sweep_queues(root: str) -> int:
     """Removes the queue folders under ``root`` whose run is over: their lock is free (a lock
-    dies with its process, however it ends). A folder without one (being made, or made by a
-    version before the lock) is left alone. Returns how many were removed."""
+    dies with its process, however it ends). Only this user's folders, whose lock is a plain
+    file of this user's (a shared TMPDIR: nothing another user planted is opened, a symlink
+    least of all). A folder without a lock file (being made, or made by a version before the
+    lock) is left alone. Returns how many were removed."""
     removed = 0
     try:
         entries = [entry for entry in os.scandir(root) if entry.name.startswith(QUEUE_PREFIX)]
     except OSError:
         return 0
+    uid = os.getuid()
     for entry in entries:
-        if entry.path in _held or not entry.is_dir(follow_symlinks=False):
+        try:
+            if entry.path in _held or not entry.is_dir(follow_symlinks=False) \
+                    or entry.stat(follow_symlinks=False).st_uid != uid:
+                continue
+            fd = os.open(os.path.join(entry.path, _LOCK),
+                         os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:  # gone, no lock file, a symlink: not ours to judge
             continue
         try:
-            fd = os.open(os.path.join(entry.path, _LOCK), os.O_RDWR)
-        except OSError:  # no lock file, or none this user may open: not ours to judge
-            continue
-        try:
+            found = os.fstat(fd)
+            if not stat.S_ISREG(found.st_mode) or found.st_uid != uid:
+                continue
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:  # held: its run is going on
-            os.close(fd)
             continue
-        try:
-            shutil.rmtree(entry.path)
-            removed += 1
-        except OSError as exc:
-            logger.warning("could not remove the queue folder of an earlier run %s (%s)",
-                           entry.path, exc)
+        else:
+            try:
+                shutil.rmtree(entry.path)
+                removed += 1
+            except FileNotFoundError:  # another run's sweep was first
+                pass
+            except OSError as exc:
+                logger.warning("could not remove the queue folder of an earlier run %s (%s)",
+                               entry.path, exc)
         finally:
             os.close(fd)
     if removed:

@@ -137,3 +137,35 @@ def test_queue_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path):
         alive.wait()
     assert queues.sweep_queues(str(tmp_path)) == 1  # the second run is over now
     assert {p.name for p in tmp_path.iterdir()} == {"pressarchive-queue-unlocked"}
+
+
+def test_the_sweep_opens_no_planted_lock_and_a_forked_worker_holds_none(tmp_path):
+    import os
+    import time
+
+    # A shared TMPDIR: a folder whose lock is a symlink (to anything) is not opened, not removed.
+    target = tmp_path / "elsewhere"
+    target.write_text("untouched")
+    planted = tmp_path / "pressarchive-queue-planted"
+    planted.mkdir()
+    (planted / ".lock").symlink_to(target)
+    assert queues.sweep_queues(str(tmp_path)) == 0
+    assert planted.exists() and target.read_text() == "untouched"
+    # The ingest worker is forked after the run made its folder: it keeps no copy of the lock,
+    # so once the run itself is gone (its lock let go here), the folder is swept at once.
+    mine = queues.temporary_jobdir(str(tmp_path))
+    ready, started = os.pipe()
+    child = os.fork()
+    if child == 0:  # the worker, started (the fork's hooks have run) and still running
+        os.write(started, b"!")
+        time.sleep(30)
+        os._exit(0)
+    try:
+        assert os.read(ready, 1) == b"!"
+        os.close(queues._held.pop(mine))  # the run ends without removing its folder (kill -9)
+        assert queues.sweep_queues(str(tmp_path)) == 1 and not os.path.exists(mine)
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+        os.close(ready)
+        os.close(started)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import socket
@@ -145,3 +146,15 @@ def test_an_archive_that_cannot_be_opened_is_one_line_and_exit_1_before_any_requ
         assert server.requests["total"] == 0
     assert stranger.read_text() == "not a database"
     assert not (tmp_path / "missing").exists()
+
+
+def test_a_spider_name_mistyped_touches_no_archive(tmp_path):
+    # The usage error is told before the archive is opened: no archive is made (or migrated).
+    db = tmp_path / "a.sqlite"
+    proc = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "arabpres", "-s",
+                           f"ARCHIVE_URL=sqlite:///{db}"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ,
+                               "SCRAPY_SETTINGS_MODULE": "pressarchive.settings"})
+    assert proc.returncode != 0 and "Spider not found: arabpres" in proc.stderr
+    assert not db.exists()

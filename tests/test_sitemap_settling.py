@@ -255,10 +255,11 @@ def test_another_url_of_an_article_its_sitemap_passed_over_is_settled_with_it():
     assert not s._settled_by_sitemap(known(sitemap=a, article_id=8))  # another article
     assert not s._settled_by_sitemap(known(sitemap=a, lastmod="2025-05-01"))  # edited since
     # Unless its copy was fetched after the edit: sent with a Last-Modified no older than
-    # the lastmod its article's own URL was passed over with (a date alone: that day).
-    for sent, settled in (("Sun, 01 Jun 2025 09:00:00 GMT", True),
+    # the lastmod its article's own URL was passed over with (a date alone: the end of that
+    # day, as for the article's own URL: a second edit that day may be missing from it).
+    for sent, settled in (("Mon, 02 Jun 2025 00:00:00 GMT", True),
                           ("Tue, 03 Jun 2025 09:00:00 GMT", True),
-                          ("Sat, 31 May 2025 23:59:59 GMT", False),
+                          ("Sun, 01 Jun 2025 09:00:00 GMT", False),
                           ("not a date", False)):
         state = known(sitemap=a, lastmod="2025-05-01", last_modified=sent)
         assert s._settled_by_sitemap(state) is settled, sent

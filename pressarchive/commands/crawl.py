@@ -27,8 +27,11 @@ class Command(ScrapyCrawl):
         return self.crawler
 
     def run(self, args: list[str], opts: Any) -> None:
-        assert self.settings is not None
-        problem = archive_problem(archive_url(self.settings.get("ARCHIVE_URL")))
+        assert self.settings is not None and self.crawler_process is not None
+        if len(args) == 1:  # a usage error is Scrapy's to tell, before the archive is touched
+            self.crawler_process.spider_loader.load(args[0])  # KeyError: no such spider
+        problem = len(args) == 1 and archive_problem(archive_url(
+            self.settings.get("ARCHIVE_URL")))
         if problem:
             print(f"pressarchive: {problem}", file=sys.stderr)
             self.exitcode = 1

@@ -220,7 +220,11 @@ class Archive:
         self.engine = make_engine(self.url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
-            upgrade(self.engine)
+            try:
+                upgrade(self.engine)
+            except BaseException:  # no archive to hand back: its connections go now
+                self.engine.dispose()
+                raise
 
     def close(self) -> None:
         self.engine.dispose()
