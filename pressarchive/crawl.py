@@ -19,9 +19,9 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle as ScrapyAutoThrottle
 from scrapy.statscollectors import MemoryStatsCollector
-from sqlalchemy.engine import make_url
 
 from .storage import Archive, archive_url, crawlstate, unwritable
+from .storage.archive import sqlite_file
 from .urls import canonical_url
 
 try:
@@ -320,10 +320,10 @@ class RunLock:
 def lock_path(archive: str | None, site: str) -> Path | None:
     """The run lock's file for ``site`` on the archive at the URL ``archive``, or None when
     the archive is not a SQLite file."""
-    url = make_url(archive_url(archive))
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+    file = sqlite_file(archive_url(archive))
+    if file is None:
         return None
-    database = Path(url.database).resolve()  # one lock however the path is spelled
+    database = Path(file).resolve()  # one lock however the path is spelled
     return database.with_name(f"{database.name}.{site}.lock")
 
 

@@ -359,3 +359,12 @@ def test_other_urls_of_a_listed_article_are_given_its_lastmod(archive):
         crawlstate.note_fetches(session, [(fetch(base + "-2", lastmod="2025-06-20T00:00:00Z"),
                                            listed.article_id)])
         assert crawlstate.alias_lastmods(session, "arabpress") == {}
+
+
+def test_an_in_memory_archive_is_migrated_on_its_own_connection():
+    # Migrations run on an engine of their own for files (one transaction); a database in
+    # memory is its engine's connection, so there it is that engine that migrates.
+    arc = Archive("sqlite://")
+    assert arc.save(record()).outcome == NEW_ARTICLE
+    assert arc.counts() == {"articles": 1, "versions": 1, "appearances": 1}
+    arc.close()

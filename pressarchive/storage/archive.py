@@ -109,7 +109,9 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = Config()
     config.set_main_option("script_location", "pressarchive:migrations")
     migrating = engine
-    if engine.dialect.name == "sqlite":  # PostgreSQL's DDL is transactional as it is
+    # PostgreSQL's DDL is transactional as it is; an in-memory database is the engine's own
+    # connection (another engine would migrate another database), and a kill loses it anyway.
+    if engine.dialect.name == "sqlite" and sqlite_file(engine.url) is not None:
         migrating = make_engine(engine.url.render_as_string(hide_password=False),
                                 transactional_ddl=True)
     try:
@@ -174,6 +176,16 @@ def _shown(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return url
+
+
+def sqlite_file(url: Any) -> str | None:
+    """The file behind a SQLite URL (a string or SQLAlchemy's URL); None for an in-memory
+    database or another engine."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:") \
+            or url.query.get("mode") == "memory":
+        return None
+    return url.database
 
 
 def _revision(engine: Engine) -> str | None:
