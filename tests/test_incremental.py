@@ -278,3 +278,32 @@ def test_another_url_of_an_edited_article_is_settled_with_it_once_fetched_after_
     assert third.stats.get("pressarchive/stored/new_version") == 1, third.stats  # the other
     assert f"/{alias}" not in asked and own not in asked  # the first article: no request
     assert third.stats.get("pressarchive/skipped/listed", 0) >= 1, third.stats
+
+
+def test_sister_copies_that_differ_are_one_article_with_a_version_each(tmp_path):
+    # Shared stories whose sister copy ends with a line of its own (same slug and headline,
+    # another body): one article each, with the sister's copy as a version of it, and each
+    # site's appearance on its own copy. A rerun of both sites adds nothing.
+    family = SiteFamily(150, seed=12, sister_variants=True)
+    shared = [i for i in range(family.count) if len(family.sites_of(i)) == 2]
+    assert shared
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family) as server:
+        for n in range(2):
+            for site in SITES:
+                run = run_crawl(site, db, tmp_path, base_url=server.origins[site])
+                assert run.returncode == 0, run.log[-2000:]
+            if n == 0:
+                first = counts(db)
+    assert first == counts(db) == {"articles": family.count,
+                                   "versions": family.count + len(shared),
+                                   "appearances": family.count + len(shared)}
+    con = sqlite3.connect(db)
+    seen = {(site, url): body for site, url, body in con.execute(
+        "SELECT a.site, a.url, v.body FROM appearances a JOIN versions v ON v.id = a.version_id")}
+    stories = con.execute("SELECT count(DISTINCT article_id) FROM appearances").fetchone()[0]
+    con.close()
+    assert stories == family.count
+    for i in shared:
+        for site in family.sites_of(i):
+            assert seen[(site, family.article(i).url(site))] == family.article(i, site).body_text

@@ -134,6 +134,22 @@ def test_sister_sites_carry_shared_articles_with_identical_text():
     assert render_page(fam, "saudipress", "/" + fam.slug(only)).status == 404
 
 
+def test_sister_variants_give_a_sister_copy_a_closing_line_of_its_own():
+    fam = SiteFamily(400, seed=3, sister_variants=True)
+    i = next(i for i in range(400) if len(fam.sites_of(i)) == 2)
+    home, sister = fam.home_of(i), next(s for s in fam.sites_of(i) if s != fam.home_of(i))
+    url = "/" + fam.slug(i)
+    records = {s: extract(html(fam, s, url).encode(), f"https://{s}.com{url}",
+                          "2025-06-20T10:00:00+00:00") for s in (home, sister)}
+    assert records[home].body == fam.article(i).body_text == fam.article(i, home).body_text
+    assert records[sister].body == fam.article(i, sister).body_text
+    assert records[sister].body.startswith(records[home].body + "\n\n")
+    assert records[sister].body != records[home].body
+    assert (records[sister].headline, records[sister].summary) == (
+        records[home].headline, records[home].summary)
+    assert SiteFamily(400, seed=3).article(i, sister) == fam.article(i)  # off by default
+
+
 def test_listings_paginate_and_reach_every_article():
     fam = SiteFamily(300, seed=4, per_page=7)
     for site in fam.sites:
@@ -449,7 +465,7 @@ def test_serve_generated_command():
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0
     proc = subprocess.Popen([sys.executable, "-m", "pressarchive.cli", "serve-generated",
-                             "--articles", "100", "--no-sitemap-index"],
+                             "--articles", "100", "--no-sitemap-index", "--sister-variants"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         origins = dict(proc.stdout.readline().split() for _ in range(2))
@@ -457,6 +473,12 @@ def test_serve_generated_command():
         named = [line.split(": ", 1)[1] for line in body.decode().splitlines()
                  if line.startswith("Sitemap: ")]
         assert status == 200 and named and all("/sitemaps/" in url for url in named)
+        fam = SiteFamily(100, seed=0, sister_variants=True)  # the command's defaults
+        i = next(i for i in range(100) if len(fam.sites_of(i)) == 2)
+        sister = next(s for s in fam.sites_of(i) if s != fam.home_of(i))
+        status, _, page = get(origins[sister], "/" + fam.slug(i))
+        line = fam.article(i, sister).body[-1][1]
+        assert status == 200 and line.encode() in page and line not in fam.article(i).body_text
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0

@@ -45,12 +45,15 @@ def _parse_faults(specs: tuple[str, ...], seed: int):
               help="Answer /robots.txt with 404, as a site without one.")
 @click.option("--no-sitemap-index", "no_sitemap_index", is_flag=True,
               help="Name each monthly sitemap in robots.txt, as a site without an index.")
+@click.option("--sister-variants", "sister_variants", is_flag=True,
+              help="A shared article's copy on its sister site ends with a line of its own "
+                   "(same story, another body).")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
               help="A fault probability or setting, e.g. error_5xx=0.1, timeout_seconds=3, "
                    "targets=/a,/b (only those pages; repeatable).")
 def serve_generated(articles: int, seed: int, shared: float, start: str, port_base: int | None,
                     crawl_delay: float | None, no_robots: bool, no_sitemap_index: bool,
-                    faults: tuple[str, ...]) -> None:
+                    sister_variants: bool, faults: tuple[str, ...]) -> None:
     """Serve a generated Arab Press / Saudi Press family on 127.0.0.1 until interrupted.
 
     The same --articles and --seed always give the same sites. POST /__advance__?days=1 to any
@@ -72,7 +75,8 @@ def serve_generated(articles: int, seed: int, shared: float, start: str, port_ba
         raise UserError(f"--start {start!r} is not a date (YYYY-MM-DD)") from None
     try:
         fault_config = _parse_faults(faults, seed)
-        family = SiteFamily(articles, seed=seed, shared=shared, start=day)
+        family = SiteFamily(articles, seed=seed, shared=shared, start=day,
+                            sister_variants=sister_variants)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     try:

@@ -17,7 +17,7 @@ import threading
 import zlib
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, NamedTuple
 
 from . import words as W
@@ -115,7 +115,7 @@ class SiteFamily:
     def __init__(self, articles: int, seed: int = 0,
                  sites: Iterable[str] = ("arabpress", "saudipress"), shared: float = 0.3,
                  start: dt.date = dt.date(2025, 6, 20), per_page: int = 20,
-                 span_days: int = 730):
+                 span_days: int = 730, sister_variants: bool = False):
         sites = tuple(sites)
         if not 1 <= articles <= CAPACITY // 2:
             raise ValueError(f"articles must be between 1 and {CAPACITY // 2}, not {articles}")
@@ -124,6 +124,10 @@ class SiteFamily:
         if not 0.0 <= shared <= 1.0 or per_page < 1 or span_days < 1:
             raise ValueError("shared must be within [0, 1], per_page and span_days positive")
         self.size, self.seed, self.sites, self.shared = articles, seed, sites, shared
+        # Whether a shared article's copy on a sister site (not its home) ends with a line of
+        # that site's own: the same story (slug and headline) with another body, as sister
+        # sites often publish it (docs/schema.md, how records are matched, rule 3).
+        self.sister_variants = sister_variants
         self.start, self.per_page, self.today = start, per_page, start
         self.count = articles
         self.version = 0  # bumped by advance(): anything rendered before is stale
@@ -315,8 +319,19 @@ class SiteFamily:
             return cached.summary
         return self._summary(self._rng(i), self.language_of(i) == "ar")
 
-    def article(self, i: int) -> Article:
-        """Article ``i`` as it reads today (with every edit made so far)."""
+    def article(self, i: int, site: str | None = None) -> Article:
+        """Article ``i`` as it reads today (with every edit made so far); ``site``: as that
+        site carries it (a sister copy's own closing line, with ``sister_variants``)."""
+        art = self._article(i)
+        if self.sister_variants and site is not None and site != art.home \
+                and site in art.sites:
+            name = site_info(site)[0]
+            line = (f"نشر هذا التقرير على موقع {name}." if art.language == "ar"
+                    else f"This report was published on {name}.")
+            art = replace(art, body=art.body + (("p", line),))
+        return art
+
+    def _article(self, i: int) -> Article:
         with self.lock:
             if not 0 <= i < self.count:
                 raise KeyError(i)

@@ -175,7 +175,7 @@ def _article_head_extra(art: Article, canonical: str) -> tuple[str, str]:
 
 
 def render_article(fam: SiteFamily, site: str, i: int, kind: str = "article") -> Page:
-    art = fam.article(i)
+    art = fam.article(i, site)
     url = f"https://{site}.com/{art.slug}"
     pre, post = _article_head_extra(art, url)
     head = _head(site, art.headline, "article", url, art.language, pre, post)
