@@ -235,10 +235,22 @@ class QuietDebugLogs:
             logging.getLogger("scrapy").setLevel(QuietDebugLogs.saved)
 
 
-# The run locks this process holds. A forked child (the ingest worker of another crawl in the
-# same process) gets copies of their files, which would keep a lock held after its run gave
-# it up, until the child ends: the child closes its copies at once (the parent's stay locked).
+# The lock files this process holds (run locks, the queue folder's: flock). A forked child
+# (an ingest worker) gets copies of their files, which would keep a lock held after its run
+# gave it up or died, until the child ends: the child closes its copies at once (the parent's
+# stay locked).
 _held_locks: set[IO[str]] = set()
+
+
+def hold_lock(file: IO[str]) -> None:
+    """Counts ``file``, open and flock'ed, among this process's locks (not a forked child's)."""
+    _held_locks.add(file)
+
+
+def release_lock(file: IO[str]) -> None:
+    """Closes a file ``hold_lock`` counted, which gives up its lock."""
+    _held_locks.discard(file)
+    file.close()
 
 
 def _drop_inherited_locks() -> None:
@@ -301,7 +313,7 @@ class RunLock:
                            "this run stops without fetching anything", site,
                            holder or "holder unknown", path)
             raise CloseSpider("already_running")
-        _held_locks.add(self.file)
+        hold_lock(self.file)
         # With the lock held, no earlier run of the site is going: one recorded as started and
         # never ended was killed. (RunRecorder records this run's start after this, 510 > 505.)
         stale, _ = write_archive(self.crawler,
@@ -312,8 +324,7 @@ class RunLock:
 
     def release(self) -> None:
         if self.file is not None:
-            _held_locks.discard(self.file)
-            self.file.close()  # closing the file gives up its lock
+            release_lock(self.file)
             self.file = None
 
 

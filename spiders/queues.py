@@ -24,10 +24,12 @@ import shutil
 import stat
 import tempfile
 from collections import deque
-from typing import Any, Callable
+from typing import IO, Any, Callable
 
 from scrapy import Request
 from scrapy.squeues import PickleLifoDiskQueue
+
+from pressarchive.crawl import hold_lock, release_lock
 
 logger = logging.getLogger(__name__)
 
@@ -122,21 +124,9 @@ class LifoDiskQueue(PickleLifoDiskQueue):
 
 QUEUE_PREFIX = "pressarchive-queue-"
 _LOCK = ".lock"
-_held: dict[str, int] = {}  # queue folder -> the descriptor that holds its lock
-
-
-def _drop_inherited_locks() -> None:
-    """A forked child (the ingest worker) closes its copies of the queue locks: they would
-    keep a killed run's folder from being swept until the child ended (the parent's stay)."""
-    for fd in _held.values():
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    _held.clear()
-
-
-os.register_at_fork(after_in_child=_drop_inherited_locks)
+# Queue folder -> the file that holds its lock; counted among the process's locks
+# (hold_lock), so that a forked ingest worker keeps no copy of it.
+_held: dict[str, IO[str]] = {}
 
 
 def temporary_jobdir(root: str | None = None) -> str:
@@ -148,19 +138,21 @@ def temporary_jobdir(root: str | None = None) -> str:
     sweep_queues(root)
     path = tempfile.mkdtemp(prefix=QUEUE_PREFIX, dir=root)
     # Locked before it has its name: a sweep never finds the lock file free but for a dead run.
-    fd = os.open(os.path.join(path, _LOCK + ".new"), os.O_CREAT | os.O_RDWR, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    lock = os.fdopen(os.open(os.path.join(path, _LOCK + ".new"), os.O_CREAT | os.O_RDWR, 0o600),
+                     "r+")
+    fcntl.flock(lock, fcntl.LOCK_EX)
     os.rename(os.path.join(path, _LOCK + ".new"), os.path.join(path, _LOCK))
-    _held[path] = fd
+    hold_lock(lock)
+    _held[path] = lock
     return path
 
 
 def remove_jobdir(path: str) -> None:
     """Removes a folder ``temporary_jobdir`` made, and lets go of its lock."""
     shutil.rmtree(path, ignore_errors=True)
-    fd = _held.pop(path, None)
-    if fd is not None:
-        os.close(fd)
+    lock = _held.pop(path, None)
+    if lock is not None:
+        release_lock(lock)
 
 
 def sweep_queues(root: str) -> int:

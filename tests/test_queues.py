@@ -162,7 +162,8 @@ def test_the_sweep_opens_no_planted_lock_and_a_forked_worker_holds_none(tmp_path
         os._exit(0)
     try:
         assert os.read(ready, 1) == b"!"
-        os.close(queues._held.pop(mine))  # the run ends without removing its folder (kill -9)
+        # The run ends without removing its folder (kill -9): its lock is let go.
+        queues.release_lock(queues._held.pop(mine))
         assert queues.sweep_queues(str(tmp_path)) == 1 and not os.path.exists(mine)
     finally:
         os.kill(child, 9)

@@ -1,9 +1,10 @@
 """``scrapy crawl``, Scrapy's own, with two changes that ``pressarchive crawl`` shares:
 
-- it exits 1 when the run did not finish (a finish reason other than ``finished`` or a page or
-  time budget: robots.txt unavailable, an archive that cannot be written, the ingest worker
-  dead, another run still going, SIGTERM...). Scrapy's exits 0 whatever the reason, so a cron
-  job or a systemd unit that runs ``scrapy crawl`` itself would never hear of a run that failed;
+- it exits 1 when the run did not finish (a finish reason other than ``finished`` or a page,
+  item or time budget: robots.txt unavailable, an archive that cannot be written, the ingest
+  worker dead, another run still going, SIGTERM...). Scrapy's exits 0 whatever the reason, so
+  a cron job or a systemd unit that runs ``scrapy crawl`` itself would never hear of a run
+  that failed;
 - it opens the archive (ARCHIVE_URL), migrating it if need be, before the crawl starts: one
   that cannot be opened (a wrong path, a stranger's file, a database out of reach) is one line
   and exit 1, where the crawl would have logged a traceback from each part that uses it."""
@@ -28,14 +29,13 @@ class Command(ScrapyCrawl):
 
     def run(self, args: list[str], opts: Any) -> None:
         assert self.settings is not None and self.crawler_process is not None
-        if len(args) == 1:  # a usage error is Scrapy's to tell, before the archive is touched
+        if len(args) == 1:  # else a usage error, Scrapy's to tell, with the archive untouched
             self.crawler_process.spider_loader.load(args[0])  # KeyError: no such spider
-        problem = len(args) == 1 and archive_problem(archive_url(
-            self.settings.get("ARCHIVE_URL")))
-        if problem:
-            print(f"pressarchive: {problem}", file=sys.stderr)
-            self.exitcode = 1
-            return
+            problem = archive_problem(archive_url(self.settings.get("ARCHIVE_URL")))
+            if problem:
+                print(f"pressarchive: {problem}", file=sys.stderr)
+                self.exitcode = 1
+                return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
             reason = self.crawler.stats.get_value("finish_reason")

@@ -62,15 +62,18 @@ def sqlite_path(url: str) -> Path | None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from ..storage.archive import sqlite_file
+
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise _user_error(f"not a database URL: {url}") from None
     if parsed.get_backend_name() != "sqlite":
         return None
-    if not parsed.database or parsed.database == ":memory:":
+    file = sqlite_file(parsed)
+    if file is None:
         raise _user_error("an in-memory database holds no archive: give a file with --db")
-    return Path(parsed.database)
+    return Path(file)
 
 
 def open_archive(db: str | None):
