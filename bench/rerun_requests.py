@@ -3,18 +3,24 @@
 Over a generated site of ``--articles`` (10,000 by default), one archive: a first crawl; an
 unchanged rerun, whose home page and listings answer 304; two unchanged reruns against the same
 site serving its pages that are not articles without validators (``hub_validators=False``), as
-a news site whose front pages change by the hour does, so that they are read again each time;
-and, from a copy of the archive as the first crawl left it, a run after the site advances a
-day, then a rerun of that. Each row gives the requests made, the 304s among them, what was
-stored, the known articles settled by their sitemap without a request, and the wall time.
+a news site whose front pages change by the hour does, so that they are read again each time.
+Then, from a copy of the archive as the first crawl left it: ``--stamped-runs`` (6) reruns of
+the same site with every sitemap lastmod the time the sitemap was asked for (an hour later
+each run), as on a site that makes its sitemaps on each request; and, from that copy again, a
+run after the site advances a day, then a rerun of that. Each row gives the requests made, the
+304s among them, what was stored, the known pages fetched in full and found unchanged, the
+known articles settled by their sitemap without a request, the megabytes received, and the
+wall time.
 
 Prints figures; asserts nothing (tests/test_incremental.py and tests/test_schedule.py hold the
 behaviour). Usage: python bench/rerun_requests.py [--articles 10000] [--seed 3]
+[--stamped-runs 6]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import shutil
 import sys
@@ -30,10 +36,10 @@ import crawl_scale  # noqa: E402
 from pressarchive.sitegen import FamilyServer, SiteFamily  # noqa: E402
 
 SITE = "arabpress"
-COLUMNS = ("requests", "304s", "new", "versions", "settled", "wall s")
+COLUMNS = ("requests", "304s", "new", "versions", "in full", "settled", "MB", "wall s")
 
 
-def run(family: SiteFamily, db: Path, tmp: Path, label: str, **server: bool) -> None:
+def run(family: SiteFamily, db: Path, tmp: Path, label: str, **server) -> None:
     with FamilyServer(family, cache_pages=10 * family.count + 1000, **server) as site:
         start = time.perf_counter()
         crawl_scale.crawl(site.origins[SITE], db, tmp, label, LOG_LEVEL="WARNING")
@@ -43,15 +49,18 @@ def run(family: SiteFamily, db: Path, tmp: Path, label: str, **server: bool) -> 
                stats.get("pressarchive/not_modified", 0),
                stats.get("pressarchive/stored/new_article", 0),
                stats.get("pressarchive/stored/new_version", 0),
+               stats.get("pressarchive/stored/unchanged", 0),
                stats.get("pressarchive/skipped/listed", 0))
-    print(f"{label:<44}" + "".join(f"{n:>10,}" for n in figures) + f"{wall:>10.1f}",
-          flush=True)
+    received = stats.get("downloader/response_bytes", 0) / 1e6
+    print(f"{label:<44}" + "".join(f"{n:>10,}" for n in figures) + f"{received:>10.2f}"
+          + f"{wall:>10.1f}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--stamped-runs", type=int, default=6)
     args = parser.parse_args()
     family = SiteFamily(args.articles, seed=args.seed)
     print(f"{'run':<44}" + "".join(f"{c:>10}" for c in COLUMNS))
@@ -63,6 +72,14 @@ def main() -> None:
         run(family, db, tmp, "unchanged rerun, front pages 304")
         run(family, db, tmp, "unchanged rerun, front pages 200", hub_validators=False)
         run(family, db, tmp, "again, front pages 200", hub_validators=False)
+        shutil.copy(first, db)
+        clock = [dt.datetime.now(dt.timezone.utc).replace(microsecond=0)]
+        print("(sitemaps stamped with the time they are asked for, an hour later each run;"
+              " front pages 304)")
+        for n in range(1, args.stamped_runs + 1):
+            clock[0] += dt.timedelta(hours=1)
+            run(family, db, tmp, f"rerun {n}, sitemap lastmods stamped",
+                lastmods_at=lambda: clock[0])
         shutil.copy(first, db)
         plan = family.advance(1)
         print(f"(the site advances a day: {sum(SITE in family.sites_of(i) for i in plan['new'])}"

@@ -134,11 +134,14 @@ class Ingester:
         ``Archive.save_many``, which writes the many new ones a table at a time."""
         out: list[Outcome] = [outcome for _, outcome in read]
         stored = [i for i, (_, outcome) in enumerate(read) if outcome.kind == STORED]
-        # Listings and the like: their fetches noted together (one query, two statements).
+        # Listings and the like: their fetches noted together (one query, two statements);
+        # 304s too.
         crawlstate.note_fetches(session, [(fetch_of(item), None) for item, outcome in read
                                           if outcome.kind == NOT_ARTICLE])
+        crawlstate.note_not_modified(session, [_not_modified(item) for item, outcome in read
+                                               if outcome.kind == NOT_MODIFIED])
         for i, (item, outcome) in enumerate(read):
-            if outcome.kind not in (STORED, NOT_ARTICLE):
+            if outcome.kind not in (STORED, NOT_ARTICLE, NOT_MODIFIED):
                 out[i] = self._write(session, item, outcome)
         saved = self.archive.save_many(
             session, [(read[i][0].record, fetch_of(read[i][0])) for i in stored])
@@ -153,9 +156,7 @@ class Ingester:
             crawlstate.note_failure(session, item.site, item.url, item.kind,
                                     crawlstate.stored_time(item.failed_at), retry=item.retry)
         elif outcome.kind == NOT_MODIFIED:
-            crawlstate.note_not_modified(session, item.site, item.requested_url,
-                                         crawlstate.stored_time(item.fetched_at), item.lastmod,
-                                         item.sitemap)
+            crawlstate.note_not_modified(session, [_not_modified(item)])
         elif outcome.kind == NOT_ARTICLE:
             # Listings are expected on every crawl: remembered with their validators, so that
             # the next run can ask for them conditionally.
@@ -192,6 +193,12 @@ class Ingester:
                     return _unsaved(outcome, reason)
                 return Outcome(ERROR, message=traceback.format_exc())
         raise AssertionError("unreachable")
+
+
+def _not_modified(item: FetchedPage) -> crawlstate.NotModified:
+    return crawlstate.NotModified(item.site, item.requested_url,
+                                  crawlstate.stored_time(item.fetched_at), item.lastmod,
+                                  item.sitemap)
 
 
 def _unsaved(outcome: Outcome, reason: str) -> Outcome:

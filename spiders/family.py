@@ -766,12 +766,14 @@ class FamilySpider(Spider):
                 dont_filter: bool = False, follow: bool = True, priority: int = 0,
                 sitemap: str | None = None, callback=None, waited_on: bool = False) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
-        sitemap lastmod changed from the one recorded) so that an unchanged one costs a 304
+        sitemap lastmod changed from the one recorded, where its lastmods are not known to
+        run ahead of it: ``PageState.lastmod_ahead``) so that an unchanged one costs a 304
         and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled);
         ``waited_on``: the crawl goes on from this page's links (FetchedPage.waited_on)."""
         headers = {}
-        if state is not None and not self.full and state.failures == 0 and not (
-                lastmod and state.lastmod and lastmod != state.lastmod):
+        if state is not None and not self.full and state.failures == 0 and (
+                state.lastmod_ahead or not (
+                    lastmod and state.lastmod and lastmod != state.lastmod)):
             headers = _conditional(state)
         self.asked.add(url)
         meta = {"lastmod": lastmod, "follow": follow}

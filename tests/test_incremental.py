@@ -4,6 +4,7 @@ change the archive, and the masthead and related-list churn changes nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import sqlite3
 
@@ -307,3 +308,58 @@ def test_sister_copies_that_differ_are_one_article_with_a_version_each(tmp_path)
     for i in shared:
         for site in family.sites_of(i):
             assert seen[(site, family.article(i).url(site))] == family.article(i, site).body_text
+
+
+def test_sitemaps_stamped_with_the_time_they_were_made_cost_conditional_requests(tmp_path):
+    # Every sitemap lastmod is the time the sitemap was asked for (an hour later each run),
+    # so every known article's lastmod changes every run though no page does. A changed
+    # lastmod asks for the page in full, until a full fetch has found it as the archive held
+    # it, sent with a Last-Modified that follows its content (no older than the article's own
+    # date; for an undated article, as the site has shown of another): from then on it is
+    # asked for conditionally (Page.lastmod_ahead) and answers 304. Before, every page whose
+    # lastmod a 304 had recorded was fetched in full the run after, for good (a full fetch
+    # of an unchanged page records no lastmod its copy does not vouch for, a 304 does).
+    family = SiteFamily(120, seed=9)
+    clock = [dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)]
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, lastmods_at=lambda: clock[0]) as server:
+        origin = server.origins["arabpress"]
+
+        def crawl():
+            clock[0] += dt.timedelta(hours=1)
+            run = run_crawl("arabpress", db, tmp_path, base_url=origin)
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return {key.rsplit("/", 1)[1]: value for key, value in run.stats.items()
+                    if key.startswith(("pressarchive/stored/", "pressarchive/not_modified"))}
+
+        runs = [crawl() for _ in range(7)]
+        # An article asked for conditionally now, edited: the 304's question gets a 200.
+        con = sqlite3.connect(db)
+        try:
+            learned = [url for (url,) in con.execute(
+                "SELECT url FROM pages WHERE lastmod_ahead AND article_id IS NOT NULL")]
+        finally:
+            con.close()
+        edited = next(i for url in learned
+                      if (i := family.find(url.rsplit("/", 1)[1])) is not None)
+        family.edit(edited)
+        after_edit = crawl()
+    first, reruns = runs[0], runs[1:] + [after_edit]
+    assert first["new_article"] > 50, first
+    known = reruns[0]["not_modified"]  # articles and other URLs of them (upper case, say)
+    for run in reruns:
+        assert run.get("not_modified", 0) + run.get("unchanged", 0) == known - run.get(
+            "new_version", 0), runs
+    # Each known page is fetched in full at most once after the first run (when it is asked
+    # for with a lastmod a 304 recorded, which depends on what reached it first, a link or
+    # its sitemap), then answers 304.
+    assert 0 < sum(run.get("unchanged", 0) for run in reruns) <= known, runs
+    assert after_edit.get("new_version") == 1, after_edit
+    con = sqlite3.connect(db)
+    try:
+        undated = con.execute(
+            "SELECT count(*) FROM pages JOIN versions USING (article_id) WHERE lastmod_ahead "
+            "AND versions.published_at IS NULL AND versions.modified_at IS NULL").fetchone()[0]
+    finally:
+        con.close()
+    assert undated > 0  # the site's word, for pages that state no date

@@ -210,6 +210,52 @@ def test_failures_304s_and_drops_in_the_same_batch(tmp_path, pages):
     con.close()
 
 
+def test_304s_noted_a_batch_at_a_time_as_one_at_a_time(tmp_path, pages):
+    # A batch's 304s are noted a statement per table (an unchanged rerun of a site whose
+    # sitemaps say nothing is thousands of them): the same crawl state and last-seen times
+    # as one at a time, an earlier answer moving no last-seen time back, an unknown URL
+    # leaving no row, and a failure count cleared.
+    later, earlier = "2025-06-21T10:00:00+00:00", "2025-06-19T10:00:00+00:00"
+    sitemap = "https://arabpress.com/sitemaps/2025-06.xml"
+
+    def answer(page, when, lastmod=None):
+        out = copy.deepcopy(page)
+        out.status, out.body, out.fetched_at = 304, b"", when
+        out.lastmod, out.sitemap = lastmod, sitemap if lastmod else None
+        return out
+
+    states = []
+    for mode in ("batch", "alone"):
+        db = tmp_path / f"{mode}.sqlite"
+        ingester = Ingester(Archive(f"sqlite:///{db}"))
+        ingester.ingest(copy.deepcopy(pages[:4]))
+        ingester.ingest([FetchFailure(url=pages[2].url, site="arabpress", kind="timeout",
+                                      message="slow", failed_at=FETCHED_AT)])
+        unknown = answer(pages[4], later)
+        answers = [answer(pages[0], later, "2025-06-20"), answer(pages[1], later),
+                   answer(pages[2], later), answer(pages[3], earlier), unknown]
+        if mode == "batch":
+            outcomes = ingester.ingest(answers)
+        else:
+            outcomes = [ingester._write_alone(item, ingester._read(item)[1]) for item in answers]
+        assert [o.kind for o in outcomes] == [ingest.NOT_MODIFIED] * 5
+        ingester.archive.close()
+        con = sqlite3.connect(db)
+        states.append((content(db), con.execute(
+            "SELECT url, lastmod, sitemap, last_fetched, failures, last_error FROM pages "
+            "ORDER BY url").fetchall()))
+        con.close()
+    assert states[0] == states[1]
+    rows, by_url = states[0][0], {row[0]: row[1:] for row in states[0][1]}
+    assert pages[4].url not in by_url
+    assert by_url[pages[0].url][:2] == ("2025-06-20", sitemap)
+    assert by_url[pages[1].url][:2] == (None, None)
+    assert by_url[pages[2].url][3:] == (0, None)  # the timeout before it, forgotten
+    seen = {row[1]: row[3] for row in rows["appearances"]}
+    assert seen[pages[0].url].startswith("2025-06-21 10:00")
+    assert seen[pages[3].url].startswith("2025-06-20 10:00")  # not moved back
+
+
 def test_receipts_unless_records_are_wanted(tmp_path, pages):
     with_records, _ = ingest_all(tmp_path, "r.sqlite", pages[:3], batch=3, records=True)
     receipts, _ = ingest_all(tmp_path, "n.sqlite", pages[:3], batch=3, records=False)

@@ -46,3 +46,55 @@ def test_dates_past_the_calendar_s_ends_are_unreadable_not_errors():
     assert as_recent("9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT") is False
     assert as_recent("9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT", whole_day=False) is True
     assert http_date("Fri, 31 Dec 9999 23:00:00 -0500") is None
+
+
+def test_a_changed_lastmod_asks_in_full_unless_the_page_s_lastmods_are_known_to_run_ahead():
+    from scrapy.utils.test import get_crawler
+
+    from spiders.family import ArabPressSpider
+
+    crawler = get_crawler(ArabPressSpider)
+    spider = ArabPressSpider.from_crawler(crawler, base_url="http://127.0.0.1:9")
+    sent = dict(lastmod="2025-06-19T00:00:00+00:00",
+                last_modified="Wed, 18 Jun 2025 10:00:00 GMT")
+    url = "http://127.0.0.1:9/a"
+    # A lastmod that changed: in full (a server whose validators do not follow its edits
+    # would answer a conditional request 304), unless a full fetch showed this page's
+    # lastmods running ahead of a Last-Modified that follows its content.
+    assert not spider.request(url, lastmod="2025-06-20", state=state(**sent)).headers
+    ahead = spider.request(url, lastmod="2025-06-20", state=state(**sent, lastmod_ahead=True))
+    assert ahead.headers.get("If-Modified-Since") == b"Wed, 18 Jun 2025 10:00:00 GMT"
+    # FULL_RECHECK still asks in full.
+    spider.full = True
+    assert not spider.request(url, lastmod="2025-06-20",
+                              state=state(**sent, lastmod_ahead=True)).headers
+
+
+def test_only_a_copy_as_held_whose_last_modified_follows_its_content_shows_lastmods_ahead():
+    import datetime as dt
+    from dataclasses import replace
+
+    from pressarchive.storage.archive import Archive
+    from pressarchive.storage.crawlstate import Fetch, lastmod_ran_ahead
+    from pressarchive.storage.models import Page
+
+    archive = Archive("sqlite://")
+    # A full fetch whose sitemap lastmod was newer than the copy's Last-Modified.
+    fetch = Fetch(site="arabpress", url="https://arabpress.com/a",
+                  fetched_at=dt.datetime(2026, 1, 1),
+                  last_modified="Fri, 20 Jun 2025 10:00:00 GMT", forget_lastmod=True)
+    with archive.session() as session:
+        assert lastmod_ran_ahead(session, fetch, "2025-06-20T13:00:00+03:00")  # modified then
+        assert lastmod_ran_ahead(session, fetch, "2025-06-20")
+        # A Last-Modified older than the article itself (one date for every page: a server
+        # start, a template) does not follow the content: a 304 from it would say nothing.
+        assert not lastmod_ran_ahead(session, fetch, "2025-06-20T10:00:01+00:00")
+        # A lastmod the copy vouched for says nothing of the sitemap running ahead.
+        assert not lastmod_ran_ahead(session, replace(fetch, forget_lastmod=False), "2025-06-20")
+        # A page that states no date: the site's word, once another of its pages gave it.
+        assert not lastmod_ran_ahead(session, fetch, None)
+        session.add(Page(site="arabpress", url="https://arabpress.com/b", lastmod_ahead=True))
+        session.flush()
+        assert lastmod_ran_ahead(session, fetch, None)
+        assert not lastmod_ran_ahead(session, replace(fetch, site="saudipress"), None)
+    archive.close()

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from html import escape
@@ -408,6 +409,15 @@ def _sitemap(root: str, item: str, rows: list[tuple[str, dt.datetime]]) -> Page:
     xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
            f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</{root}>\n')
     return Page(200, XML, xml.encode(), "sitemap", max((m for _, m in rows), default=None))
+
+
+def restamp_sitemap(page: Page, when: dt.datetime) -> Page:
+    """``page``, a sitemap, with every ``lastmod`` (and its own Last-Modified) ``when``: a
+    sitemap generated on each request, as some sites make them, whose lastmods tell the
+    time it was made, not when each page changed."""
+    stamp = f"<lastmod>{_iso(when)}</lastmod>".encode()
+    body = re.sub(rb"<lastmod>[^<]*</lastmod>", stamp, page.body)
+    return Page(page.status, page.content_type, body, page.kind, when)
 
 
 def render_sitemap_index(fam: SiteFamily, site: str, origin: str) -> Page:

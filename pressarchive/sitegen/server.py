@@ -9,6 +9,7 @@ Rendered pages are cached until the family's day changes.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import socket
 import struct
@@ -16,11 +17,13 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, fields
+from typing import Callable
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 from .model import SiteFamily, hash_of
-from .render import FAULT_FREE_PREFIXES, Page, not_found, render_page, render_robots, route_key
+from .render import (FAULT_FREE_PREFIXES, Page, not_found, render_page, render_robots,
+                     restamp_sitemap, route_key)
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
            400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
@@ -121,16 +124,21 @@ class FamilyServer:
     answered 304, as on a news site whose front pages and related lists change by the hour.
     ``robots``: False answers ``/robots.txt`` with a 404, as on a site that has none.
     ``sitemap_index``: False names each monthly sitemap in robots.txt instead of the index.
+    ``lastmods_at``: a clock (a function giving an aware time); every sitemap is then made
+    anew for each request, each ``lastmod`` in it the clock's time, as on a site whose
+    sitemaps tell when they were generated, not when each page changed.
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
                  port_base: int | None = None, crawl_delay: float | None = None,
                  cache_pages: int = 2048, keep_order: bool = False,
                  hub_validators: bool = True, robots: bool = True,
-                 sitemap_index: bool = True):
+                 sitemap_index: bool = True,
+                 lastmods_at: Callable[[], dt.datetime] | None = None):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
         self._robots, self._sitemap_index = robots, sitemap_index
         self._hub_validators = hub_validators
+        self.lastmods_at = lastmods_at
         self._keep_order = keep_order
         self.origins: dict[str, str] = {}
         self._port_base, self._cache_pages = port_base, cache_pages
@@ -280,7 +288,7 @@ class FamilyServer:
         keeps_query = path == "/search" or path.startswith(("/r/", "/_/", "/loop/"))
         key = (site, path, query if keeps_query else "")
         hit = self._cache.get(key)
-        if hit is not None:
+        if hit is not None and not (self.lastmods_at and hit[0].kind == "sitemap"):
             self._cache.move_to_end(key)
             return hit
         page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
@@ -289,6 +297,8 @@ class FamilyServer:
         elif page.kind == "robots" and not self._sitemap_index:
             with fam.lock:
                 page = render_robots(fam, self.origins[site], self.crawl_delay, months_of=site)
+        elif page.kind == "sitemap" and page.status == 200 and self.lastmods_at:
+            page = restamp_sitemap(page, self.lastmods_at())
         validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
         if page.status == 200 and (self._hub_validators or page.kind not in HUBS):
             validators = (f"ETag: {page.etag}\r\n" + (

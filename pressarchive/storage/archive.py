@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -89,7 +89,7 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
 
 
 # The newest migration in pressarchive/migrations/versions (a test holds the two together).
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -212,6 +212,18 @@ class Saved:
     outcome: str
     article_id: int
     version_id: int
+    as_held: bool = False  # the URL showed the very version the archive last held there
+
+
+def _with_lastmod_evidence(session: Session, fetch: Fetch, record: Record,
+                           saved: Saved) -> Fetch:
+    """``fetch``, marked ``lastmod_ahead`` when the copy it brought is the one the archive
+    held at that URL and shows the page's sitemap lastmods running ahead of its content
+    (``crawlstate.lastmod_ran_ahead``)."""
+    if saved.as_held and crawlstate.lastmod_ran_ahead(
+            session, fetch, record.modified_at or record.published_at):
+        return replace(fetch, lastmod_ahead=True)
+    return fetch
 
 
 @dataclass
@@ -269,6 +281,7 @@ class Archive:
         """``save`` within the caller's transaction (a crawl saves a batch per transaction)."""
         saved = self._save(session, record)
         if fetch is not None:
+            fetch = _with_lastmod_evidence(session, fetch, record, saved)
             crawlstate.note_fetch(session, fetch, saved.article_id)
         return saved
 
@@ -330,7 +343,8 @@ class Archive:
             urls = {r.url for r in records if r.site == site}
             for row in session.execute(
                     select(Appearance.id, Appearance.url, Appearance.article_id,
-                           Appearance.first_seen, Appearance.last_seen, Appearance.times_seen)
+                           Appearance.version_id, Appearance.first_seen,
+                           Appearance.last_seen, Appearance.times_seen)
                     .where(Appearance.site == site, Appearance.url.in_(urls))):
                 appearances[(site, row.url)] = row
         keys = [[("version", record.fingerprint), ("slug", slug), ("url", record.site, record.url)]
@@ -382,10 +396,14 @@ class Archive:
         for rows in (newest, older):  # one key set per statement
             if rows:
                 session.execute(update(Appearance), rows)
-        crawlstate.note_fetches(session, [(fetch, version.article_id) for (_, fetch), (version, _)
-                                          in zip(entries, known) if fetch is not None])
-        return [Saved(NEW_APPEARANCE if appearance is None else UNCHANGED,
-                      version.article_id, version.id) for version, appearance in known]
+        saved = [Saved(NEW_APPEARANCE, version.article_id, version.id) if appearance is None
+                 else Saved(UNCHANGED, version.article_id, version.id,
+                            as_held=appearance.version_id == version.id)
+                 for version, appearance in known]
+        crawlstate.note_fetches(session, [
+            (_with_lastmod_evidence(session, fetch, record, one), one.article_id)
+            for (record, fetch), one in zip(entries, saved) if fetch is not None])
+        return saved
 
     @staticmethod
     def _widen_seen(session: Session, seen: list[tuple[int, dt.datetime]]) -> None:
@@ -457,6 +475,8 @@ class Archive:
             version = session.scalar(
                 select(Version).where(Version.fingerprint == record.fingerprint))
             outcome = UNCHANGED
+            as_held = version is not None and appearance is not None \
+                and appearance.version_id == version.id
             if version is not None:
                 article = version.article
             elif appearance is not None:
@@ -505,7 +525,7 @@ class Archive:
             raise RacedError("an article with this slug appeared while saving")
         if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
             search_index.add(session, version)
-        return Saved(outcome, article.id, version.id)
+        return Saved(outcome, article.id, version.id, as_held=as_held)
 
     def _same_article_elsewhere(self, session: Session, record: Record,
                                 besides: int | None = None) -> Article | None:

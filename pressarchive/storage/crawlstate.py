@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from ..lastmods import tracks_content
 from .models import Appearance, CrawlRun, Page
 
 # A URL that failed this many runs in a row is no longer retried on its own (a listing or
@@ -46,6 +47,9 @@ class Fetch:
     lastmod: str | None = None
     sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
     forget_lastmod: bool = False  # keep no lastmod, not even the one recorded before
+    # the fetch showed the page's sitemap lastmods running ahead of its content (see
+    # ``lastmod_ran_ahead``): recorded for good with the page (``Page.lastmod_ahead``)
+    lastmod_ahead: bool = False
 
 
 @dataclass
@@ -57,6 +61,23 @@ class PageState:
     failures: int
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
     sitemap: str | None = None  # the sitemap (public URL) whose lastmod it carries
+    lastmod_ahead: bool = False  # a changed lastmod asks for it conditionally
+
+
+def lastmod_ran_ahead(session: Session, fetch: Fetch, own_date: str | None) -> bool:
+    """Whether ``fetch``, which found the page as the archive held it at that URL, is the
+    content's word that the page's sitemap lastmods run ahead of it: its lastmod was one
+    the copy did not vouch for (``forget_lastmod``: newer than its ``Last-Modified``, as
+    with a sitemap that gives every entry the time it was generated), and that
+    ``Last-Modified`` follows the content, so that a conditional request is answered truly:
+    it is no older than ``own_date``, the article's own modified or published date; or, for
+    a page that states no date, the site has shown this of another page already."""
+    if not fetch.forget_lastmod:
+        return False
+    if own_date:
+        return tracks_content(fetch.last_modified, own_date)
+    return session.scalar(select(Page.id).where(Page.site == fetch.site, Page.lastmod_ahead)
+                          .limit(1)) is not None
 
 
 def _page(session: Session, site: str, url: str) -> Page | None:
@@ -74,9 +95,11 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
         lastmod, sitemap = fetch.lastmod, fetch.sitemap
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
+    ahead = fetch.lastmod_ahead or bool(getattr(known, "lastmod_ahead", False))
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
-            "article_id": article_id, "failures": 0, "last_error": None}
+            "lastmod_ahead": ahead, "article_id": article_id, "failures": 0,
+            "last_error": None}
 
 
 def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
@@ -98,7 +121,8 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     known: dict[tuple[str, str], Any] = {}
     for site in {fetch.site for fetch, _ in fetches}:
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
-        for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap)
+        for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap,
+                                          Page.lastmod_ahead)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
     inserts, updates = [], []
@@ -154,24 +178,60 @@ def alias_lastmods(session: Session, site: str) -> dict[str, Listed]:
             if len(listed.get(article_id, ())) == 1}
 
 
-def note_not_modified(session: Session, site: str, url: str, when: dt.datetime,
-                      lastmod: str | None = None, sitemap: str | None = None) -> bool:
-    """A 304: the page is as archived (and as of ``lastmod``, the sitemap's, when the
-    ``sitemap`` led here). Moves last-seen times on; False if the URL is unknown."""
-    page = _page(session, site, url)
-    if page is None:
-        return False
-    page.last_fetched = when
-    if lastmod:
-        page.lastmod, page.sitemap = lastmod, sitemap
-    page.failures = 0
-    page.last_error = None
-    if page.article_id is not None:
-        session.execute(update(Appearance)
-                        .where(Appearance.article_id == page.article_id, Appearance.site == site,
-                               Appearance.last_seen < when)
-                        .values(last_seen=when))
-    return True
+class NotModified(NamedTuple):
+    """A 304 for ``url``: the page is as archived (and as of ``lastmod``, the sitemap's,
+    when the ``sitemap`` led here)."""
+
+    site: str
+    url: str
+    when: dt.datetime
+    lastmod: str | None = None
+    sitemap: str | None = None
+
+
+def note_not_modified(session: Session | Connection, answers: list[NotModified]) -> int:
+    """304s: their pages' last-seen times move on (and their articles' appearances on the
+    site), with the lastmod that led to each; unknown URLs are left out. A statement per
+    table, or two, however many answers: an unchanged rerun of a site whose sitemaps say
+    nothing is thousands of them. Returns how many pages were known."""
+    table = Page.__table__
+    known: dict[tuple[str, str], Any] = {}
+    for site in {answer.site for answer in answers}:
+        urls = list({answer.url for answer in answers if answer.site == site})
+        for start in range(0, len(urls), 500):
+            for row in session.execute(select(table.c.id, table.c.url, table.c.article_id)
+                                       .where(table.c.site == site,
+                                              table.c.url.in_(urls[start:start + 500]))):
+                known[(site, row.url)] = row
+    plain, listed, seen = [], [], []
+    for answer in answers:
+        row = known.get((answer.site, answer.url))
+        if row is None:
+            continue
+        values = {"page_id": row.id, "when": answer.when}
+        if answer.lastmod:
+            listed.append({**values, "page_lastmod": answer.lastmod,
+                           "page_sitemap": answer.sitemap})
+        else:
+            plain.append(values)
+        if row.article_id is not None:
+            seen.append({"article": row.article_id, "on_site": answer.site,
+                         "when": answer.when})
+    fetched = update(table).where(table.c.id == bindparam("page_id")).values(
+        last_fetched=bindparam("when"), failures=0, last_error=None)
+    if plain:
+        session.execute(fetched, plain)
+    if listed:
+        session.execute(fetched.values(lastmod=bindparam("page_lastmod"),
+                                       sitemap=bindparam("page_sitemap")), listed)
+    if seen:
+        appearances = Appearance.__table__
+        session.execute(update(appearances).where(
+            appearances.c.article_id == bindparam("article"),
+            appearances.c.site == bindparam("on_site"),
+            appearances.c.last_seen < bindparam("when")).values(last_seen=bindparam("when")),
+            seen)
+    return len(plain) + len(listed)
 
 
 def note_failure(session: Session, site: str, url: str, error: str, when: dt.datetime,
@@ -196,7 +256,7 @@ def page_states(session: Session | Connection, site: str,
         rows = session.execute(
             select(Page.url, Page.lastmod, Page.etag, Page.last_modified,
                    Page.last_fetched.is_not(None), Page.failures, Page.article_id,
-                   Page.sitemap)
+                   Page.sitemap, Page.lastmod_ahead)
             .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
         out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:])
                     for row in rows})

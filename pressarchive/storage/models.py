@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -98,6 +99,9 @@ class Page(Base):
     last_modified: Mapped[str | None] = mapped_column(String(64))
     lastmod: Mapped[str | None] = mapped_column(String(40))  # sitemap lastmod at last fetch
     sitemap: Mapped[str | None] = mapped_column(String(2048))  # the sitemap that gave it
+    # Its sitemap lastmods run ahead of its content, and its validators follow its edits:
+    # a changed lastmod asks for it conditionally (pressarchive.lastmods.tracks_content).
+    lastmod_ahead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
     last_error: Mapped[str | None] = mapped_column(String(200))
