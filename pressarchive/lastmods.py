@@ -16,13 +16,6 @@ def vouches(lastmod: str, last_modified: str | None) -> bool:
     return as_recent(lastmod, last_modified, whole_day=False) is not False
 
 
-def tracks_content(last_modified: str | None, own_date: str | None) -> bool:
-    """Whether a page's ``Last-Modified`` follows its content: it is no older than the date
-    the page gives its own article (modified, else published). A server that sends one date
-    for every page (its start, a template's) fails this for any article newer than that."""
-    return bool(own_date) and as_recent(own_date, last_modified, whole_day=False) is True
-
-
 def as_recent(lastmod: str, last_modified: str | None, *,
               whole_day: bool = True) -> bool | None:
     """Whether a page sent with the ``Last-Modified`` ``last_modified`` is at least as

@@ -132,6 +132,9 @@ class FamilySpider(Spider):
         # and resolves their links too, and hands them to ``follow_links``; otherwise the
         # spider reads them itself.
         self.links_from_pipeline = False
+        # Whether the site's validators have followed its edits (read when the run starts):
+        # then a page whose sitemap lastmods run ahead of it is asked for conditionally.
+        self.trusts_validators = False
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -174,6 +177,7 @@ class FamilySpider(Spider):
             self.known = UrlHashes(crawlstate.known_urls(connection, self.site.slug))
         with archive.session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
+            self.trusts_validators = crawlstate.validators_follow_edits(session, self.site.slug)
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
             self.retrying.add(local := self._local(url))
@@ -766,14 +770,14 @@ class FamilySpider(Spider):
                 dont_filter: bool = False, follow: bool = True, priority: int = 0,
                 sitemap: str | None = None, callback=None, waited_on: bool = False) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
-        sitemap lastmod changed from the one recorded, where its lastmods are not known to
-        run ahead of it: ``PageState.lastmod_ahead``) so that an unchanged one costs a 304
-        and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled);
+        sitemap lastmod changed from the one recorded: unless its lastmods are known to run
+        ahead of it on a site whose validators follow its edits, ``PageState.lastmod_ahead``
+        and ``trusts_validators``) so that an unchanged one costs a 304 and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled);
         ``waited_on``: the crawl goes on from this page's links (FetchedPage.waited_on)."""
         headers = {}
         if state is not None and not self.full and state.failures == 0 and (
-                state.lastmod_ahead or not (
-                    lastmod and state.lastmod and lastmod != state.lastmod)):
+                not (lastmod and state.lastmod and lastmod != state.lastmod)
+                or (self.trusts_validators and state.lastmod_ahead >= crawlstate.AHEAD_RUNS)):
             headers = _conditional(state)
         self.asked.add(url)
         meta = {"lastmod": lastmod, "follow": follow}

@@ -232,13 +232,14 @@ def test_304s_noted_a_batch_at_a_time_as_one_at_a_time(tmp_path, pages):
         ingester.ingest([FetchFailure(url=pages[2].url, site="arabpress", kind="timeout",
                                       message="slow", failed_at=FETCHED_AT)])
         unknown = answer(pages[4], later)
-        answers = [answer(pages[0], later, "2025-06-20"), answer(pages[1], later),
-                   answer(pages[2], later), answer(pages[3], earlier), unknown]
+        answers = [answer(pages[0], earlier, "2025-06-20"), answer(pages[1], later),
+                   answer(pages[2], later), answer(pages[3], earlier), unknown,
+                   answer(pages[0], later)]  # the same page again, later, no lastmod
         if mode == "batch":
             outcomes = ingester.ingest(answers)
         else:
             outcomes = [ingester._write_alone(item, ingester._read(item)[1]) for item in answers]
-        assert [o.kind for o in outcomes] == [ingest.NOT_MODIFIED] * 5
+        assert [o.kind for o in outcomes] == [ingest.NOT_MODIFIED] * 6
         ingester.archive.close()
         con = sqlite3.connect(db)
         states.append((content(db), con.execute(
@@ -248,7 +249,7 @@ def test_304s_noted_a_batch_at_a_time_as_one_at_a_time(tmp_path, pages):
     assert states[0] == states[1]
     rows, by_url = states[0][0], {row[0]: row[1:] for row in states[0][1]}
     assert pages[4].url not in by_url
-    assert by_url[pages[0].url][:2] == ("2025-06-20", sitemap)
+    assert by_url[pages[0].url][:3] == ("2025-06-20", sitemap, "2025-06-21 10:00:00.000000")
     assert by_url[pages[1].url][:2] == (None, None)
     assert by_url[pages[2].url][3:] == (0, None)  # the timeout before it, forgotten
     seen = {row[1]: row[3] for row in rows["appearances"]}

@@ -1,6 +1,10 @@
 """When a sitemap lastmod lets a crawl pass a known page over."""
 
-from pressarchive.storage.crawlstate import PageState
+from sqlalchemy import select
+
+from pressarchive.storage import crawlstate
+from pressarchive.storage.crawlstate import Fetch, PageState, validators_follow_edits
+from pressarchive.storage.models import Page
 from spiders.family import _unchanged_since
 
 
@@ -48,7 +52,7 @@ def test_dates_past_the_calendar_s_ends_are_unreadable_not_errors():
     assert http_date("Fri, 31 Dec 9999 23:00:00 -0500") is None
 
 
-def test_a_changed_lastmod_asks_in_full_unless_the_page_s_lastmods_are_known_to_run_ahead():
+def test_a_changed_lastmod_asks_in_full_unless_lastmods_run_ahead_on_a_trusted_site():
     from scrapy.utils.test import get_crawler
 
     from spiders.family import ArabPressSpider
@@ -58,43 +62,81 @@ def test_a_changed_lastmod_asks_in_full_unless_the_page_s_lastmods_are_known_to_
     sent = dict(lastmod="2025-06-19T00:00:00+00:00",
                 last_modified="Wed, 18 Jun 2025 10:00:00 GMT")
     url = "http://127.0.0.1:9/a"
+
+    def asked(**changes):
+        return spider.request(url, lastmod="2025-06-20", state=state(**sent, **changes)).headers
+
     # A lastmod that changed: in full (a server whose validators do not follow its edits
-    # would answer a conditional request 304), unless a full fetch showed this page's
-    # lastmods running ahead of a Last-Modified that follows its content.
-    assert not spider.request(url, lastmod="2025-06-20", state=state(**sent)).headers
-    ahead = spider.request(url, lastmod="2025-06-20", state=state(**sent, lastmod_ahead=True))
-    assert ahead.headers.get("If-Modified-Since") == b"Wed, 18 Jun 2025 10:00:00 GMT"
-    # FULL_RECHECK still asks in full.
-    spider.full = True
-    assert not spider.request(url, lastmod="2025-06-20",
-                              state=state(**sent, lastmod_ahead=True)).headers
+    # would answer a conditional request 304) ...
+    assert not asked() and not asked(lastmod_ahead=5)
+    # ... unless the page's lastmods ran ahead of it twice, on a site whose validators
+    # have followed its edits.
+    spider.trusts_validators = True
+    assert not asked(lastmod_ahead=1)
+    assert asked(lastmod_ahead=2).get("If-Modified-Since") == b"Wed, 18 Jun 2025 10:00:00 GMT"
+    spider.full = True  # FULL_RECHECK: in full, always
+    assert not asked(lastmod_ahead=2)
 
 
-def test_only_a_copy_as_held_whose_last_modified_follows_its_content_shows_lastmods_ahead():
+def test_a_copy_as_held_under_a_lastmod_it_does_not_vouch_for_counts_as_running_ahead():
     import datetime as dt
     from dataclasses import replace
 
+    from pressarchive.record import Record
     from pressarchive.storage.archive import Archive
-    from pressarchive.storage.crawlstate import Fetch, lastmod_ran_ahead
-    from pressarchive.storage.models import Page
 
     archive = Archive("sqlite://")
-    # A full fetch whose sitemap lastmod was newer than the copy's Last-Modified.
-    fetch = Fetch(site="arabpress", url="https://arabpress.com/a",
-                  fetched_at=dt.datetime(2026, 1, 1),
-                  last_modified="Fri, 20 Jun 2025 10:00:00 GMT", forget_lastmod=True)
+    url = "https://arabpress.com/port-reopens"
+    record = Record(url=url, site="arabpress", headline="Port reopens",
+                    body="The port reopened on Friday after a week of repairs. " * 3,
+                    fetched_at="2025-06-20T10:00:00+00:00")
+    fetch = Fetch(site="arabpress", url=url, fetched_at=dt.datetime(2025, 6, 20, 10),
+                  last_modified="Fri, 20 Jun 2025 09:00:00 GMT", lastmod="2025-06-20")
+
+    def ahead() -> int:
+        with archive.session() as session:
+            return session.scalar(select(Page.lastmod_ahead).where(Page.url == url))
+
+    archive.save(record, fetch)
+    unvouched = replace(fetch, lastmod=None, forget_lastmod=True)
+    archive.save(replace(record, fetched_at="2025-06-21T10:00:00+00:00"), unvouched)
+    assert ahead() == 1
+    archive.save(replace(record, fetched_at="2025-06-22T10:00:00+00:00"), fetch)  # vouched
+    assert ahead() == 1
+    # An edit is no sign of lastmods running ahead; the validator moved with it.
+    edited = replace(record, body=record.body + " It closed again.", fingerprint="",
+                     fetched_at="2025-06-23T10:00:00+00:00")
+    archive.save(edited, replace(unvouched, last_modified="Mon, 23 Jun 2025 09:00:00 GMT"))
+    assert ahead() == 1
     with archive.session() as session:
-        assert lastmod_ran_ahead(session, fetch, "2025-06-20T13:00:00+03:00")  # modified then
-        assert lastmod_ran_ahead(session, fetch, "2025-06-20")
-        # A Last-Modified older than the article itself (one date for every page: a server
-        # start, a template) does not follow the content: a 304 from it would say nothing.
-        assert not lastmod_ran_ahead(session, fetch, "2025-06-20T10:00:01+00:00")
-        # A lastmod the copy vouched for says nothing of the sitemap running ahead.
-        assert not lastmod_ran_ahead(session, replace(fetch, forget_lastmod=False), "2025-06-20")
-        # A page that states no date: the site's word, once another of its pages gave it.
-        assert not lastmod_ran_ahead(session, fetch, None)
-        session.add(Page(site="arabpress", url="https://arabpress.com/b", lastmod_ahead=True))
+        assert validators_follow_edits(session, "arabpress")
+    archive.close()
+
+
+def test_a_site_is_trusted_once_its_validators_followed_an_edit_and_never_kept_still():
+    import datetime as dt
+
+    from pressarchive.storage.archive import Archive
+
+    archive = Archive("sqlite://")
+    with archive.session() as session:
+        page = Page(site="arabpress", url="https://arabpress.com/a",
+                    last_modified="Fri, 20 Jun 2025 09:00:00 GMT", etag='"1"')
+        session.add(page)
         session.flush()
-        assert lastmod_ran_ahead(session, fetch, None)
-        assert not lastmod_ran_ahead(session, replace(fetch, site="saudipress"), None)
+
+        def edited(last_modified, etag='"2"') -> None:
+            crawlstate.note_fetch(session, Fetch(
+                site="arabpress", url=page.url, fetched_at=dt.datetime(2025, 6, 21),
+                last_modified=last_modified, etag=etag), None, edited=True)
+
+        assert not validators_follow_edits(session, "arabpress")
+        edited(None)  # nothing to compare: no word either way
+        assert not validators_follow_edits(session, "arabpress")
+        page.last_modified = "Fri, 20 Jun 2025 09:00:00 GMT"
+        edited("Sat, 21 Jun 2025 08:00:00 GMT")
+        assert validators_follow_edits(session, "arabpress")
+        assert not validators_follow_edits(session, "saudipress")
+        edited("Sat, 21 Jun 2025 08:00:00 +0000")  # the same instant: kept still
+        assert not validators_follow_edits(session, "arabpress")
     archive.close()

@@ -792,6 +792,7 @@ def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settl
         con = sqlite3.connect(db)
         with con:  # the archive as revision 0003 left it
             con.execute("ALTER TABLE pages DROP COLUMN lastmod_ahead")  # 0006
+            con.execute("DROP TABLE site_validators")
             con.execute("ALTER TABLE pages DROP COLUMN sitemap")
             con.execute("UPDATE alembic_version SET version_num = '0003'")
             articles_with_validators = con.execute(
@@ -850,6 +851,7 @@ def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetch
                         ("0001-01-01T00:00:00+01:00", "Mon, 02 Jan 2017 00:00:00 GMT",
                          "9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT"))
             con.execute("ALTER TABLE pages DROP COLUMN lastmod_ahead")  # 0006
+            con.execute("DROP TABLE site_validators")
             con.execute("UPDATE alembic_version SET version_num = '0004'")
         con.close()
         Archive(f"sqlite:///{db}").close()  # upgraded to the head

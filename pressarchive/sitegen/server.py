@@ -127,6 +127,8 @@ class FamilyServer:
     ``lastmods_at``: a clock (a function giving an aware time); every sitemap is then made
     anew for each request, each ``lastmod`` in it the clock's time, as on a site whose
     sitemaps tell when they were generated, not when each page changed.
+    ``article_last_modified``: every article is sent with this ``Last-Modified``, whatever its
+    edits, as by a server that sends the time it started (and answers 304 by it).
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
@@ -134,11 +136,13 @@ class FamilyServer:
                  cache_pages: int = 2048, keep_order: bool = False,
                  hub_validators: bool = True, robots: bool = True,
                  sitemap_index: bool = True,
-                 lastmods_at: Callable[[], dt.datetime] | None = None):
+                 lastmods_at: Callable[[], dt.datetime] | None = None,
+                 article_last_modified: dt.datetime | None = None):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
         self._robots, self._sitemap_index = robots, sitemap_index
         self._hub_validators = hub_validators
         self.lastmods_at = lastmods_at
+        self._article_last_modified = article_last_modified
         self._keep_order = keep_order
         self.origins: dict[str, str] = {}
         self._port_base, self._cache_pages = port_base, cache_pages
@@ -299,6 +303,9 @@ class FamilyServer:
                 page = render_robots(fam, self.origins[site], self.crawl_delay, months_of=site)
         elif page.kind == "sitemap" and page.status == 200 and self.lastmods_at:
             page = restamp_sitemap(page, self.lastmods_at())
+        elif page.kind == "article" and page.status == 200 and self._article_last_modified:
+            page = Page(page.status, page.content_type, page.body, page.kind,
+                        self._article_last_modified)
         validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
         if page.status == 200 and (self._hub_validators or page.kind not in HUBS):
             validators = (f"ETag: {page.etag}\r\n" + (

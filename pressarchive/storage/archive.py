@@ -213,16 +213,15 @@ class Saved:
     article_id: int
     version_id: int
     as_held: bool = False  # the URL showed the very version the archive last held there
+    edited: bool = False  # the URL showed another version than the one last held there
 
 
-def _with_lastmod_evidence(session: Session, fetch: Fetch, record: Record,
-                           saved: Saved) -> Fetch:
-    """``fetch``, marked ``lastmod_ahead`` when the copy it brought is the one the archive
-    held at that URL and shows the page's sitemap lastmods running ahead of its content
-    (``crawlstate.lastmod_ran_ahead``)."""
-    if saved.as_held and crawlstate.lastmod_ran_ahead(
-            session, fetch, record.modified_at or record.published_at):
-        return replace(fetch, lastmod_ahead=True)
+def _with_lastmod_evidence(fetch: Fetch, saved: Saved) -> Fetch:
+    """``fetch``, marked ``ran_ahead`` when its copy is the one the archive held at that URL
+    though the sitemap lastmod that led to it was newer than the copy's Last-Modified
+    (``forget_lastmod``): the page's lastmods ran ahead of it (``Page.lastmod_ahead``)."""
+    if saved.as_held and fetch.forget_lastmod:
+        return replace(fetch, ran_ahead=True)
     return fetch
 
 
@@ -281,8 +280,8 @@ class Archive:
         """``save`` within the caller's transaction (a crawl saves a batch per transaction)."""
         saved = self._save(session, record)
         if fetch is not None:
-            fetch = _with_lastmod_evidence(session, fetch, record, saved)
-            crawlstate.note_fetch(session, fetch, saved.article_id)
+            crawlstate.note_fetch(session, _with_lastmod_evidence(fetch, saved),
+                                  saved.article_id, edited=saved.edited)
         return saved
 
     def save_many(self, session: Session,
@@ -401,8 +400,8 @@ class Archive:
                             as_held=appearance.version_id == version.id)
                  for version, appearance in known]
         crawlstate.note_fetches(session, [
-            (_with_lastmod_evidence(session, fetch, record, one), one.article_id)
-            for (record, fetch), one in zip(entries, saved) if fetch is not None])
+            (_with_lastmod_evidence(fetch, one), one.article_id)
+            for (_, fetch), one in zip(entries, saved) if fetch is not None])
         return saved
 
     @staticmethod
@@ -475,7 +474,8 @@ class Archive:
             version = session.scalar(
                 select(Version).where(Version.fingerprint == record.fingerprint))
             outcome = UNCHANGED
-            as_held = version is not None and appearance is not None \
+            appearance_was_there = appearance is not None
+            as_held = version is not None and appearance_was_there \
                 and appearance.version_id == version.id
             if version is not None:
                 article = version.article
@@ -525,7 +525,8 @@ class Archive:
             raise RacedError("an article with this slug appeared while saving")
         if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
             search_index.add(session, version)
-        return Saved(outcome, article.id, version.id, as_held=as_held)
+        return Saved(outcome, article.id, version.id, as_held=as_held,
+                     edited=appearance_was_there and not as_held)
 
     def _same_article_elsewhere(self, session: Session, record: Record,
                                 besides: int | None = None) -> Article | None:

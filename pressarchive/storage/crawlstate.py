@@ -10,12 +10,18 @@ from typing import Any, Iterator, NamedTuple
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ..lastmods import tracks_content
-from .models import Appearance, CrawlRun, Page
+from ..lastmods import http_date
+from .models import Appearance, CrawlRun, Page, SiteValidators
 
 # A URL that failed this many runs in a row is no longer retried on its own (a listing or
 # sitemap that links to it still brings it back).
 MAX_FAILURES = 5
+
+# A page whose sitemap lastmod ran ahead of it this many times (Page.lastmod_ahead), on a site
+# whose validators follow its edits (validators_follow_edits), is asked for conditionally when
+# its lastmod changes. Twice, not once: a cache serving the previous copy of an edited page
+# looks the same, once.
+AHEAD_RUNS = 2
 
 
 def stored_time(stamp: str | None) -> dt.datetime | None:
@@ -47,9 +53,9 @@ class Fetch:
     lastmod: str | None = None
     sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
     forget_lastmod: bool = False  # keep no lastmod, not even the one recorded before
-    # the fetch showed the page's sitemap lastmods running ahead of its content (see
-    # ``lastmod_ran_ahead``): recorded for good with the page (``Page.lastmod_ahead``)
-    lastmod_ahead: bool = False
+    # the fetch found the page as held though its lastmod was one the copy did not vouch for
+    # (forget_lastmod): counted with the page (``Page.lastmod_ahead``)
+    ran_ahead: bool = False
 
 
 @dataclass
@@ -61,23 +67,7 @@ class PageState:
     failures: int
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
     sitemap: str | None = None  # the sitemap (public URL) whose lastmod it carries
-    lastmod_ahead: bool = False  # a changed lastmod asks for it conditionally
-
-
-def lastmod_ran_ahead(session: Session, fetch: Fetch, own_date: str | None) -> bool:
-    """Whether ``fetch``, which found the page as the archive held it at that URL, is the
-    content's word that the page's sitemap lastmods run ahead of it: its lastmod was one
-    the copy did not vouch for (``forget_lastmod``: newer than its ``Last-Modified``, as
-    with a sitemap that gives every entry the time it was generated), and that
-    ``Last-Modified`` follows the content, so that a conditional request is answered truly:
-    it is no older than ``own_date``, the article's own modified or published date; or, for
-    a page that states no date, the site has shown this of another page already."""
-    if not fetch.forget_lastmod:
-        return False
-    if own_date:
-        return tracks_content(fetch.last_modified, own_date)
-    return session.scalar(select(Page.id).where(Page.site == fetch.site, Page.lastmod_ahead)
-                          .limit(1)) is not None
+    lastmod_ahead: int = 0  # how often its sitemap lastmod ran ahead of it (AHEAD_RUNS)
 
 
 def _page(session: Session, site: str, url: str) -> Page | None:
@@ -95,20 +85,25 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
         lastmod, sitemap = fetch.lastmod, fetch.sitemap
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
-    ahead = fetch.lastmod_ahead or bool(getattr(known, "lastmod_ahead", False))
+    ahead = (getattr(known, "lastmod_ahead", 0) or 0) + fetch.ran_ahead
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
             "lastmod_ahead": ahead, "article_id": article_id, "failures": 0,
             "last_error": None}
 
 
-def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
+def note_fetch(session: Session, fetch: Fetch, article_id: int | None,
+               edited: bool = False) -> None:
     """Record a fetch that gave an archived record (in the caller's transaction, so a crash
-    between fetch and save cannot mark a page fetched whose record was never stored)."""
+    between fetch and save cannot mark a page fetched whose record was never stored).
+    ``edited``: the page showed other content than the archive last held at its URL; what
+    its validator did then is noted for its site (``note_validators``)."""
     page = _page(session, fetch.site, fetch.url)
     if page is None:
         page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at)
         session.add(page)
+    elif edited and (moved := _validator_moved(page, fetch)) is not None:
+        note_validators(session, fetch.site, followed=moved)
     for name, value in _fetched(fetch, article_id, page).items():
         setattr(page, name, value)
 
@@ -138,6 +133,35 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(Page.__table__.insert(), inserts)
     if updates:
         session.execute(update(Page), updates)
+
+
+def _validator_moved(page: Page, fetch: Fetch) -> bool | None:
+    """Whether the validator a conditional request for ``page`` sends (its Last-Modified,
+    else its ETag: ``_conditional`` in spiders/family.py) differs in ``fetch``; None when
+    there is none to compare."""
+    if page.last_modified and fetch.last_modified:
+        before, now = http_date(page.last_modified), http_date(fetch.last_modified)
+        return None if before is None or now is None else now != before
+    if page.etag and fetch.etag and not page.last_modified:
+        return fetch.etag != page.etag
+    return None
+
+
+def note_validators(session: Session, site: str, *, followed: bool) -> None:
+    """One more edit of ``site`` found with its validator moved (``followed``) or kept."""
+    column = SiteValidators.followed if followed else SiteValidators.kept
+    if not session.execute(update(SiteValidators).where(SiteValidators.site == site)
+                           .values({column: column + 1})).rowcount:
+        session.add(SiteValidators(site=site, followed=int(followed), kept=int(not followed)))
+        session.flush()
+
+
+def validators_follow_edits(session: Session | Connection, site: str) -> bool:
+    """Whether ``site`` has shown validators that move with its edits and never one that
+    kept still through an edit: then a conditional request tells of an edit."""
+    row = session.execute(select(SiteValidators.followed, SiteValidators.kept)
+                          .where(SiteValidators.site == site)).first()
+    return row is not None and row.followed > 0 and row.kept == 0
 
 
 Listed = tuple[str, str | None]  # a sitemap lastmod, and the sitemap (public URL) that gave it
@@ -195,6 +219,17 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
     table, or two, however many answers: an unchanged rerun of a site whose sitemaps say
     nothing is thousands of them. Returns how many pages were known."""
     table = Page.__table__
+    # Answers for one page (the same URL twice in a batch) as one after the other: the last
+    # one's time, the last lastmod given.
+    latest: dict[tuple[str, str], NotModified] = {}
+    for answer in answers:
+        before = latest.get(key := (answer.site, answer.url))
+        if before is not None and not answer.lastmod:
+            answer = answer._replace(lastmod=before.lastmod, sitemap=before.sitemap)
+        latest[key] = answer
+    answers = list(latest.values())
+    # Core statements, which do not flush the session: the callers note 304s before any
+    # other change in the transaction (Ingester._write_batch) or alone (_write_alone).
     known: dict[tuple[str, str], Any] = {}
     for site in {answer.site for answer in answers}:
         urls = list({answer.url for answer in answers if answer.site == site})

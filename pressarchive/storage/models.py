@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, false)
+from sqlalchemy import (JSON, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -99,9 +99,9 @@ class Page(Base):
     last_modified: Mapped[str | None] = mapped_column(String(64))
     lastmod: Mapped[str | None] = mapped_column(String(40))  # sitemap lastmod at last fetch
     sitemap: Mapped[str | None] = mapped_column(String(2048))  # the sitemap that gave it
-    # Its sitemap lastmods run ahead of its content, and its validators follow its edits:
-    # a changed lastmod asks for it conditionally (pressarchive.lastmods.tracks_content).
-    lastmod_ahead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Full fetches, asked for by a sitemap lastmod newer than the copy's Last-Modified, that
+    # found the page as held: its lastmods run ahead of it (crawlstate.AHEAD_RUNS).
+    lastmod_ahead: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
     last_error: Mapped[str | None] = mapped_column(String(200))
@@ -109,6 +109,18 @@ class Page(Base):
 
 
 Index("ix_pages_failing", Page.site, Page.failures)
+
+
+class SiteValidators(Base):
+    """What the edits a crawl found at URLs the archive held say of a site's validators: how
+    many came with a moved validator (``followed``: a conditional request would have told of
+    the edit) and how many under the one recorded (``kept``: it would not)."""
+
+    __tablename__ = "site_validators"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    followed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kept: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CrawlRun(Base):

@@ -1,14 +1,16 @@
-"""Crawl state: pages whose sitemap lastmods are known to run ahead of their content.
+"""Crawl state: pages whose sitemap lastmods run ahead of them, and whether a site's
+validators follow its edits.
 
-A sitemap may give every entry the time it was generated, not the time its page changed.
-Each run then finds every known article's lastmod changed. A lastmod that changed asks for
-the page in full (a server whose validators do not change with an edit would answer a
-conditional request 304), so such a site cost a full fetch of every known article every
-other run. ``lastmod_ahead`` is set when a full fetch asked for by such a lastmod found the
-page as the archive held it, sent with a ``Last-Modified`` no older than the article's own
-date (``pressarchive.lastmods.tracks_content``): the content's word that this page's
-lastmods run ahead and its validators follow its edits. From then on a changed lastmod asks
-for the page conditionally. Pages recorded before this revision start without it.
+A sitemap may give every entry the time it was generated, not the time its page changed:
+each run then finds every known article's lastmod changed. A changed lastmod asks for the
+page in full, since a server whose validators do not change with an edit would answer a
+conditional request 304; against such a sitemap every known article was fetched in full every
+other run. ``pages.lastmod_ahead`` counts the full fetches asked for by a lastmod the copy
+did not vouch for (its ``Last-Modified`` older) that found the page as the archive held it.
+``site_validators`` counts, per site, the edits a fetch found at a URL the archive held
+whose validator had moved (``followed``) or stayed as recorded (``kept``). Where a page's
+count has reached two and its site has shown validators that follow edits and never one that
+kept still, a changed lastmod asks for the page conditionally. Everything starts at zero.
 
 Revision ID: 0006
 Revises: 0005
@@ -25,10 +27,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("pages", sa.Column("lastmod_ahead", sa.Boolean(), nullable=False,
-                                     server_default=sa.false()))
+    op.add_column("pages", sa.Column("lastmod_ahead", sa.Integer(), nullable=False,
+                                     server_default="0"))
+    op.create_table(
+        "site_validators",
+        sa.Column("site", sa.String(64), primary_key=True),
+        sa.Column("followed", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("kept", sa.Integer(), nullable=False, server_default="0"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("site_validators")
     with op.batch_alter_table("pages") as batch:
         batch.drop_column("lastmod_ahead")
