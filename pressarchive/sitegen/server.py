@@ -17,8 +17,8 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, fields
-from typing import Callable
 from email.utils import format_datetime, formatdate, parsedate_to_datetime
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from .model import SiteFamily, hash_of

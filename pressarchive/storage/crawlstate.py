@@ -213,11 +213,11 @@ class NotModified(NamedTuple):
     sitemap: str | None = None
 
 
-def note_not_modified(session: Session | Connection, answers: list[NotModified]) -> int:
+def note_not_modified(session: Session | Connection, answers: list[NotModified]) -> None:
     """304s: their pages' last-seen times move on (and their articles' appearances on the
     site), with the lastmod that led to each; unknown URLs are left out. A statement per
     table, or two, however many answers: an unchanged rerun of a site whose sitemaps say
-    nothing is thousands of them. Returns how many pages were known."""
+    nothing is thousands of them."""
     table = Page.__table__
     # Answers for one page (the same URL twice in a batch) as one after the other: the last
     # one's time, the last lastmod given.
@@ -266,7 +266,6 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
             appearances.c.site == bindparam("on_site"),
             appearances.c.last_seen < bindparam("when")).values(last_seen=bindparam("when")),
             seen)
-    return len(plain) + len(listed)
 
 
 def note_failure(session: Session, site: str, url: str, error: str, when: dt.datetime,
