@@ -23,6 +23,9 @@ class FetchedPage:
     # The page is older than the lastmod its sitemap gave it: the crawl state is to keep no
     # lastmod for it, not even an earlier one (see FamilySpider._unvouched).
     forget_lastmod: bool = False
+    # Asked for conditionally (If-Modified-Since or If-None-Match): a 200 to it with an edit
+    # shows the site's validators at work (crawlstate.note_validators).
+    conditional: bool = False
     follow: bool = False  # whether the crawl wants the page's links (read where it is parsed)
     # The crawl waits on this page's links to go on (the front page, a listing's next page):
     # the archive pipeline sends its batch at once instead of waiting for the batch to fill.
@@ -63,4 +66,5 @@ def fetch_of(page: FetchedPage) -> Fetch:
     return Fetch(site=page.site, url=page.requested_url or page.url,
                  fetched_at=stored_time(page.fetched_at), status=page.status,
                  etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
-                 lastmod=page.lastmod, sitemap=page.sitemap, forget_lastmod=page.forget_lastmod)
+                 lastmod=page.lastmod, sitemap=page.sitemap, forget_lastmod=page.forget_lastmod,
+                 conditional=page.conditional)

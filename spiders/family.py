@@ -694,6 +694,8 @@ class FamilySpider(Spider):
             lastmod=lastmod,
             sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
             forget_lastmod=unvouched,
+            conditional=bool(response.request.headers.get(b"If-Modified-Since")
+                             or response.request.headers.get(b"If-None-Match")),
             follow=bool(follow),
             waited_on=bool(follow) and response.meta.get("waited_on", False),
         )

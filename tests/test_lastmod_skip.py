@@ -103,17 +103,19 @@ def test_a_copy_as_held_under_a_lastmod_it_does_not_vouch_for_counts_as_running_
     assert ahead() == 1
     archive.save(replace(record, fetched_at="2025-06-22T10:00:00+00:00"), fetch)  # vouched
     assert ahead() == 1
-    # An edit is no sign of lastmods running ahead; the validator moved with it.
+    # An edit is no sign of lastmods running ahead; told by a conditional request, it is
+    # the site's validators at work.
     edited = replace(record, body=record.body + " It closed again.", fingerprint="",
                      fetched_at="2025-06-23T10:00:00+00:00")
-    archive.save(edited, replace(unvouched, last_modified="Mon, 23 Jun 2025 09:00:00 GMT"))
+    archive.save(edited, replace(unvouched, last_modified="Mon, 23 Jun 2025 09:00:00 GMT",
+                                 conditional=True))
     assert ahead() == 1
     with archive.session() as session:
         assert validators_follow_edits(session, "arabpress")
     archive.close()
 
 
-def test_a_site_is_trusted_once_its_validators_followed_an_edit_and_never_kept_still():
+def test_a_site_is_trusted_once_a_conditional_request_told_of_an_edit_and_none_kept_still():
     import datetime as dt
 
     from pressarchive.storage.archive import Archive
@@ -125,18 +127,23 @@ def test_a_site_is_trusted_once_its_validators_followed_an_edit_and_never_kept_s
         session.add(page)
         session.flush()
 
-        def edited(last_modified, etag='"2"') -> None:
+        def edited(last_modified, conditional=True, etag='"2"') -> None:
             crawlstate.note_fetch(session, Fetch(
                 site="arabpress", url=page.url, fetched_at=dt.datetime(2025, 6, 21),
-                last_modified=last_modified, etag=etag), None, edited=True)
+                last_modified=last_modified, etag=etag, conditional=conditional), None,
+                edited=True)
 
         assert not validators_follow_edits(session, "arabpress")
         edited(None)  # nothing to compare: no word either way
+        page.last_modified = "Fri, 20 Jun 2025 09:00:00 GMT"
+        # A moved validator in answer to an unconditional request: the site may still
+        # answer a conditional one 304 whatever it holds. No word either.
+        edited("Sat, 21 Jun 2025 08:00:00 GMT", conditional=False)
         assert not validators_follow_edits(session, "arabpress")
         page.last_modified = "Fri, 20 Jun 2025 09:00:00 GMT"
-        edited("Sat, 21 Jun 2025 08:00:00 GMT")
+        edited("Sat, 21 Jun 2025 08:00:00 GMT")  # a conditional request told of the edit
         assert validators_follow_edits(session, "arabpress")
         assert not validators_follow_edits(session, "saudipress")
-        edited("Sat, 21 Jun 2025 08:00:00 +0000")  # the same instant: kept still
-        assert not validators_follow_edits(session, "arabpress")
+        edited("Sat, 21 Jun 2025 08:00:00 +0000", conditional=False)  # the same instant
+        assert not validators_follow_edits(session, "arabpress")  # for good
     archive.close()

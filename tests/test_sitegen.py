@@ -233,6 +233,10 @@ def test_an_edit_of_one_article_changes_it_and_its_sitemap_entry_and_nothing_els
     entry = re.search(rf"<loc>{origin}/{fam.slug(first)}</loc>\s*<lastmod>([^<]+)<",
                       sitemap.body.decode())
     assert dt.datetime.fromisoformat(entry.group(1)) == edited.modified
+    # A second edit of the body the same day changes it again (it rewrote the same paragraph
+    # the same way, and so changed nothing but the lastmod).
+    fam.edit(first)
+    assert fam.article(first).body not in (edited.body, before[first].body)
     with pytest.raises(ValueError, match="body or the headline"):
         fam.edit(first, "summary")
     with pytest.raises(ValueError, match="no article"):

@@ -367,9 +367,13 @@ class SiteFamily:
                 blocks.append(("ul", items))
             else:
                 blocks.append(("p", self._paragraph(rng, ar)))
-        for edit in edits:
+        for n, edit in enumerate(edits):
             if edit.kind == "body":
-                erng = random.Random(hash_of(self._key, i, edit.day.toordinal(), "body"))
+                # A second body edit of the same day rewrites too (seeded apart: by the day
+                # alone it rewrote the same paragraph the same way, and changed nothing).
+                again = sum(e.kind == "body" and e.day == edit.day for e in edits[:n])
+                erng = random.Random(hash_of(self._key, i, edit.day.toordinal(), "body",
+                                             *((again,) if again else ())))
                 paras = [k for k, b in enumerate(blocks) if b[0] == "p"]
                 blocks[erng.choice(paras)] = ("p", self._paragraph(erng, ar))
         return Article(

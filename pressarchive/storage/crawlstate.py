@@ -53,6 +53,7 @@ class Fetch:
     lastmod: str | None = None
     sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
     forget_lastmod: bool = False  # keep no lastmod, not even the one recorded before
+    conditional: bool = False  # the request carried If-Modified-Since or If-None-Match
     # the fetch found the page as held though its lastmod was one the copy did not vouch for
     # (forget_lastmod): counted with the page (``Page.lastmod_ahead``)
     ran_ahead: bool = False
@@ -97,13 +98,13 @@ def note_fetch(session: Session, fetch: Fetch, article_id: int | None,
     """Record a fetch that gave an archived record (in the caller's transaction, so a crash
     between fetch and save cannot mark a page fetched whose record was never stored).
     ``edited``: the page showed other content than the archive last held at its URL; what
-    its validator did then is noted for its site (``note_validators``)."""
+    its validator did then is noted for its site (``_validator_evidence``)."""
     page = _page(session, fetch.site, fetch.url)
     if page is None:
         page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at)
         session.add(page)
-    elif edited and (moved := _validator_moved(page, fetch)) is not None:
-        note_validators(session, fetch.site, followed=moved)
+    elif edited and (followed := _validator_evidence(page, fetch)) is not None:
+        note_validators(session, fetch.site, followed=followed)
     for name, value in _fetched(fetch, article_id, page).items():
         setattr(page, name, value)
 
@@ -135,20 +136,31 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(update(Page), updates)
 
 
-def _validator_moved(page: Page, fetch: Fetch) -> bool | None:
-    """Whether the validator a conditional request for ``page`` sends (its Last-Modified,
-    else its ETag: ``_conditional`` in spiders/family.py) differs in ``fetch``; None when
-    there is none to compare."""
+def _validator_evidence(page: Page, fetch: Fetch) -> bool | None:
+    """What ``fetch``, which found an edit at ``page``, says of its site's validators: True
+    when it was a conditional request the site answered with the edit (its validator moved,
+    and the site honours the question); False when the validator a conditional request
+    sends (the page's Last-Modified, else its ETag: ``_conditional`` in spiders/family.py)
+    is the one recorded before the edit, so that such a request would have been answered
+    304; None otherwise (an unconditional fetch under a moved validator, or nothing to
+    compare)."""
     if page.last_modified and fetch.last_modified:
         before, now = http_date(page.last_modified), http_date(fetch.last_modified)
-        return None if before is None or now is None else now != before
-    if page.etag and fetch.etag and not page.last_modified:
-        return fetch.etag != page.etag
-    return None
+        if before is None or now is None:
+            return None
+        moved = now != before
+    elif page.etag and fetch.etag and not page.last_modified:
+        moved = fetch.etag != page.etag
+    else:
+        return None
+    if not moved:
+        return False
+    return True if fetch.conditional else None
 
 
 def note_validators(session: Session, site: str, *, followed: bool) -> None:
-    """One more edit of ``site`` found with its validator moved (``followed``) or kept."""
+    """One more edit of ``site`` told by a conditional request (``followed``), or found under
+    the validator recorded before it (kept)."""
     column = SiteValidators.followed if followed else SiteValidators.kept
     if not session.execute(update(SiteValidators).where(SiteValidators.site == site)
                            .values({column: column + 1})).rowcount:
@@ -157,8 +169,8 @@ def note_validators(session: Session, site: str, *, followed: bool) -> None:
 
 
 def validators_follow_edits(session: Session | Connection, site: str) -> bool:
-    """Whether ``site`` has shown validators that move with its edits and never one that
-    kept still through an edit: then a conditional request tells of an edit."""
+    """Whether a conditional request has told of an edit of ``site``, and no edit was ever
+    found under the validator recorded before it: then such a request can be trusted to."""
     row = session.execute(select(SiteValidators.followed, SiteValidators.kept)
                           .where(SiteValidators.site == site)).first()
     return row is not None and row.followed > 0 and row.kept == 0

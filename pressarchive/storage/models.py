@@ -112,8 +112,8 @@ Index("ix_pages_failing", Page.site, Page.failures)
 
 class SiteValidators(Base):
     """What the edits a crawl found at URLs the archive held say of a site's validators: how
-    many came with a moved validator (``followed``: a conditional request would have told of
-    the edit) and how many under the one recorded (``kept``: it would not)."""
+    many a conditional request was answered with (``followed``), and how many came under the
+    validator recorded before them (``kept``: such a request would have been answered 304)."""
 
     __tablename__ = "site_validators"
 

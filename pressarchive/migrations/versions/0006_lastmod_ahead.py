@@ -7,10 +7,11 @@ page in full, since a server whose validators do not change with an edit would a
 conditional request 304; against such a sitemap every known article was fetched in full every
 other run. ``pages.lastmod_ahead`` counts the full fetches asked for by a lastmod the copy
 did not vouch for (its ``Last-Modified`` older) that found the page as the archive held it.
-``site_validators`` counts, per site, the edits a fetch found at a URL the archive held
-whose validator had moved (``followed``) or stayed as recorded (``kept``). Where a page's
-count has reached two and its site has shown validators that follow edits and never one that
-kept still, a changed lastmod asks for the page conditionally. Everything starts at zero.
+``site_validators`` counts, per site, the edits found at a URL the archive held that a
+conditional request was answered with (``followed``), and those found under the validator
+recorded before them (``kept``: such a request would have been answered 304). Where a page's
+count has reached two, on a site with an edit followed and none kept, a changed lastmod asks
+for the page conditionally. Everything starts at zero.
 
 Revision ID: 0006
 Revises: 0005
