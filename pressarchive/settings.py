@@ -144,6 +144,12 @@ STATS_FILE = None  # a path: the crawl's stats are written there as JSON when it
 # Incremental by default: pages the archive holds are fetched again only when their sitemap
 # lastmod changed or a conditional request says so. True fetches everything again.
 FULL_RECHECK = False
+# A page asked for conditionally though its sitemap lastmod changed (its lastmods run ahead of
+# it, on a site whose validators have told of an edit: crawlstate.AHEAD_RUNS) is still asked
+# for in full one run in this many (by its URL: a different share of such pages each run), so
+# that validators that stop following its edits (a page served by another machine, say) cost
+# at most so many runs' delay, not the edit, and end the site's trust. 0: never.
+LASTMOD_AHEAD_RECHECK = 7
 # A page budget per run: Scrapy's own CLOSESPIDER_PAGECOUNT (0 = none); the next run goes on.
 CLOSESPIDER_PAGECOUNT = 0
 # A time budget per run, in seconds: Scrapy's own CLOSESPIDER_TIMEOUT (0 = none), likewise.

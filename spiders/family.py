@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from functools import partial
 from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
@@ -135,6 +136,8 @@ class FamilySpider(Spider):
         # Whether the site's validators have followed its edits (read when the run starts):
         # then a page whose sitemap lastmods run ahead of it is asked for conditionally.
         self.trusts_validators = False
+        self.run_number = 0  # the site's runs recorded (this one among them): whose turn it is
+        self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -149,6 +152,7 @@ class FamilySpider(Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("FULL_RECHECK")
+        spider.ahead_recheck = crawler.settings.getint("LASTMOD_AHEAD_RECHECK", 7)
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
@@ -178,6 +182,7 @@ class FamilySpider(Spider):
         with archive.session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
             self.trusts_validators = crawlstate.validators_follow_edits(session, self.site.slug)
+            self.run_number = crawlstate.runs_of(session, self.site.slug)
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
             self.retrying.add(local := self._local(url))
@@ -779,7 +784,7 @@ class FamilySpider(Spider):
         headers = {}
         if state is not None and not self.full and state.failures == 0 and (
                 not (lastmod and state.lastmod and lastmod != state.lastmod)
-                or (self.trusts_validators and state.lastmod_ahead >= crawlstate.AHEAD_RUNS)):
+                or self._ahead_and_trusted(url, state)):
             headers = _conditional(state)
         self.asked.add(url)
         meta = {"lastmod": lastmod, "follow": follow}
@@ -791,6 +796,21 @@ class FamilySpider(Spider):
             meta["waited_on"] = True
         return Request(url, callback=callback or self.parse_page, errback=self.on_error,
                        headers=headers, meta=meta, dont_filter=dont_filter, priority=priority)
+
+    def _ahead_and_trusted(self, url: str, state) -> bool:
+        """Whether a known page whose sitemap lastmod changed may be asked for conditionally
+        all the same: its lastmods ran ahead of it (``PageState.lastmod_ahead``), its site's
+        validators have told of an edit (``trusts_validators``), and this run is not its
+        turn to be asked in full (one run in LASTMOD_AHEAD_RECHECK, by its URL), which
+        finds an edit its validators no longer tell of and ends the site's trust."""
+        if not (self.trusts_validators and state.lastmod_ahead >= crawlstate.AHEAD_RUNS):
+            return False
+        every = self.ahead_recheck
+        if every and (zlib.crc32(url.encode()) + self.run_number) % every == 0:
+            self.crawler.stats.inc_value("pressarchive/lastmod_ahead/rechecked")
+            return False
+        self.crawler.stats.inc_value("pressarchive/lastmod_ahead/conditional")
+        return True
 
     def page_unsettled(self, item: Any, response: Any, **kwargs: Any) -> None:
         """On ``item_dropped`` and ``item_error``: a page fetched in this run that gave the

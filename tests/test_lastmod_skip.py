@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from pressarchive.storage import crawlstate
 from pressarchive.storage.crawlstate import Fetch, PageState, validators_follow_edits
-from pressarchive.storage.models import Page
+from pressarchive.storage.models import Page, SiteValidators
 from spiders.family import _unchanged_since
 
 
@@ -73,7 +73,18 @@ def test_a_changed_lastmod_asks_in_full_unless_lastmods_run_ahead_on_a_trusted_s
     # have followed its edits.
     spider.trusts_validators = True
     assert not asked(lastmod_ahead=1)
-    assert asked(lastmod_ahead=2).get("If-Modified-Since") == b"Wed, 18 Jun 2025 10:00:00 GMT"
+    assert asked(lastmod_ahead=2).get("If-Modified-Since") == b"Wed, 18 Jun 2025 10:00:00 GMT" \
+        or spider.ahead_recheck  # unless it is the page's turn to be asked in full (below)
+    # One run in LASTMOD_AHEAD_RECHECK asks it in full all the same (by its URL), so that
+    # validators that stop telling of its edits cost runs, not edits.
+    assert spider.ahead_recheck == 7
+    in_full = []
+    for run in range(14):
+        spider.run_number = run
+        in_full.append(not asked(lastmod_ahead=2))
+    assert sum(in_full) == 2 and in_full[:7] == in_full[7:]
+    spider.ahead_recheck = 0  # never
+    assert asked(lastmod_ahead=2)
     spider.full = True  # FULL_RECHECK: in full, always
     assert not asked(lastmod_ahead=2)
 
@@ -130,8 +141,8 @@ def test_a_site_is_trusted_once_a_conditional_request_told_of_an_edit_and_none_k
         def edited(last_modified, conditional=True, etag='"2"') -> None:
             crawlstate.note_fetch(session, Fetch(
                 site="arabpress", url=page.url, fetched_at=dt.datetime(2025, 6, 21),
-                last_modified=last_modified, etag=etag, conditional=conditional), None,
-                edited=True)
+                last_modified=last_modified, etag=etag, conditional=conditional,
+                edited=True), None)
 
         assert not validators_follow_edits(session, "arabpress")
         edited(None)  # nothing to compare: no word either way
@@ -147,3 +158,49 @@ def test_a_site_is_trusted_once_a_conditional_request_told_of_an_edit_and_none_k
         edited("Sat, 21 Jun 2025 08:00:00 +0000", conditional=False)  # the same instant
         assert not validators_follow_edits(session, "arabpress")  # for good
     archive.close()
+
+
+def test_an_edit_back_to_an_earlier_version_or_date_is_evidence_on_either_save_path():
+    # A page that goes back to a version the archive holds is an edit at its URL, written
+    # a table at a time (save_many) as one at a time; a Last-Modified that went back with an
+    # edit is one an If-Modified-Since would have been answered 304 by: kept still.
+    import datetime as dt
+    from dataclasses import replace
+
+    from pressarchive.record import Record
+    from pressarchive.storage.archive import Archive
+
+    def counts(archive) -> tuple[int, int]:
+        with archive.session() as session:
+            return session.execute(select(SiteValidators.followed, SiteValidators.kept)
+                                   .where(SiteValidators.site == "arabpress")).one()
+
+    url = "https://arabpress.com/port-reopens"
+    one = Record(url=url, site="arabpress", headline="Port reopens",
+                 body="The port reopened on Friday after a week of repairs. " * 3,
+                 fetched_at="2025-06-20T10:00:00+00:00")
+    two = replace(one, body=one.body + " It closed again.", fingerprint="",
+                  fetched_at="2025-06-21T10:00:00+00:00")
+    back = replace(one, fetched_at="2025-06-22T10:00:00+00:00")
+    fetch = Fetch(site="arabpress", url=url, fetched_at=dt.datetime(2025, 6, 20, 10),
+                  last_modified="Fri, 20 Jun 2025 09:00:00 GMT")
+    later = replace(fetch, last_modified="Sat, 21 Jun 2025 09:00:00 GMT", conditional=True)
+    for batched in (False, True):
+        archive = Archive("sqlite://")
+        archive.save(one, fetch)
+        archive.save(two, later)
+        assert counts(archive) == (1, 0)
+        reverted = replace(fetch, last_modified="Sun, 22 Jun 2025 09:00:00 GMT",
+                           conditional=True)
+        if batched:
+            with archive.session() as session:
+                archive.save_many(session, [(back, reverted)])
+                session.commit()
+        else:
+            archive.save(back, reverted)
+        assert counts(archive) == (2, 0), batched
+        # An edit under a Last-Modified older than the one recorded: kept still.
+        archive.save(replace(two, fetched_at="2025-06-23T10:00:00+00:00"),
+                     replace(fetch, last_modified="Sat, 21 Jun 2025 09:00:00 GMT"))
+        assert counts(archive) == (2, 1), batched
+        archive.close()

@@ -216,12 +216,15 @@ class Saved:
     edited: bool = False  # the URL showed another version than the one last held there
 
 
-def _with_lastmod_evidence(fetch: Fetch, saved: Saved) -> Fetch:
-    """``fetch``, marked ``ran_ahead`` when its copy is the one the archive held at that URL
-    though the sitemap lastmod that led to it was newer than the copy's Last-Modified
-    (``forget_lastmod``): the page's lastmods ran ahead of it (``Page.lastmod_ahead``)."""
-    if saved.as_held and fetch.forget_lastmod:
-        return replace(fetch, ran_ahead=True)
+def _with_evidence(fetch: Fetch, saved: Saved) -> Fetch:
+    """``fetch``, with what saving its copy found: ``ran_ahead`` when the copy is the one the
+    archive held at that URL though the sitemap lastmod that led to it was newer than the
+    copy's Last-Modified (``forget_lastmod``: the page's lastmods ran ahead of it,
+    ``Page.lastmod_ahead``); ``edited`` when it is another version than the one held there
+    (evidence of the site's validators, ``crawlstate._validator_evidence``)."""
+    ran_ahead = saved.as_held and fetch.forget_lastmod
+    if ran_ahead or saved.edited:
+        return replace(fetch, ran_ahead=ran_ahead, edited=saved.edited)
     return fetch
 
 
@@ -280,8 +283,7 @@ class Archive:
         """``save`` within the caller's transaction (a crawl saves a batch per transaction)."""
         saved = self._save(session, record)
         if fetch is not None:
-            crawlstate.note_fetch(session, _with_lastmod_evidence(fetch, saved),
-                                  saved.article_id, edited=saved.edited)
+            crawlstate.note_fetch(session, _with_evidence(fetch, saved), saved.article_id)
         return saved
 
     def save_many(self, session: Session,
@@ -397,10 +399,11 @@ class Archive:
                 session.execute(update(Appearance), rows)
         saved = [Saved(NEW_APPEARANCE, version.article_id, version.id) if appearance is None
                  else Saved(UNCHANGED, version.article_id, version.id,
-                            as_held=appearance.version_id == version.id)
+                            as_held=appearance.version_id == version.id,
+                            edited=appearance.version_id != version.id)  # a revert
                  for version, appearance in known]
         crawlstate.note_fetches(session, [
-            (_with_lastmod_evidence(fetch, one), one.article_id)
+            (_with_evidence(fetch, one), one.article_id)
             for (_, fetch), one in zip(entries, saved) if fetch is not None])
         return saved
 

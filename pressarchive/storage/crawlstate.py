@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from ..lastmods import http_date
@@ -54,9 +54,12 @@ class Fetch:
     sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
     forget_lastmod: bool = False  # keep no lastmod, not even the one recorded before
     conditional: bool = False  # the request carried If-Modified-Since or If-None-Match
-    # the fetch found the page as held though its lastmod was one the copy did not vouch for
-    # (forget_lastmod): counted with the page (``Page.lastmod_ahead``)
+    # What saving the fetch's copy found (Archive._with_evidence): the page as held though
+    # its lastmod was one the copy did not vouch for (forget_lastmod), counted with the page
+    # (``Page.lastmod_ahead``); or another version than the one held at this URL, an edit,
+    # whose validator is evidence for the site (``_validator_evidence``).
     ran_ahead: bool = False
+    edited: bool = False
 
 
 @dataclass
@@ -93,18 +96,16 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
             "last_error": None}
 
 
-def note_fetch(session: Session, fetch: Fetch, article_id: int | None,
-               edited: bool = False) -> None:
+def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
     """Record a fetch that gave an archived record (in the caller's transaction, so a crash
-    between fetch and save cannot mark a page fetched whose record was never stored).
-    ``edited``: the page showed other content than the archive last held at its URL; what
-    its validator did then is noted for its site (``_validator_evidence``)."""
+    between fetch and save cannot mark a page fetched whose record was never stored), and
+    what an edit it found says of its site's validators."""
     page = _page(session, fetch.site, fetch.url)
     if page is None:
         page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at)
         session.add(page)
-    elif edited and (followed := _validator_evidence(page, fetch)) is not None:
-        note_validators(session, fetch.site, followed=followed)
+    else:
+        _note_evidence(session, page, fetch)
     for name, value in _fetched(fetch, article_id, page).items():
         setattr(page, name, value)
 
@@ -118,13 +119,15 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     for site in {fetch.site for fetch, _ in fetches}:
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
         for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap,
-                                          Page.lastmod_ahead)
+                                          Page.lastmod_ahead, Page.etag, Page.last_modified)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
     inserts, updates = [], []
     for fetch, article_id in fetches:
         page = known.get((fetch.site, fetch.url))
         values = _fetched(fetch, article_id, page)
+        if page is not None:
+            _note_evidence(session, page, fetch)
         if page is None:
             inserts.append({**values, "site": fetch.site, "url": fetch.url,
                             "first_fetched": fetch.fetched_at})
@@ -136,7 +139,14 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(update(Page), updates)
 
 
-def _validator_evidence(page: Page, fetch: Fetch) -> bool | None:
+def _note_evidence(session: Session, page: Any, fetch: Fetch) -> None:
+    """What ``fetch`` found at ``page`` (its row as recorded before it) says of the site's
+    validators, if it found an edit (``note_validators``)."""
+    if fetch.edited and (followed := _validator_evidence(page, fetch)) is not None:
+        note_validators(session, fetch.site, followed=followed)
+
+
+def _validator_evidence(page: Any, fetch: Fetch) -> bool | None:
     """What ``fetch``, which found an edit at ``page``, says of its site's validators: True
     when it was a conditional request the site answered with the edit (its validator moved,
     and the site honours the question); False when the validator a conditional request
@@ -148,7 +158,7 @@ def _validator_evidence(page: Page, fetch: Fetch) -> bool | None:
         before, now = http_date(page.last_modified), http_date(fetch.last_modified)
         if before is None or now is None:
             return None
-        moved = now != before
+        moved = now > before  # not back: If-Modified-Since would be answered 304 all the same
     elif page.etag and fetch.etag and not page.last_modified:
         moved = fetch.etag != page.etag
     else:
@@ -166,6 +176,12 @@ def note_validators(session: Session, site: str, *, followed: bool) -> None:
                            .values({column: column + 1})).rowcount:
         session.add(SiteValidators(site=site, followed=int(followed), kept=int(not followed)))
         session.flush()
+
+
+def runs_of(session: Session | Connection, site: str) -> int:
+    """How many runs of ``site`` the archive records."""
+    return session.scalar(select(func.count()).select_from(CrawlRun)
+                          .where(CrawlRun.site == site)) or 0
 
 
 def validators_follow_edits(session: Session | Connection, site: str) -> bool:
