@@ -157,8 +157,6 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
         sys.exit(1)
 
 
-
-
 def _print_runs(url: str, limit: int) -> int:
     """Print the latest runs, oldest first; return how many did not finish."""
     from sqlalchemy import select

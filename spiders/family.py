@@ -152,7 +152,8 @@ class FamilySpider(Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.full = crawler.settings.getbool("FULL_RECHECK")
-        spider.ahead_recheck = crawler.settings.getint("LASTMOD_AHEAD_RECHECK", 7)
+        spider.ahead_recheck = crawler.settings.getint("LASTMOD_AHEAD_RECHECK",
+                                                       spider.ahead_recheck)
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
@@ -777,10 +778,10 @@ class FamilySpider(Spider):
                 dont_filter: bool = False, follow: bool = True, priority: int = 0,
                 sitemap: str | None = None, callback=None, waited_on: bool = False) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
-        sitemap lastmod changed from the one recorded: unless its lastmods are known to run
-        ahead of it on a site whose validators follow its edits, ``PageState.lastmod_ahead``
-        and ``trusts_validators``) so that an unchanged one costs a 304 and no parsing. ``sitemap``: the sitemap that listed it (see page_unsettled);
-        ``waited_on``: the crawl goes on from this page's links (FetchedPage.waited_on)."""
+        sitemap lastmod changed from the one recorded and ``_ahead_and_trusted`` does not
+        hold) so that an unchanged one costs a 304 and no parsing. ``sitemap``: the sitemap
+        that listed it (see page_unsettled); ``waited_on``: the crawl goes on from this
+        page's links (FetchedPage.waited_on)."""
         headers = {}
         if state is not None and not self.full and state.failures == 0 and (
                 not (lastmod and state.lastmod and lastmod != state.lastmod)

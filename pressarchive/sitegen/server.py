@@ -141,7 +141,7 @@ class FamilyServer:
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
         self._robots, self._sitemap_index = robots, sitemap_index
         self._hub_validators = hub_validators
-        self.lastmods_at = lastmods_at
+        self._lastmods_at = lastmods_at
         self._article_last_modified = article_last_modified
         self._keep_order = keep_order
         self.origins: dict[str, str] = {}
@@ -292,7 +292,7 @@ class FamilyServer:
         keeps_query = path == "/search" or path.startswith(("/r/", "/_/", "/loop/"))
         key = (site, path, query if keeps_query else "")
         hit = self._cache.get(key)
-        if hit is not None and not (self.lastmods_at and hit[0].kind == "sitemap"):
+        if hit is not None and not (self._lastmods_at and hit[0].kind == "sitemap"):
             self._cache.move_to_end(key)
             return hit
         page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
@@ -301,8 +301,8 @@ class FamilyServer:
         elif page.kind == "robots" and not self._sitemap_index:
             with fam.lock:
                 page = render_robots(fam, self.origins[site], self.crawl_delay, months_of=site)
-        elif page.kind == "sitemap" and page.status == 200 and self.lastmods_at:
-            page = restamp_sitemap(page, self.lastmods_at())
+        elif page.kind == "sitemap" and page.status == 200 and self._lastmods_at:
+            page = restamp_sitemap(page, self._lastmods_at())
         elif page.kind == "article" and page.status == 200 and self._article_last_modified:
             page = Page(page.status, page.content_type, page.body, page.kind,
                         self._article_last_modified)

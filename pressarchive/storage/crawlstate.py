@@ -126,12 +126,11 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     for fetch, article_id in fetches:
         page = known.get((fetch.site, fetch.url))
         values = _fetched(fetch, article_id, page)
-        if page is not None:
-            _note_evidence(session, page, fetch)
         if page is None:
             inserts.append({**values, "site": fetch.site, "url": fetch.url,
                             "first_fetched": fetch.fetched_at})
         else:
+            _note_evidence(session, page, fetch)
             updates.append({**values, "id": page.id})
     if inserts:  # a Core insert: no ORM objects are wanted for these rows
         session.execute(Page.__table__.insert(), inserts)
