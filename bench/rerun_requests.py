@@ -8,12 +8,14 @@ Then, from a copy of the archive as the first crawl left it: ``--stamped-runs`` 
 the same site with every sitemap lastmod the time the sitemap was asked for (an hour later
 each run), as on a site that makes its sitemaps on each request, one article edited after
 the first of them (a site none of whose edits a conditional request has told of is not
-trusted with conditional requests for pages whose lastmods run ahead); and, from that copy
-again, a
-run after the site advances a day, then a rerun of that. Each row gives the requests made, the
+trusted with conditional requests for pages whose lastmods run ahead): first with
+LASTMOD_AHEAD_REVISIT at 0 (every known article asked for on every run, as its lastmod
+says), then, from the copy again, as it comes (24 hours: a page whose lastmods ran ahead of it
+twice waits a day after its last check, and these reruns are an hour apart); and, from that
+copy again, a run after the site advances a day, then a rerun of that. Each row gives the requests made, the
 304s among them, what was stored, the known pages fetched in full and found unchanged, the
-known articles settled by their sitemap without a request, the megabytes received, and the
-wall time.
+known articles settled by their sitemap without a request, those left for a later run (not
+due), the megabytes received, and the wall time.
 
 Prints figures; asserts nothing (tests/test_incremental.py and tests/test_schedule.py hold the
 behaviour). Usage: python bench/rerun_requests.py [--articles 10000] [--seed 3]
@@ -39,13 +41,15 @@ import crawl_scale  # noqa: E402
 from pressarchive.sitegen import FamilyServer, SiteFamily  # noqa: E402
 
 SITE = "arabpress"
-COLUMNS = ("requests", "304s", "new", "versions", "in full", "settled", "MB", "wall s")
+COLUMNS = ("requests", "304s", "new", "versions", "in full", "settled", "not due", "MB",
+           "wall s")
 
 
-def run(family: SiteFamily, db: Path, tmp: Path, label: str, **server) -> None:
+def run(family: SiteFamily, db: Path, tmp: Path, label: str, settings=None, **server) -> None:
     with FamilyServer(family, cache_pages=10 * family.count + 1000, **server) as site:
         start = time.perf_counter()
-        crawl_scale.crawl(site.origins[SITE], db, tmp, label, LOG_LEVEL="WARNING")
+        crawl_scale.crawl(site.origins[SITE], db, tmp, label, LOG_LEVEL="WARNING",
+                          **(settings or {}))
         wall = time.perf_counter() - start
     stats = json.loads((tmp / f"stats-{label}.json").read_text())
     figures = (stats.get("downloader/request_count", 0),
@@ -53,7 +57,8 @@ def run(family: SiteFamily, db: Path, tmp: Path, label: str, **server) -> None:
                stats.get("pressarchive/stored/new_article", 0),
                stats.get("pressarchive/stored/new_version", 0),
                stats.get("pressarchive/stored/unchanged", 0),
-               stats.get("pressarchive/skipped/listed", 0))
+               stats.get("pressarchive/skipped/listed", 0),
+               stats.get("pressarchive/lastmod_ahead/not_due", 0))
     received = stats.get("downloader/response_bytes", 0) / 1e6
     print(f"{label:<44}" + "".join(f"{n:>10,}" for n in figures) + f"{received:>10.2f}"
           + f"{wall:>10.1f}", flush=True)
@@ -75,18 +80,19 @@ def main() -> None:
         run(family, db, tmp, "unchanged rerun, front pages 304")
         run(family, db, tmp, "unchanged rerun, front pages 200", hub_validators=False)
         run(family, db, tmp, "again, front pages 200", hub_validators=False)
-        shutil.copy(first, db)
-        clock = [dt.datetime.now(dt.timezone.utc).replace(microsecond=0)]
-        stamped = SiteFamily(args.articles, seed=args.seed)  # the same site, edited apart
-        print("(sitemaps stamped with the time they are asked for, an hour later each run;"
-              " front pages 304; one article edited after the first, so that a conditional"
-              " request tells of an edit)")
-        for n in range(1, args.stamped_runs + 1):
-            if n == 2:
-                stamped.edit(stamped.ids(SITE)[-1])
-            clock[0] += dt.timedelta(hours=1)
-            run(stamped, db, tmp, f"rerun {n}, sitemap lastmods stamped",
-                lastmods_at=lambda: clock[0])
+        for revisit in ("0", "24"):
+            shutil.copy(first, db)
+            clock = [dt.datetime.now(dt.timezone.utc).replace(microsecond=0)]
+            stamped = SiteFamily(args.articles, seed=args.seed)  # the same site, edited apart
+            print("(sitemaps stamped with the time they are asked for, an hour later each run;"
+                  " front pages 304; one article edited after the first, so that a conditional"
+                  f" request tells of an edit; LASTMOD_AHEAD_REVISIT={revisit})")
+            for n in range(1, args.stamped_runs + 1):
+                if n == 2:
+                    stamped.edit(stamped.ids(SITE)[-1])
+                clock[0] += dt.timedelta(hours=1)
+                run(stamped, db, tmp, f"rerun {n}, stamped, revisit {revisit} h",
+                    {"LASTMOD_AHEAD_REVISIT": revisit}, lastmods_at=lambda: clock[0])
         shutil.copy(first, db)
         plan = family.advance(1)
         print(f"(the site advances a day: {sum(SITE in family.sites_of(i) for i in plan['new'])}"

@@ -150,6 +150,12 @@ FULL_RECHECK = False
 # that validators that stop following its edits (a page served by another machine, say) cost
 # at most so many runs' delay, not the edit, and end the site's trust. 0: never.
 LASTMOD_AHEAD_RECHECK = 7
+# A page whose sitemap lastmods have run ahead of it (as above; on any site) is asked for again,
+# when its lastmod changes, only if its last check (a fetch or a 304) is at least this many
+# hours old: against a sitemap stamped with the time it was made, every run would otherwise
+# ask for every known article. An edit such a page hides waits at most that long; FULL_RECHECK
+# asks for every page. 0: asked for on every run, as the lastmod says.
+LASTMOD_AHEAD_REVISIT = 24
 # A page budget per run: Scrapy's own CLOSESPIDER_PAGECOUNT (0 = none); the next run goes on.
 CLOSESPIDER_PAGECOUNT = 0
 # A time budget per run, in seconds: Scrapy's own CLOSESPIDER_TIMEOUT (0 = none), likewise.

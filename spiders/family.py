@@ -138,6 +138,11 @@ class FamilySpider(Spider):
         self.trusts_validators = False
         self.run_number = 0  # the site's runs recorded (this one among them): whose turn it is
         self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
+        self.ahead_revisit = 24.0  # LASTMOD_AHEAD_REVISIT, hours
+        # Pages checked (fetched, or answered 304) at this time or later (naive UTC) are not
+        # due (_not_due); None: every page is. And the pages found not due in this run.
+        self.checked_since: dt.datetime | None = None
+        self.not_due = UrlHashes()
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -154,6 +159,8 @@ class FamilySpider(Spider):
         spider.full = crawler.settings.getbool("FULL_RECHECK")
         spider.ahead_recheck = crawler.settings.getint("LASTMOD_AHEAD_RECHECK",
                                                        spider.ahead_recheck)
+        spider.ahead_revisit = max(0.0, crawler.settings.getfloat("LASTMOD_AHEAD_REVISIT",
+                                                                  spider.ahead_revisit))
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
@@ -184,6 +191,9 @@ class FamilySpider(Spider):
             failing = list(crawlstate.failing_urls(session, self.site.slug))
             self.trusts_validators = crawlstate.validators_follow_edits(session, self.site.slug)
             self.run_number = crawlstate.runs_of(session, self.site.slug)
+        if self.ahead_revisit and not self.full:
+            self.checked_since = crawlstate.stored_time(now()) - dt.timedelta(
+                hours=self.ahead_revisit)
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
             self.retrying.add(local := self._local(url))
@@ -619,8 +629,28 @@ class FamilySpider(Spider):
                 if (state.lastmod, state.sitemap) != (lastmod, public):
                     self.relisted[url] = (response.url, lastmod, state.lastmod, state.sitemap)
                 continue
+            if self._not_due(url, state, response.url):
+                continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
+
+    def _not_due(self, url: str, state, sitemap: str) -> bool:
+        """Whether a known page whose sitemap lastmod changed is left for a later run (counted,
+        and marked decided for this run): its lastmods have run ahead of it
+        (``PageState.lastmod_ahead``, as ``_ahead_and_trusted`` reads it), so a changed one
+        says nothing, and it was checked less than LASTMOD_AHEAD_REVISIT hours ago
+        (``checked_since``). Against a sitemap stamped with the time it was made, every run
+        would otherwise ask for every known article. An edit such a page hides waits at most
+        that long; FULL_RECHECK asks for every page. Its sitemap is not remembered
+        (``remember_sitemaps``), so the run it is due in reads the entry."""
+        if self.full or state is None or not state.checked_since or state.failures \
+                or state.article_id is None or state.lastmod_ahead < crawlstate.AHEAD_RUNS:
+            return False
+        self.crawler.stats.inc_value("pressarchive/lastmod_ahead/not_due")
+        self.asked.add(url)  # a link to it changes nothing in this run
+        self.not_due.add(url)
+        self.unsettled_sitemaps.add(sitemap)
+        return True
 
     def _listed_again(self, url: str, lastmod: str | None, state,
                       sitemap: str) -> Request | None:
@@ -629,6 +659,9 @@ class FamilySpider(Spider):
         after all (a sitemap of the last days' news, ahead of the monthly one); otherwise no
         second request, but what its page gives settles this sitemap too (``listed_after``,
         read by remember_sitemaps)."""
+        if url in self.not_due:  # left for a later run: its sitemaps are read in full then
+            self.unsettled_sitemaps.add(sitemap)
+            return None
         if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
             self.passed.discard(url)
             self.relisted.pop(url, None)  # its pass-over is not to be recorded
@@ -878,7 +911,8 @@ class FamilySpider(Spider):
         if not public:
             return {}
         with shared_archive(self.crawler).engine.connect() as connection:
-            states = crawlstate.page_states(connection, self.site.slug, list(public))
+            states = crawlstate.page_states(connection, self.site.slug, list(public),
+                                            self.checked_since)
         return {public[key]: state for key, state in states.items()}
 
     def _in_window(self, lastmod: str | None) -> bool:

@@ -90,6 +90,61 @@ def test_a_changed_lastmod_asks_in_full_unless_lastmods_run_ahead_on_a_trusted_s
     assert not asked(lastmod_ahead=2)
 
 
+def test_a_page_whose_lastmods_run_ahead_waits_for_its_revisit_unless_checked_long_ago():
+    from scrapy.utils.test import get_crawler
+
+    from spiders.family import ArabPressSpider
+
+    crawler = get_crawler(ArabPressSpider)
+    spider = ArabPressSpider.from_crawler(crawler, base_url="http://127.0.0.1:9")
+    assert spider.ahead_revisit == 24  # LASTMOD_AHEAD_REVISIT, hours
+    sitemap, url = "http://127.0.0.1:9/sitemap-1.xml", "http://127.0.0.1:9/a"
+
+    def waits(**changes):
+        page = state(**{"lastmod_ahead": 2, "checked_since": True, **changes})
+        return spider._not_due(url, page, sitemap)
+
+    # Checked since the revisit's start, its lastmods having run ahead twice: left for a
+    # later run, decided for this one (a link to it asks nothing), its sitemap read in full
+    # next time (the entry is not settled).
+    assert waits()
+    assert url in spider.asked and url in spider.not_due and sitemap in spider.unsettled_sitemaps
+    assert crawler.stats.get_value("pressarchive/lastmod_ahead/not_due") == 1
+    # Another sitemap listing it later in the run asks nothing either, and is not settled.
+    other = "http://127.0.0.1:9/sitemap-2.xml"
+    assert spider._listed_again(url, "2025-06-21", state(), other) is None
+    assert other in spider.unsettled_sitemaps and url not in spider.listed_after
+    # Asked for as before: checked long ago (or LASTMOD_AHEAD_REVISIT 0, which leaves
+    # checked_since False), ran ahead once only, failing, no article, or FULL_RECHECK.
+    assert not waits(checked_since=False)
+    assert not waits(lastmod_ahead=1)
+    assert not waits(failures=1)
+    assert not waits(article_id=None)
+    assert not spider._not_due(url, None, sitemap)
+    spider.full = True
+    assert not waits()
+
+
+def test_the_crawl_state_tells_whether_a_page_was_checked_since_a_time():
+    import datetime as dt
+
+    from pressarchive.storage.archive import Archive
+
+    archive = Archive("sqlite://")
+    url = "https://arabpress.com/port-reopens"
+    when = dt.datetime(2025, 6, 20, 10)
+    with archive.transaction() as session:
+        crawlstate.note_fetches(session, [(Fetch(site="arabpress", url=url, fetched_at=when),
+                                           None)])
+    with archive.session() as session:
+        def checked(since):
+            return crawlstate.page_states(session, "arabpress", [url], since)[url].checked_since
+
+        assert checked(when - dt.timedelta(hours=1)) and checked(when)
+        assert not checked(when + dt.timedelta(seconds=1))
+        assert not checked(None)  # no time given: never
+
+
 def test_a_copy_as_held_under_a_lastmod_it_does_not_vouch_for_counts_as_running_ahead():
     import datetime as dt
     from dataclasses import replace

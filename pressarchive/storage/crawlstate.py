@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, false, func, select, update
 from sqlalchemy.orm import Session
 
 from ..lastmods import http_date
@@ -72,6 +72,7 @@ class PageState:
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
     sitemap: str | None = None  # the sitemap (public URL) whose lastmod it carries
     lastmod_ahead: int = 0  # how often its sitemap lastmod ran ahead of it (AHEAD_RUNS)
+    checked_since: bool = False  # fetched (or answered 304) since the time page_states was given
 
 
 def _page(session: Session, site: str, url: str) -> Page | None:
@@ -308,18 +309,22 @@ def note_failure(session: Session, site: str, url: str, error: str, when: dt.dat
     page.last_failed = when
 
 
-def page_states(session: Session | Connection, site: str,
-                urls: list[str]) -> dict[str, PageState]:
+def page_states(session: Session | Connection, site: str, urls: list[str],
+                checked_since: dt.datetime | None = None) -> dict[str, PageState]:
     """The state of many URLs in one query per 500 (a sitemap or a listing at a time); a
-    plain connection will do, and costs less than a session."""
+    plain connection will do, and costs less than a session. ``checked_since`` (naive UTC):
+    whether each was last fetched, or answered 304, at that time or later
+    (``PageState.checked_since``; compared by the database, no time is parsed here)."""
+    recent = (Page.last_fetched >= checked_since) if checked_since is not None else false()
     out: dict[str, PageState] = {}
     for start in range(0, len(urls), 500):
         rows = session.execute(
             select(Page.url, Page.lastmod, Page.etag, Page.last_modified,
                    Page.last_fetched.is_not(None), Page.failures, Page.article_id,
-                   Page.sitemap, Page.lastmod_ahead)
+                   Page.sitemap, Page.lastmod_ahead, recent)
             .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
-        out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:])
+        out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:9],
+                                      bool(row[9]))
                     for row in rows})
     return out
 
