@@ -138,7 +138,7 @@ class FamilySpider(Spider):
         self.trusts_validators = False
         self.run_number = 0  # the site's runs recorded (this one among them): whose turn it is
         self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
-        self.ahead_revisit = 24.0  # LASTMOD_AHEAD_REVISIT, hours
+        self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
         # Pages checked (fetched, or answered 304) at this time or later (naive UTC) are not
         # due (_not_due); None: every page is. And the pages found not due in this run.
         self.checked_since: dt.datetime | None = None

@@ -410,7 +410,7 @@ def test_stamped_sitemaps_on_a_site_whose_validators_keep_still_still_fetch_in_f
 
 
 def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(tmp_path):
-    # Stamped sitemaps again, with LASTMOD_AHEAD_REVISIT as it comes (24 hours): a page whose
+    # Stamped sitemaps again, with LASTMOD_AHEAD_REVISIT as it comes (20 hours): a page whose
     # lastmods ran ahead of it twice (Page.lastmod_ahead) and that was checked less than
     # that long ago is left for a later run, though its lastmod changed, so a rerun an hour
     # later asks for none of those pages; once its last check is older than that, it is
@@ -435,7 +435,7 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
         family.edit(edited)
         waiting = crawl()
         con = sqlite3.connect(db)
-        try:  # a day and more later: every page's last check is older than 24 hours
+        try:  # a day and more later: every page's last check is older than 20 hours
             con.execute("UPDATE pages SET last_fetched = '2025-01-01 00:00:00.000000'")
             con.commit()
         finally:

@@ -97,7 +97,7 @@ def test_a_page_whose_lastmods_run_ahead_waits_for_its_revisit_unless_checked_lo
 
     crawler = get_crawler(ArabPressSpider)
     spider = ArabPressSpider.from_crawler(crawler, base_url="http://127.0.0.1:9")
-    assert spider.ahead_revisit == 24  # LASTMOD_AHEAD_REVISIT, hours
+    assert spider.ahead_revisit == 20  # LASTMOD_AHEAD_REVISIT, hours
     sitemap, url = "http://127.0.0.1:9/sitemap-1.xml", "http://127.0.0.1:9/a"
 
     def waits(**changes):
