@@ -74,7 +74,7 @@ class ArchivePipeline:
         self.pending: list[tuple[Any, Waiter]] = []  # items of the next batch, their waiters
         self.in_flight = 0  # items sent to the ingester whose outcomes have not come back
         self.timer = None
-        self.broken = False
+        self.broken = ""  # why the ingest worker is gone, once it is
         self.unwritable: str | None = None  # why the archive could not be written, once so
 
     @classmethod
@@ -157,8 +157,8 @@ class ArchivePipeline:
 
     async def _ingested(self, item) -> ingest.Outcome:
         """The item's outcome, once the batch it joins is committed."""
-        if self.broken:
-            raise IngestError(f"the ingest worker has stopped; not archived: {item.url}")
+        if self.broken:  # the crawl is stopping: what still arrives is not tried
+            return ingest.Outcome(ingest.UNSAVED, message=self.broken)
         if self.unwritable:  # the crawl is stopping: what still arrives is not tried
             return ingest.Outcome(ingest.UNSAVED, message=self.unwritable)
         # Under Scrapy's asyncio reactor (its default) the item waits on an asyncio future:
@@ -251,13 +251,15 @@ class ArchivePipeline:
         marked fetched, so the next run asks for them again). The crawl stops here: fetching
         on without an archive to write to would only waste the site's time."""
         if not self.broken:
-            self.broken = True
+            # One ERROR line; the pages in flight are counted (pressarchive/unsaved), not
+            # each logged with a traceback.
+            self.broken = f"the ingest worker stopped ({exc!r})"
             logger.error("the ingest worker stopped (%r); closing the crawl", exc)
             self.stats.set_value("pressarchive/ingest_worker_died", 1)
             deferred_from_coro(
                 self.crawler.engine.close_spider_async(reason="ingest_worker_died"))
         for waiter in waiting:
-            _settle(waiter, error=IngestError(f"not archived: the ingest worker stopped ({exc!r})"))
+            _settle(waiter, ingest.Outcome(ingest.UNSAVED, message=self.broken))
 
     def _archive_unwritable(self, reason: str) -> None:
         """The archive cannot be written (its disk is full, say): every page from now on
@@ -295,7 +297,8 @@ class ArchivePipeline:
             raise DropItem(outcome.message, log_level="DEBUG")
         if kind == ingest.UNSAVED:
             stats.inc_value("pressarchive/unsaved")
-            self._archive_unwritable(outcome.message)
+            if not self.broken:  # else the worker is gone, as one line said already
+                self._archive_unwritable(outcome.message)
             raise DropItem(f"not saved ({outcome.message}): {item.url}", log_level="DEBUG")
         if kind == ingest.DROPPED:
             stats.inc_value("pressarchive/dropped")

@@ -71,6 +71,10 @@ def demo(db: str) -> None:
     for leftover in (path, Path(f"{db}-wal"), Path(f"{db}-shm")):
         leftover.unlink(missing_ok=True)
     url = f"sqlite:///{path.resolve()}"
+    from .storage import archive_problem
+
+    if problem := archive_problem(url):  # a folder that does not exist, say: one line
+        raise UserError(problem)
     with ExitStack() as stack:
         servers = {site: stack.enter_context(serving(site, root))
                    for site, root in site_roots().items()}
@@ -151,24 +155,33 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
         from .crawl import LOCAL_SETTINGS
 
         settings.update(LOCAL_SETTINGS)
-    run_spiders(jobs, **settings)
-    failed = _print_runs(url, limit=len(jobs))
+    from .crawl import FINISHED, run_reason
+
+    ended = run_spiders(jobs, **settings)
+    ids = [stats.get("pressarchive/run_id") for stats in ended]
+    failed = _print_runs(url, ids=[i for i in ids if i is not None])
+    for (site, _), stats, run_id in zip(jobs, ended, ids):
+        if run_id is None:  # stopped before its run was recorded (another run going, say)
+            click.echo(f"{site}: no run recorded ({run_reason(stats) or 'not started'})")
+            failed += run_reason(stats) not in FINISHED
     if failed:
         sys.exit(1)
 
 
-def _print_runs(url: str, limit: int) -> int:
-    """Print the latest runs, oldest first; return how many did not finish."""
+def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None) -> int:
+    """Print the latest runs (or those ``ids``), oldest first; return how many did not
+    finish."""
     from sqlalchemy import select
 
     from .crawl import FINISHED
     from .storage import Archive
     from .storage.models import CrawlRun
 
+    query = select(CrawlRun).order_by(CrawlRun.id.desc())
+    query = query.where(CrawlRun.id.in_(ids)) if ids is not None else query.limit(limit)
     archive = Archive(url)
     with archive.session() as session:
-        runs = list(reversed(session.scalars(
-            select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)).all()))
+        runs = list(reversed(session.scalars(query).all()))
     archive.close()
     for run in runs:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(run.errors.items())) or "none"
@@ -191,6 +204,7 @@ def runs(db, limit) -> None:
     url = research.db_url(db)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         raise UserError(f"no archive at {url[len('sqlite:///'):]}")
+    research.open_archive(db).close()  # one line for a stranger's file or a missing driver
     _print_runs(url, limit)
 
 

@@ -391,6 +391,7 @@ class RunRecorder:
         if failure:
             logger.error("the archive cannot be written (%s): the crawl does not start", failure)
             raise CloseSpider("archive_unwritable")
+        self.crawler.stats.set_value("pressarchive/run_id", self.run_id)
 
     def spider_closed(self, spider, reason: str) -> None:
         if self.run_id is None:
@@ -402,6 +403,9 @@ class RunRecorder:
             logger.warning("no page of %s could be read (%d failed): is the site down or out "
                            "of reach?", _site_of(spider), counts["failed"])
             reason = "site_unreadable"
+        # The reason recorded, which the crawl commands' exit status follows (Scrapy's
+        # finish_reason stays "finished" for a site_unreadable run).
+        self.crawler.stats.set_value("pressarchive/run_reason", reason)
         errors = _by_suffix(stats, "pressarchive/failed/")
         drops = _by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
@@ -495,6 +499,12 @@ def _cpu_seconds() -> float:
 # Scrapy's closespider_errorcount and closespider_timeout_no_item among them (too many errors, a
 # crawl that stalled).
 FINISHED = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
+
+
+def run_reason(stats: dict[str, Any]) -> str | None:
+    """Why a crawl ended, from its stats: the reason its run record gives (which may say
+    ``site_unreadable`` where Scrapy says ``finished``), else Scrapy's."""
+    return stats.get("pressarchive/run_reason") or stats.get("finish_reason")
 
 
 def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:

@@ -107,8 +107,9 @@ STATS_CLASS = "pressarchive.crawl.CrawlStats"
 # The duplicate filter's fingerprints from the archive's canonical URLs (cheaper than w3lib's).
 REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 
-EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunLock": 505,
-              "pressarchive.crawl.RunRecorder": 510, "pressarchive.crawl.QuietGC": 520,
+# StatsFile after RunRecorder: the file then holds the run's id and recorded reason.
+EXTENSIONS = {"pressarchive.crawl.RunLock": 505, "pressarchive.crawl.RunRecorder": 510,
+              "pressarchive.crawl.StatsFile": 515, "pressarchive.crawl.QuietGC": 520,
               "pressarchive.crawl.QuietDebugLogs": 530}
 # One run at a time for each site and archive (a flock beside a SQLite archive): a run that
 # starts while the last is still going closes at once, reason "already_running".

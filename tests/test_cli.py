@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -93,3 +94,43 @@ def test_every_command_has_an_example_in_its_help():
     for name in main.commands:
         result = CliRunner().invoke(main, [name, "--help"])
         assert result.exit_code == 0 and "Example:" in result.output, name
+
+
+def test_the_crawl_command_prints_its_own_runs_and_says_when_none_was_recorded(tmp_path,
+                                                                               monkeypatch):
+    # A crawl stopped before its run was recorded (the archive locked when it starts, say)
+    # prints no earlier run as if it were its own, says so, and exits 1.
+    from click.testing import CliRunner
+
+    import pressarchive.crawl
+    from pressarchive.cli import main
+    from pressarchive.storage import Archive, crawlstate
+
+    db = tmp_path / "archive.sqlite"
+    archive = Archive(f"sqlite:///{db}")
+    with archive.transaction() as session:
+        old = crawlstate.start_run(session, "arabpress", "arabpress", "incremental", {},
+                                   dt.datetime(2025, 6, 20, 10))
+    archive.close()
+    ended = [{"finish_reason": "archive_unwritable"}]
+    monkeypatch.setattr(pressarchive.crawl, "run_spiders", lambda jobs, **settings: ended)
+    result = CliRunner().invoke(main, ["crawl", "arabpress", "--db", str(db)])
+    assert result.exit_code == 1
+    assert "arabpress: no run recorded (archive_unwritable)" in result.output
+    assert f"run #{old} " not in result.output
+    # Its own run is printed, found by the id the crawl's stats give, whatever came after.
+    ended[:] = [{"finish_reason": "finished", "pressarchive/run_id": old}]
+    result = CliRunner().invoke(main, ["crawl", "arabpress", "--db", str(db)])
+    assert f"run #{old} arabpress" in result.output and "no run recorded" not in result.output
+
+
+def test_commands_that_read_an_archive_refuse_a_stranger_s_file_in_one_line(tmp_path):
+    bad = tmp_path / "bad.sqlite"
+    bad.write_text("not a database")
+    for args in (["runs", "--db", str(bad)],
+                 ["runs", "--db", "postgresql://nobody@127.0.0.1:1/none"],
+                 ["demo", "--db", str(tmp_path / "no-such-folder" / "demo.sqlite")]):
+        proc = run(*args)
+        assert proc.returncode == 1, (args, proc.stderr)
+        lines = proc.stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("pressarchive: "), (args, lines)

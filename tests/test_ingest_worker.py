@@ -64,6 +64,8 @@ def test_a_worker_killed_mid_crawl_ends_the_crawl_and_loses_nothing_stored(tmp_p
         assert stats["finish_reason"] == "ingest_worker_died"
         assert proc.returncode == 1  # so that a scheduler running scrapy crawl hears of it
         assert "the ingest worker stopped" in log
+        # One ERROR line: the pages in flight are counted, not each logged with a traceback.
+        assert "Traceback" not in log and "IngestError" not in log, log[-3000:]
         stored = count_articles(db)
         expected = sum(1 for i in range(family.count) if "arabpress" in family.sites_of(i))
         assert 0 < stored < expected

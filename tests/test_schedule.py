@@ -99,9 +99,14 @@ def test_a_site_that_answers_nothing_but_errors_makes_the_command_fail(tmp_path)
                     targets=("/", "/sitemap.xml"))
     with FamilyServer(SiteFamily(100, seed=9), faults=broken) as server:
         proc = crawl_command(tmp_path / "archive.sqlite", server.origins["arabpress"])
+        # scrapy crawl as well, though Scrapy's own finish reason is "finished".
+        scrapy_run = run_crawl("arabpress", tmp_path / "scrapy.sqlite", tmp_path,
+                               base_url=server.origins["arabpress"])
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert ": site_unreadable; " in summary_of(proc) and "0 new" in summary_of(proc)
     assert "no page of arabpress could be read (2 failed)" in proc.stderr
+    assert scrapy_run.stats["pressarchive/run_reason"] == "site_unreadable"
+    assert scrapy_run.returncode == 1, scrapy_run.log[-2000:]
 
 
 def test_a_quiet_run_with_a_lingering_failure_is_no_alarm(tmp_path):

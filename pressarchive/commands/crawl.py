@@ -16,7 +16,7 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from pressarchive.crawl import FINISHED
+from pressarchive.crawl import FINISHED, run_reason
 from pressarchive.storage import archive_problem, archive_url
 
 
@@ -38,6 +38,5 @@ class Command(ScrapyCrawl):
                 return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
-            reason = self.crawler.stats.get_value("finish_reason")
-            if reason not in FINISHED:
+            if run_reason(self.crawler.stats.get_stats()) not in FINISHED:
                 self.exitcode = 1

@@ -106,6 +106,9 @@ def open_archive(db: str | None):
         except CommandError as exc:  # a revision this pressarchive does not know
             raise _user_error(f"cannot upgrade the archive's schema: {exc} (is it from a "
                               "newer pressarchive?)") from None
+        except ImportError as exc:  # postgresql:// without its driver installed, say
+            raise _user_error(f"cannot open the archive: {exc} (the database's driver is "
+                              "not installed)") from None
 
 
 def db_option(f: Callable) -> Callable:
