@@ -105,9 +105,12 @@ def demo(db: str) -> None:
 @click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL (default $ARCHIVE_URL "
               "or pressarchive.sqlite).")
 @click.option("--base-url", "base_urls", multiple=True,
-              help="Crawl a copy of the site instead: URL, or SITE=URL for several sites.")
+              help="Crawl a copy of the site instead: URL, or SITE=URL for several sites "
+                   "(repeat the option, or separate them with commas).")
 @click.option("--full", is_flag=True, help="Fetch every page again (FULL_RECHECK).")
-@click.option("--budget", type=int, default=0, help="At most this many pages this run.")
+@click.option("--budget", type=int, default=0,
+              help="Stop once this many pages are fetched (those already asked for still "
+                   "come in); the next run goes on.")
 @click.option("--time-budget", type=float, default=0,
               help="Stop after this many seconds (the next run goes on).")
 @click.option("--since", help="Back-fill: only sitemap entries modified on or after this day.")
@@ -130,10 +133,13 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
     if unknown:
         raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
     bases: dict[str, str] = {}
-    for value in base_urls:
-        site, _, url = value.rpartition("=") if "=" in value.split("://")[0] else ("", "", value)
+    for value in (part.strip() for given in base_urls for part in given.split(",")):
+        site, _, url = value.partition("=") if "=" in value.split("://")[0] else ("", "", value)
         if not site and len(sites) > 1:
             raise UserError("with several sites, give --base-url as SITE=URL")
+        if site and site not in sites:  # else that site's real one would be crawled
+            raise UserError(f"--base-url {value}: {site} is not among the sites crawled "
+                            f"({', '.join(sites)})")
         bases[site or sites[0]] = url
     args = {}
     for key, value in (("since", since), ("until", until)):

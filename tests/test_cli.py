@@ -134,3 +134,25 @@ def test_commands_that_read_an_archive_refuse_a_stranger_s_file_in_one_line(tmp_
         assert proc.returncode == 1, (args, proc.stderr)
         lines = proc.stderr.decode().strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("pressarchive: "), (args, lines)
+
+
+def test_the_crawl_command_reads_base_urls_for_its_sites_only(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import pressarchive.crawl
+    from pressarchive.cli import main
+
+    jobs = []
+    monkeypatch.setattr(pressarchive.crawl, "run_spiders",
+                        lambda given, **settings: jobs.extend(given) or [])
+    db = str(tmp_path / "archive.sqlite")
+    two = "arabpress=http://127.0.0.1:1/,saudipress=http://127.0.0.1:2/?a=b"
+    CliRunner().invoke(main, ["crawl", "arabpress", "saudipress", "--db", db, "--base-url", two])
+    assert [(site, args["base_url"]) for site, args in jobs] == [
+        ("arabpress", "http://127.0.0.1:1/"), ("saudipress", "http://127.0.0.1:2/?a=b")]
+    # A site that is not crawled: one line, not a crawl of the real arabpress.com.
+    jobs.clear()
+    result = CliRunner().invoke(main, ["crawl", "arabpress", "--db", db,
+                                       "--base-url", "saudipress=http://127.0.0.1:2/"])
+    assert result.exit_code != 0 and not jobs
+    assert "saudipress is not among the sites crawled" in result.output

@@ -31,7 +31,8 @@ class Command(ScrapyCrawl):
         assert self.settings is not None and self.crawler_process is not None
         if len(args) == 1:  # else a usage error, Scrapy's to tell, with the archive untouched
             self.crawler_process.spider_loader.load(args[0])  # KeyError: no such spider
-            problem = archive_problem(archive_url(self.settings.get("ARCHIVE_URL")))
+            problem = _mistake(opts.spargs, self.settings) or archive_problem(
+                archive_url(self.settings.get("ARCHIVE_URL")))
             if problem:
                 print(f"pressarchive: {problem}", file=sys.stderr)
                 self.exitcode = 1
@@ -40,3 +41,18 @@ class Command(ScrapyCrawl):
         if self.exitcode == 0 and self.crawler is not None:
             if run_reason(self.crawler.stats.get_stats()) not in FINISHED:
                 self.exitcode = 1
+
+
+def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
+    """A spider argument or setting the crawl would refuse once started (with a traceback,
+    from Scrapy's event loop), told before it starts, in one line."""
+    from pressarchive.ingest import scheduling_policy
+    from spiders.family import _day
+
+    try:
+        for name in ("since", "until"):
+            _day(spider_args.get(name), name)
+        scheduling_policy(settings.get("INGEST_SCHEDULING", "batch"))
+    except ValueError as exc:
+        return str(exc)
+    return None
