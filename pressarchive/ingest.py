@@ -198,7 +198,8 @@ class Ingester:
 def _not_modified(item: FetchedPage) -> crawlstate.NotModified:
     return crawlstate.NotModified(item.site, item.requested_url,
                                   crawlstate.stored_time(item.fetched_at), item.lastmod,
-                                  item.sitemap)
+                                  item.sitemap, item.header("ETag"),
+                                  item.header("Last-Modified"))
 
 
 def _unsaved(outcome: Outcome, reason: str) -> Outcome:

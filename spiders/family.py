@@ -925,13 +925,18 @@ class FamilySpider(Spider):
 
 
 def _conditional(state) -> dict[str, str]:
-    """The header that asks for a page only if it changed since the fetch ``state`` recorded:
-    by its Last-Modified, else by its ETag (none when it sent neither)."""
+    """The headers that ask for a page only if it changed since the fetch ``state`` recorded:
+    both of its validators, as browsers send them (none when it sent neither). A server
+    that knows ETags answers by the ETag alone (RFC 9110 13.2.2), so a page whose
+    Last-Modified is stuck (the publication time, one date for every page) while its ETag
+    follows its edits still comes back when edited; with If-Modified-Since alone it was
+    answered 304 for good."""
+    headers = {}
     if state.last_modified:
-        return {"If-Modified-Since": state.last_modified}
+        headers["If-Modified-Since"] = state.last_modified
     if state.etag:
-        return {"If-None-Match": state.etag}
-    return {}
+        headers["If-None-Match"] = state.etag
+    return headers
 
 
 def _unchanged_since(lastmod: str | None, state) -> bool:

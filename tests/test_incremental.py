@@ -445,3 +445,53 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
     assert waiting.get("new_version", 0) == 0, waiting
     assert waiting["not_due"] >= len(learned) - 5, waiting  # a few come by link first
     assert due.get("new_version") == 1 and "not_due" not in due, due
+
+
+def test_an_edit_behind_a_stuck_last_modified_is_found_by_the_etag_sent_with_it(tmp_path):
+    # Stamped sitemaps from a server whose Last-Modified never moves, while its ETag follows
+    # the edits: an article the home page links to is asked for by that link before its
+    # sitemap entry is read, so without a lastmod and conditionally. With If-Modified-Since
+    # alone it was answered 304 on every run, the edit never archived (a helper's soak: 16
+    # runs); both validators are sent now, and the server answers by the ETag.
+    family = SiteFamily(120, seed=9)
+    db = tmp_path / "archive.sqlite"
+    stuck = dt.datetime(2025, 6, 20, tzinfo=dt.timezone.utc)
+    server, crawl = stamped_runs(family, db, tmp_path, {"article_last_modified": stuck},
+                                 {"LASTMOD_AHEAD_REVISIT": 0})
+    home = render_page(family, "arabpress", "/").body
+    edited = next(i for i in reversed(family.ids("arabpress")) if family.slug(i).encode() in home)
+    with server:
+        for _ in range(3):
+            crawl()
+        family.edit(edited, "body")
+        after = crawl()
+    assert after.get("new_version") == 1, after
+    con = sqlite3.connect(db)
+    try:
+        body = con.execute("SELECT v.body FROM appearances a JOIN versions v ON "
+                           "v.id = a.version_id WHERE a.url = ?",
+                           (family.article(edited).url("arabpress"),)).fetchone()[0]
+    finally:
+        con.close()
+    assert body == family.article(edited, "arabpress").body_text
+
+
+def test_a_sitemap_whose_etag_moved_though_its_last_modified_did_not_is_read_again(tmp_path):
+    # An article of this month edited at a time before the month's newest publication: the
+    # month's sitemap changes (its body, its ETag), its Last-Modified (its newest lastmod)
+    # does not. Asked for with If-Modified-Since alone it was answered 304, and the edit
+    # missed by every run after (a helper's soak); with the ETag too, it is read again.
+    family = SiteFamily(300, seed=77)
+    family.advance()
+    db = tmp_path / "archive.sqlite"
+    month = family.today.strftime("%Y-%m")
+    target = family.month_ids("arabpress", month)[-2]
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        run_crawl("arabpress", db, tmp_path, base_url=origin)
+        before = render_page(family, "arabpress", f"/sitemaps/{month}.xml")
+        family.edit(target, "body")
+        after = render_page(family, "arabpress", f"/sitemaps/{month}.xml")
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    assert before.last_modified == after.last_modified and before.etag != after.etag
+    assert rerun.stats.get("pressarchive/stored/new_version") == 1, rerun.stats

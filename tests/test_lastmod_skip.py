@@ -200,19 +200,51 @@ def test_a_site_is_trusted_once_a_conditional_request_told_of_an_edit_and_none_k
                 last_modified=last_modified, etag=etag, conditional=conditional,
                 edited=True), None)
 
+        def before() -> None:  # the page as the archive held it before each edit
+            page.last_modified, page.etag = "Fri, 20 Jun 2025 09:00:00 GMT", '"1"'
+
         assert not validators_follow_edits(session, "arabpress")
-        edited(None)  # nothing to compare: no word either way
-        page.last_modified = "Fri, 20 Jun 2025 09:00:00 GMT"
-        # A moved validator in answer to an unconditional request: the site may still
+        edited(None, etag=None)  # nothing to compare: no word either way
+        before()
+        # Moved validators in answer to an unconditional request: the site may still
         # answer a conditional one 304 whatever it holds. No word either.
         edited("Sat, 21 Jun 2025 08:00:00 GMT", conditional=False)
         assert not validators_follow_edits(session, "arabpress")
-        page.last_modified = "Fri, 20 Jun 2025 09:00:00 GMT"
+        before()
         edited("Sat, 21 Jun 2025 08:00:00 GMT")  # a conditional request told of the edit
         assert validators_follow_edits(session, "arabpress")
         assert not validators_follow_edits(session, "saudipress")
-        edited("Sat, 21 Jun 2025 08:00:00 +0000", conditional=False)  # the same instant
-        assert not validators_follow_edits(session, "arabpress")  # for good
+        before()
+        edited("Sat, 21 Jun 2025 08:00:00 +0000", conditional=False, etag='"1"')
+        # The ETag kept still (a conditional request sends both validators, and a server
+        # that answers by the ETag would have said 304): trust ends, for good.
+        assert not validators_follow_edits(session, "arabpress")
+        before()
+        edited("Sat, 21 Jun 2025 08:00:00 GMT")
+        assert not validators_follow_edits(session, "arabpress")
+    archive.close()
+
+
+def test_an_edit_under_a_stuck_last_modified_is_kept_still_though_its_etag_moved():
+    # A server whose Last-Modified never moves (the publication time) and whose ETag does:
+    # one that answers If-Modified-Since alone would say 304 after the edit, so the site is
+    # not trusted with conditional requests for pages whose lastmods run ahead of them.
+    import datetime as dt
+
+    from pressarchive.storage.archive import Archive
+
+    archive = Archive("sqlite://")
+    stuck = "Fri, 20 Jun 2025 09:00:00 GMT"
+    with archive.session() as session:
+        session.add(Page(site="arabpress", url="https://arabpress.com/a", last_modified=stuck,
+                         etag='"1"'))
+        session.flush()
+        crawlstate.note_fetch(session, Fetch(
+            site="arabpress", url="https://arabpress.com/a", fetched_at=dt.datetime(2025, 6, 21),
+            last_modified=stuck, etag='"2"', conditional=True, edited=True), None)
+        assert not validators_follow_edits(session, "arabpress")
+        assert session.execute(select(SiteValidators.followed, SiteValidators.kept)).one() \
+            == (0, 1)
     archive.close()
 
 
@@ -260,3 +292,37 @@ def test_an_edit_back_to_an_earlier_version_or_date_is_evidence_on_either_save_p
                      replace(fetch, last_modified="Sat, 21 Jun 2025 09:00:00 GMT"))
         assert counts(archive) == (2, 1), batched
         archive.close()
+
+
+def test_a_conditional_request_sends_both_validators():
+    from spiders.family import _conditional
+
+    both = state(etag='"a"', last_modified="Fri, 20 Jun 2025 10:00:00 GMT")
+    assert _conditional(both) == {"If-Modified-Since": "Fri, 20 Jun 2025 10:00:00 GMT",
+                                  "If-None-Match": '"a"'}
+    assert _conditional(state(etag=None, last_modified=None)) == {}
+
+
+def test_a_304_replaces_the_validators_recorded_with_those_it_gives():
+    # The site says the copy held is its current one: its validators describe that copy,
+    # so a Last-Modified recorded older than the copy's sitemap lastmod (answered 304 by its
+    # ETag) no longer keeps that lastmod from being vouched for.
+    import datetime as dt
+
+    from pressarchive.storage.archive import Archive
+
+    archive = Archive("sqlite://")
+    url = "https://arabpress.com/a"
+    with archive.transaction() as session:
+        crawlstate.note_fetches(session, [(Fetch(
+            site="arabpress", url=url, fetched_at=dt.datetime(2025, 6, 20),
+            last_modified="Mon, 02 Jan 2017 00:00:00 GMT", etag='"1"'), None)])
+    answers = [crawlstate.NotModified("arabpress", url, dt.datetime(2025, 6, 21),
+                                      last_modified="Fri, 20 Jun 2025 09:00:00 GMT"),
+               crawlstate.NotModified("arabpress", url, dt.datetime(2025, 6, 22))]
+    with archive.transaction() as session:
+        crawlstate.note_not_modified(session, answers)  # the second gave none: kept
+    with archive.session() as session:
+        page = crawlstate.page_states(session, "arabpress", [url])[url]
+    assert (page.last_modified, page.etag) == ("Fri, 20 Jun 2025 09:00:00 GMT", '"1"')
+    archive.close()

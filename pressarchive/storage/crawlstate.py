@@ -148,22 +148,22 @@ def _note_evidence(session: Session, page: Any, fetch: Fetch) -> None:
 
 def _validator_evidence(page: Any, fetch: Fetch) -> bool | None:
     """What ``fetch``, which found an edit at ``page``, says of its site's validators: True
-    when it was a conditional request the site answered with the edit (its validator moved,
-    and the site honours the question); False when the validator a conditional request
-    sends (the page's Last-Modified, else its ETag: ``_conditional`` in spiders/family.py)
-    is the one recorded before the edit, so that such a request would have been answered
-    304; None otherwise (an unconditional fetch under a moved validator, or nothing to
-    compare)."""
+    when it was a conditional request the site answered with the edit (its validators
+    moved, and the site honours the question); False when a validator a conditional request
+    sends (``_conditional`` in spiders/family.py sends both) is the one recorded before the
+    edit: a server that answers by that one (by the ETag, as RFC 9110 says, or by
+    If-Modified-Since alone, as some do) would have answered such a request 304; None
+    otherwise (an unconditional fetch under moved validators, or nothing to compare)."""
+    kept = []
     if page.last_modified and fetch.last_modified:
         before, now = http_date(page.last_modified), http_date(fetch.last_modified)
-        if before is None or now is None:
-            return None
-        moved = now > before  # not back: If-Modified-Since would be answered 304 all the same
-    elif page.etag and fetch.etag and not page.last_modified:
-        moved = fetch.etag != page.etag
-    else:
+        if before is not None and now is not None:
+            kept.append(not now > before)  # gone back: If-Modified-Since says 304 all the same
+    if page.etag and fetch.etag:
+        kept.append(fetch.etag == page.etag)
+    if not kept:
         return None
-    if not moved:
+    if any(kept):
         return False
     return True if fetch.conditional else None
 
@@ -232,20 +232,26 @@ def alias_lastmods(session: Session, site: str) -> dict[str, Listed]:
 
 class NotModified(NamedTuple):
     """A 304 for ``url``: the page is as archived (and as of ``lastmod``, the sitemap's,
-    when the ``sitemap`` led here)."""
+    when the ``sitemap`` led here). ``etag`` and ``last_modified``: the validators the 304
+    gave, if any: those of the copy the archive holds, as the site now describes it."""
 
     site: str
     url: str
     when: dt.datetime
     lastmod: str | None = None
     sitemap: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 def note_not_modified(session: Session | Connection, answers: list[NotModified]) -> None:
     """304s: their pages' last-seen times move on (and their articles' appearances on the
     site), with the lastmod that led to each; unknown URLs are left out. A statement per
     table, or two, however many answers: an unchanged rerun of a site whose sitemaps say
-    nothing is thousands of them."""
+    nothing is thousands of them. The validators a 304 gives replace those recorded: the
+    site says the copy held is its current one, and these describe it (a copy recorded with
+    a Last-Modified older than its sitemap lastmod, answered 304 by its ETag, would otherwise
+    never vouch for that lastmod, and be asked for on every run)."""
     table = Page.__table__
     # Answers for one page (the same URL twice in a batch) as one after the other: the last
     # one's time, the last lastmod given.
@@ -254,6 +260,9 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
         before = latest.get(key := (answer.site, answer.url))
         if before is not None and not answer.lastmod:
             answer = answer._replace(lastmod=before.lastmod, sitemap=before.sitemap)
+        if before is not None:
+            answer = answer._replace(etag=answer.etag or before.etag,
+                                     last_modified=answer.last_modified or before.last_modified)
         latest[key] = answer
     answers = list(latest.values())
     # Core statements, which do not flush the session: the callers note 304s before any
@@ -266,12 +275,15 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
                                        .where(table.c.site == site,
                                               table.c.url.in_(urls[start:start + 500]))):
                 known[(site, row.url)] = row
-    plain, listed, seen = [], [], []
+    plain, listed, seen, described = [], [], [], []
     for answer in answers:
         row = known.get((answer.site, answer.url))
         if row is None:
             continue
         values = {"page_id": row.id, "when": answer.when}
+        if answer.etag or answer.last_modified:
+            described.append({"page_id": row.id, "page_etag": answer.etag,
+                              "page_modified": answer.last_modified})
         if answer.lastmod:
             listed.append({**values, "page_lastmod": answer.lastmod,
                            "page_sitemap": answer.sitemap})
@@ -287,6 +299,11 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
     if listed:
         session.execute(fetched.values(lastmod=bindparam("page_lastmod"),
                                        sitemap=bindparam("page_sitemap")), listed)
+    if described:
+        session.execute(update(table).where(table.c.id == bindparam("page_id")).values(
+            etag=func.coalesce(bindparam("page_etag"), table.c.etag),
+            last_modified=func.coalesce(bindparam("page_modified"), table.c.last_modified)),
+            described)
     if seen:
         appearances = Appearance.__table__
         session.execute(update(appearances).where(
