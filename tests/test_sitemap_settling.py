@@ -397,9 +397,12 @@ def test_held_articles_are_asked_for_when_a_sitemap_fails_or_the_crawl_goes_idle
     failed = Failure(HttpError(HtmlResponse(url=index.url, status=500, request=index)))
     failed.request = index
     list(s.on_error(failed))
-    # No sitemap can settle it now: asked for, conditionally, with the priority it had.
+    # No sitemap can settle it now: asked for, conditionally, as a known article is: after
+    # the pages never fetched (RECHECK_PRIORITY), whatever the link's priority.
+    from spiders.family import RECHECK_PRIORITY
+
     [request] = engine.requests
-    assert request.url == f"{LOCAL}/y" and request.priority == 10
+    assert request.url == f"{LOCAL}/y" and request.priority == RECHECK_PRIORITY
     assert request.headers.get("If-None-Match") == b'"a"'
     assert not s._hold(f"{LOCAL}/v", known(), 0)  # and nothing waits any more
 
