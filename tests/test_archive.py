@@ -109,7 +109,8 @@ def test_a_sister_copy_another_crawler_saved_meanwhile_joins_its_article(tmp_pat
     monkeypatch.setattr(Archive, "_same_article_elsewhere", meanwhile)
     saved = saudi.save(sister)
     assert raced and raced[0].outcome == NEW_ARTICLE
-    assert saved.article_id == raced[0].article_id and saved.outcome == NEW_VERSION
+    # A version of it at a new URL: counted as the known article seen there, not as an edit.
+    assert saved.article_id == raced[0].article_id and saved.outcome == NEW_APPEARANCE
     assert saudi.counts() == {"articles": 1, "versions": 2, "appearances": 2}
     saudi.close()
     arab.close()

@@ -294,8 +294,14 @@ def test_sister_copies_that_differ_are_one_article_with_a_version_each(tmp_path)
             for site in SITES:
                 run = run_crawl(site, db, tmp_path, base_url=server.origins[site])
                 assert run.returncode == 0, run.log[-2000:]
+                if n == 0 and site == SITES[-1]:
+                    sister = run.stats
             if n == 0:
                 first = counts(db)
+    # The second site's run counts each shared story as a known article at a new URL, not
+    # as changed: nothing was edited (crawl_runs.appeared and .changed).
+    assert sister["pressarchive/stored/new_appearance"] == len(shared), sister
+    assert "pressarchive/stored/new_version" not in sister, sister
     assert first == counts(db) == {"articles": family.count,
                                    "versions": family.count + len(shared),
                                    "appearances": family.count + len(shared)}

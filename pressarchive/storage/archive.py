@@ -490,7 +490,8 @@ class Archive:
                 article = Article(slug=slug_key(record.url), first_seen=seen, last_seen=seen)
                 session.add(article)
                 outcome = NEW_ARTICLE
-            if version is None:
+            new_version = version is None
+            if new_version:
                 version = self._new_version(record, seen)
                 version.article = article
                 session.add(version)
@@ -502,7 +503,10 @@ class Archive:
                 appearance = Appearance(site=record.site, url=record.url, first_seen=seen,
                                         last_seen=seen, times_seen=0, article=article)
                 session.add(appearance)
-                if outcome == UNCHANGED:
+                # A known article at a new site or URL, whether its copy there is one the
+                # archive holds or differs (a sister site's own wording): no edit, so not
+                # counted as changed (crawl_runs.changed), though a version is added.
+                if outcome in (UNCHANGED, NEW_VERSION):
                     outcome = NEW_APPEARANCE
             elif appearance.article is not article:
                 # The URL now carries content that another article already has.
@@ -526,7 +530,7 @@ class Archive:
             # again (save, _write_alone), which finds that article. (save_many's new articles
             # have the same check, _insert_new.)
             raise RacedError("an article with this slug appeared while saving")
-        if outcome in (NEW_ARTICLE, NEW_VERSION):  # a new version, now with its id
+        if new_version:  # now with its id
             search_index.add(session, version)
         return Saved(outcome, article.id, version.id, as_held=as_held,
                      edited=appearance_was_there and not as_held)
