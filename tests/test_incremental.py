@@ -334,6 +334,24 @@ def stamped_runs(family, db, tmp_path, server_options=None, settings=None):
     return server, crawl
 
 
+def stuck_runs(family, db, tmp_path):
+    """``stamped_runs`` on a server that sends one Last-Modified for every article whatever
+    its edits (its ETag follows them), with LASTMOD_AHEAD_REVISIT off."""
+    stuck = dt.datetime(2025, 6, 20, tzinfo=dt.timezone.utc)
+    return stamped_runs(family, db, tmp_path, {"article_last_modified": stuck},
+                        {"LASTMOD_AHEAD_REVISIT": 0})
+
+
+def learned_pages(db) -> list[str]:
+    """The articles' URLs whose sitemap lastmods ran ahead of them twice (AHEAD_RUNS)."""
+    con = sqlite3.connect(db)
+    try:
+        return [url for (url,) in con.execute(
+            "SELECT url FROM pages WHERE lastmod_ahead >= 2 AND article_id IS NOT NULL")]
+    finally:
+        con.close()
+
+
 def site_validators(db) -> tuple[int, int]:
     con = sqlite3.connect(db)
     try:
@@ -363,12 +381,7 @@ def test_sitemaps_stamped_with_the_time_they_were_made_cost_conditional_requests
         runs = [crawl()]
         evidence = site_validators(db)
         runs += [crawl() for _ in range(11)]
-        con = sqlite3.connect(db)
-        try:
-            learned = [url for (url,) in con.execute(
-                "SELECT url FROM pages WHERE lastmod_ahead >= 2 AND article_id IS NOT NULL")]
-        finally:
-            con.close()
+        learned = learned_pages(db)
         edited = next(i for url in learned
                       if (i := family.find(url.rsplit("/", 1)[1])) is not None)
         family.edit(edited)
@@ -396,9 +409,7 @@ def test_stamped_sitemaps_on_a_site_whose_validators_keep_still_still_fetch_in_f
     # is read, so without a lastmod, and conditionally: one only a sitemap leads to.)
     family = SiteFamily(120, seed=9)
     db = tmp_path / "archive.sqlite"
-    stuck = dt.datetime(2025, 6, 20, tzinfo=dt.timezone.utc)
-    server, crawl = stamped_runs(family, db, tmp_path, {"article_last_modified": stuck},
-                                 {"LASTMOD_AHEAD_REVISIT": 0})
+    server, crawl = stuck_runs(family, db, tmp_path)
     fronts = b"".join(render_page(family, "arabpress", path).body for path in ("/", "/feed.xml"))
     edited = next(i for i in family.ids("arabpress") if family.slug(i).encode() not in fronts)
     with server:
@@ -430,12 +441,7 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
         crawl()
         for _ in range(4):  # most known pages fetched in full twice: their lastmods run ahead
             crawl()
-        con = sqlite3.connect(db)
-        try:
-            learned = [url for (url,) in con.execute(
-                "SELECT url FROM pages WHERE lastmod_ahead >= 2 AND article_id IS NOT NULL")]
-        finally:
-            con.close()
+        learned = learned_pages(db)
         edited = next(i for url in learned if (i := family.find(url.rsplit("/", 1)[1]))
                       is not None and family.slug(i).encode() not in fronts)
         family.edit(edited)
@@ -461,9 +467,7 @@ def test_an_edit_behind_a_stuck_last_modified_is_found_by_the_etag_sent_with_it(
     # runs); both validators are sent now, and the server answers by the ETag.
     family = SiteFamily(120, seed=9)
     db = tmp_path / "archive.sqlite"
-    stuck = dt.datetime(2025, 6, 20, tzinfo=dt.timezone.utc)
-    server, crawl = stamped_runs(family, db, tmp_path, {"article_last_modified": stuck},
-                                 {"LASTMOD_AHEAD_REVISIT": 0})
+    server, crawl = stuck_runs(family, db, tmp_path)
     home = render_page(family, "arabpress", "/").body
     edited = next(i for i in reversed(family.ids("arabpress")) if family.slug(i).encode() in home)
     with server:
