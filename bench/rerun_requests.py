@@ -28,6 +28,7 @@ import argparse
 import datetime as dt
 import json
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -45,8 +46,29 @@ COLUMNS = ("requests", "304s", "new", "versions", "in full", "settled", "not due
            "wall s")
 
 
+def free_ports(count: int) -> int:
+    """A port from which ``count`` ports in a row are free now: every run's server listens
+    there, so the site's pages (which name its origin) are the same bytes, with the same
+    ETags, from one run to the next, as a real site's are."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as taken:
+                    taken.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+
+
+PORT_BASE = free_ports(2)
+
+
 def run(family: SiteFamily, db: Path, tmp: Path, label: str, settings=None, **server) -> None:
-    with FamilyServer(family, cache_pages=10 * family.count + 1000, **server) as site:
+    with FamilyServer(family, cache_pages=10 * family.count + 1000, port_base=PORT_BASE,
+                      **server) as site:
         start = time.perf_counter()
         crawl_scale.crawl(site.origins[SITE], db, tmp, label, LOG_LEVEL="WARNING",
                           **(settings or {}))
