@@ -134,7 +134,11 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
         raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
     bases: dict[str, str] = {}
     for value in (part.strip() for given in base_urls for part in given.split(",")):
+        if not value:  # a stray comma: nothing given, not "no base URL" (the real site)
+            continue
         site, _, url = value.partition("=") if "=" in value.split("://")[0] else ("", "", value)
+        if not url:
+            raise UserError(f"--base-url {value}: no URL given")
         if not site and len(sites) > 1:
             raise UserError("with several sites, give --base-url as SITE=URL")
         if site and site not in sites:  # else that site's real one would be crawled

@@ -432,7 +432,10 @@ def run_counts(stats: dict[str, Any]) -> dict[str, int]:
         "appeared": get("pressarchive/stored/new_appearance"),
         "changed": get("pressarchive/stored/new_version"),
         "unchanged": get("pressarchive/stored/unchanged"),
-        "not_modified": get("pressarchive/not_modified") + get("pressarchive/skipped/lastmod"),
+        # Known pages not read again: 304s, sitemap lastmod skips, and pages not due for their
+        # revisit (LASTMOD_AHEAD_REVISIT).
+        "not_modified": get("pressarchive/not_modified") + get("pressarchive/skipped/lastmod")
+        + get("pressarchive/lastmod_ahead/not_due"),
         "dropped": get("pressarchive/dropped"),
         "failed": get("pressarchive/failed"),
     }
@@ -460,12 +463,16 @@ class StatsFile:
     The file also gives ``crawl_cpu_seconds``: this process's CPU time (user and system) from
     the spider's opening to its closing, the window of Scrapy's ``elapsed_time_seconds``, so
     without the start-up (imports) and the teardown that the process's own total includes.
-    A forked ingest worker's CPU is its own stat (``pressarchive/ingest_cpu_seconds``)."""
+    A forked ingest worker's CPU is its own stat (``pressarchive/ingest_cpu_seconds``).
+
+    The file is written when the engine has stopped, after every extension has closed: it
+    then holds what the run record says too (``pressarchive/run_id``, ``.../run_reason``)."""
 
     def __init__(self, path: str, stats):
         self.path = path
         self.stats = stats
         self.cpu_at_open: float | None = None
+        self.closed: dict[str, Any] = {}
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -475,15 +482,19 @@ class StatsFile:
         ext = cls(path, crawler.stats)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
     def spider_opened(self, spider) -> None:
         self.cpu_at_open = _cpu_seconds()
 
     def spider_closed(self, spider, reason: str) -> None:
-        data = {**self.stats.get_stats(), "finish_reason": reason}
+        self.closed = {"finish_reason": reason}
         if self.cpu_at_open is not None:
-            data["crawl_cpu_seconds"] = round(_cpu_seconds() - self.cpu_at_open, 3)
+            self.closed["crawl_cpu_seconds"] = round(_cpu_seconds() - self.cpu_at_open, 3)
+
+    def engine_stopped(self) -> None:
+        data = {**self.stats.get_stats(), **self.closed}
         with open(self.path, "w", encoding="utf-8") as out:
             json.dump(data, out, default=str, indent=1, sort_keys=True)
 

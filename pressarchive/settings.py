@@ -107,9 +107,8 @@ STATS_CLASS = "pressarchive.crawl.CrawlStats"
 # The duplicate filter's fingerprints from the archive's canonical URLs (cheaper than w3lib's).
 REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 
-# StatsFile after RunRecorder: the file then holds the run's id and recorded reason.
-EXTENSIONS = {"pressarchive.crawl.RunLock": 505, "pressarchive.crawl.RunRecorder": 510,
-              "pressarchive.crawl.StatsFile": 515, "pressarchive.crawl.QuietGC": 520,
+EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunLock": 505,
+              "pressarchive.crawl.RunRecorder": 510, "pressarchive.crawl.QuietGC": 520,
               "pressarchive.crawl.QuietDebugLogs": 530}
 # One run at a time for each site and archive (a flock beside a SQLite archive): a run that
 # starts while the last is still going closes at once, reason "already_running".
@@ -147,9 +146,11 @@ STATS_FILE = None  # a path: the crawl's stats are written there as JSON when it
 FULL_RECHECK = False
 # A page asked for conditionally though its sitemap lastmod changed (its lastmods run ahead of
 # it, on a site whose validators have told of an edit: crawlstate.AHEAD_RUNS) is still asked
-# for in full one run in this many (by its URL: a different share of such pages each run), so
-# that validators that stop following its edits (a page served by another machine, say) cost
-# at most so many runs' delay, not the edit, and end the site's trust. 0: never.
+# for in full one time in this many (by a hash of its URL and the run's number: a different
+# share of such pages each run, and no schedule of runs and revisits that always or never
+# meets a page's turn), so that validators that stop following its edits (a page served by
+# another machine, say) cost some visits' delay, this many on average, not the edit, and end
+# the site's trust. 0: never.
 LASTMOD_AHEAD_RECHECK = 7
 # A page whose sitemap lastmods have run ahead of it (as above; on any site) is asked for again,
 # when its lastmod changes, only if its last check (a fetch or a 304) is at least this many
@@ -168,6 +169,6 @@ CLOSESPIDER_TIMEOUT = 0
 DISK_QUEUE = True
 SCHEDULER_DISK_QUEUE = "spiders.queues.LifoDiskQueue"
 # The newest requests kept in memory on top of it, per request priority (Scrapy keeps a queue
-# for each; ours are sitemaps, listings and articles): about 3 MiB for the articles' queue,
-# the only one that grows with the site.
+# for each; ours are sitemaps, listings, new articles and known ones asked for again): about
+# 3 MiB for each of the two articles' queues, the ones that grow with the site.
 DISK_QUEUE_MEMORY = 4096

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import zlib
+import hashlib
 from functools import partial
 from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
@@ -843,12 +843,17 @@ class FamilySpider(Spider):
         """Whether a known page whose sitemap lastmod changed may be asked for conditionally
         all the same: its lastmods ran ahead of it (``PageState.lastmod_ahead``), its site's
         validators have told of an edit (``trusts_validators``), and this run is not its
-        turn to be asked in full (one run in LASTMOD_AHEAD_RECHECK, by its URL), which
-        finds an edit its validators no longer tell of and ends the site's trust."""
+        turn to be asked in full (one time in LASTMOD_AHEAD_RECHECK on average, by a hash of
+        its URL and the run's number), which finds an edit its validators no longer tell of
+        and ends the site's trust."""
         if not (self.trusts_validators and state.lastmod_ahead >= crawlstate.AHEAD_RUNS):
             return False
         every = self.ahead_recheck
-        if every and (zlib.crc32(url.encode()) + self.run_number) % every == 0:
+        # A hash, not (URL + run) % every: with revisits a page is asked for only every so
+        # many runs, and a stride that is a multiple of ``every`` (runs an hour apart, due
+        # again after 21) met the same turn every time, always or never in full. (Not CRC-32
+        # either, whose low bits missed every turn of some strides.)
+        if every and _turn(f"{self.run_number} {url}") % every == 0:
             self.crawler.stats.inc_value("pressarchive/lastmod_ahead/rechecked")
             return False
         self.crawler.stats.inc_value("pressarchive/lastmod_ahead/conditional")
@@ -930,6 +935,11 @@ class FamilySpider(Spider):
             return False
         day = lastmod[:10]
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
+
+
+def _turn(key: str) -> int:
+    """A well-mixed number from ``key`` (the same in every process and run)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
 
 
 def _conditional(state) -> dict[str, str]:

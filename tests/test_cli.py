@@ -150,6 +150,15 @@ def test_the_crawl_command_reads_base_urls_for_its_sites_only(tmp_path, monkeypa
     CliRunner().invoke(main, ["crawl", "arabpress", "saudipress", "--db", db, "--base-url", two])
     assert [(site, args["base_url"]) for site, args in jobs] == [
         ("arabpress", "http://127.0.0.1:1/"), ("saudipress", "http://127.0.0.1:2/?a=b")]
+    # A stray comma names nothing: not "no base URL", which would crawl the real site.
+    jobs.clear()
+    CliRunner().invoke(main, ["crawl", "arabpress", "--db", db,
+                              "--base-url", "http://127.0.0.1:1/,"])
+    assert [args["base_url"] for _, args in jobs] == ["http://127.0.0.1:1/"]
+    jobs.clear()
+    result = CliRunner().invoke(main, ["crawl", "arabpress", "--db", db,
+                                       "--base-url", "arabpress="])
+    assert result.exit_code != 0 and not jobs and "no URL given" in result.output
     # A site that is not crawled: one line, not a crawl of the real arabpress.com.
     jobs.clear()
     result = CliRunner().invoke(main, ["crawl", "arabpress", "--db", db,

@@ -26,6 +26,8 @@ def test_the_file_gives_the_cpu_spent_between_opening_and_closing(tmp_path):
     ext.spider_opened(spider=None)
     _burn(0.1)
     ext.spider_closed(spider=None, reason="finished")
+    _burn(0.3)  # the other extensions closing: not the crawl either
+    ext.engine_stopped()  # written now, with what they added to the stats
     data = json.loads(path.read_text())
     assert data["response_received_count"] == 3 and data["finish_reason"] == "finished"
     assert 0.1 <= data["crawl_cpu_seconds"] < 0.3
@@ -33,5 +35,7 @@ def test_the_file_gives_the_cpu_spent_between_opening_and_closing(tmp_path):
 
 def test_no_cpu_figure_without_an_opening(tmp_path):
     path = tmp_path / "stats.json"
-    StatsFile(str(path), _Stats()).spider_closed(spider=None, reason="shutdown")
+    ext = StatsFile(str(path), _Stats())
+    ext.spider_closed(spider=None, reason="shutdown")
+    ext.engine_stopped()
     assert "crawl_cpu_seconds" not in json.loads(path.read_text())
