@@ -10,12 +10,13 @@ each run), as on a site that makes its sitemaps on each request, one article edi
 the first of them (a site none of whose edits a conditional request has told of is not
 trusted with conditional requests for pages whose lastmods run ahead): first with
 LASTMOD_AHEAD_REVISIT at 0 (every known article asked for on every run, as its lastmod
-says), then, from the copy again, as it comes (20 hours: a page whose lastmods ran ahead of it
-twice waits that long after its last check, and these reruns are an hour apart); and, from that
-copy again, a run after the site advances a day, then a rerun of that. Each row gives the requests made, the
-304s among them, what was stored, the known pages fetched in full and found unchanged, the
-known articles settled by their sitemap without a request, those left for a later run (not
-due), the megabytes received, and the wall time.
+says), then, from the copy again, as it comes (20 hours: a page whose lastmods ran ahead of
+it twice waits that long after its last check, and these reruns are an hour apart); and, from
+that copy again, a run after the site advances a day, then a rerun of that. Each row gives the
+requests made, the 304s among them, what was stored, the known pages fetched in full and found
+unchanged, the known articles settled by their sitemap without a request, those left for a
+later run (not due), the megabytes received, and the wall time. Every run's server listens on
+the same port, as a site keeps its origin (its pages name it, and so do their ETags).
 
 Prints figures; asserts nothing (tests/test_incremental.py and tests/test_schedule.py hold the
 behaviour). Usage: python bench/rerun_requests.py [--articles 10000] [--seed 3]

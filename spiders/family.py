@@ -822,7 +822,7 @@ class FamilySpider(Spider):
         that listed it (see page_unsettled); ``waited_on``: the crawl goes on from this
         page's links (FetchedPage.waited_on)."""
         if state is not None and state.article_id is not None and priority < DISCOVERY_PRIORITY:
-            priority = RECHECK_PRIORITY  # an article held (a listing keeps its place)
+            priority = RECHECK_PRIORITY  # an article the archive holds (a listing keeps its place)
         headers = {}
         if state is not None and not self.full and state.failures == 0 and (
                 not (lastmod and state.lastmod and lastmod != state.lastmod)
