@@ -82,7 +82,7 @@ class FamilySpider(Spider):
         self.site = get_site(self.site_slug)
         self.base_url = (base_url or self.site.origin).rstrip("/")
         self.only_urls = [u.strip() for u in (urls or "").split(",") if u.strip()]
-        self.since, self.until = _day(since, "since"), _day(until, "until")
+        self.since, self.until = window_day(since, "since"), window_day(until, "until")
         host = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
         # Where links lead: pages of this site, as the copy's canonical URLs (URLLENGTH_LIMIT
@@ -973,7 +973,9 @@ def _unchanged_since(lastmod: str | None, state) -> bool:
     return as_recent(lastmod, state.last_modified) is True
 
 
-def _day(value: str | None, name: str) -> str | None:
+def window_day(value: str | None, name: str) -> str | None:
+    """A back-fill window's day (``-a since=``/``until=``) as YYYY-MM-DD; a one-line
+    ValueError for anything else."""
     if not value:
         return None
     try:

@@ -47,11 +47,11 @@ def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
     """A spider argument or setting the crawl would refuse once started (with a traceback,
     from Scrapy's event loop), told before it starts, in one line."""
     from pressarchive.ingest import scheduling_policy
-    from spiders.family import _day
+    from spiders.family import window_day
 
     try:
         for name in ("since", "until"):
-            _day(spider_args.get(name), name)
+            window_day(spider_args.get(name), name)
         scheduling_policy(settings.get("INGEST_SCHEDULING", "batch"))
     except ValueError as exc:
         return str(exc)
