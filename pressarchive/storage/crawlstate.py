@@ -275,15 +275,13 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
                                        .where(table.c.site == site,
                                               table.c.url.in_(urls[start:start + 500]))):
                 known[(site, row.url)] = row
-    plain, listed, seen, described = [], [], [], []
+    plain, listed, seen = [], [], []
     for answer in answers:
         row = known.get((answer.site, answer.url))
         if row is None:
             continue
-        values = {"page_id": row.id, "when": answer.when}
-        if answer.etag or answer.last_modified:
-            described.append({"page_id": row.id, "page_etag": answer.etag,
-                              "page_modified": answer.last_modified})
+        values = {"page_id": row.id, "when": answer.when, "page_etag": answer.etag,
+                  "page_modified": answer.last_modified}
         if answer.lastmod:
             listed.append({**values, "page_lastmod": answer.lastmod,
                            "page_sitemap": answer.sitemap})
@@ -292,18 +290,16 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
         if row.article_id is not None:
             seen.append({"article": row.article_id, "on_site": answer.site,
                          "when": answer.when})
+    # A validator the 304 did not give keeps the one recorded (coalesce).
     fetched = update(table).where(table.c.id == bindparam("page_id")).values(
-        last_fetched=bindparam("when"), failures=0, last_error=None)
+        last_fetched=bindparam("when"), failures=0, last_error=None,
+        etag=func.coalesce(bindparam("page_etag"), table.c.etag),
+        last_modified=func.coalesce(bindparam("page_modified"), table.c.last_modified))
     if plain:
         session.execute(fetched, plain)
     if listed:
         session.execute(fetched.values(lastmod=bindparam("page_lastmod"),
                                        sitemap=bindparam("page_sitemap")), listed)
-    if described:
-        session.execute(update(table).where(table.c.id == bindparam("page_id")).values(
-            etag=func.coalesce(bindparam("page_etag"), table.c.etag),
-            last_modified=func.coalesce(bindparam("page_modified"), table.c.last_modified)),
-            described)
     if seen:
         appearances = Appearance.__table__
         session.execute(update(appearances).where(
