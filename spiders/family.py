@@ -204,21 +204,27 @@ class FamilySpider(Spider):
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
             self.retrying.add(local := self._local(url))
             yield self.request(local, callback=self.parse_any)
-        if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
-            yield self.request(self.base_url + "/", priority=HUB_PRIORITY, waited_on=True)
         named = list(dict.fromkeys(self._local(url) for url in sitemaps)) or [
             self.base_url + "/sitemap.xml"]
         # A sitemap robots.txt names is asked for conditionally when a finished run read it
         # in full (remember_sitemaps): a set of URLs, not an index, which is never
         # remembered and so read every time (it names the sitemaps that may be new).
+        # Made (and counted: sitemaps_asked) before the home page is asked for: Scrapy may
+        # parse the home page before it takes this generator's next request, and its links
+        # wait for the sitemaps only once some are counted (_hold).
         states = self._states(named)
+        later: list[Any] = []
         for url in named:
             if url in self.retrying:  # asked for above: a second request would be dropped
                 self.sitemap_urls.add(url)
                 if failure := self._retried_sitemap(url):
-                    yield failure
+                    later.append(failure)
             else:
-                yield self.sitemap_request(url, states.get(url))
+                later.append(self.sitemap_request(url, states.get(url)))
+        if not self.windowed:  # a back-fill reads the sitemaps' window, not the news of today
+            yield self.request(self.base_url + "/", priority=HUB_PRIORITY, waited_on=True)
+        for request_or_failure in later:
+            yield request_or_failure
 
     async def read_robots(self) -> list[str]:
         """Fetch robots.txt (through the downloader middlewares, so politely, and retried),
@@ -341,11 +347,12 @@ class FamilySpider(Spider):
     def _hold(self, url: str, state, priority: int) -> bool:
         """Whether a known article a link or the feed leads to waits for the sitemaps still
         being read rather than being asked for now: once they are all in, its sitemap may
-        settle it (``_release``). Without the wait, the links of a home page read before the
-        last sitemap (every run's, on a site whose home page changes by the hour) cost a
+        settle it, or find it not due (``_not_due``), as it would had it come first
+        (``_release``). Without the wait, the links of a home page read before the last
+        sitemap (every run's, on a site whose home page changes by the hour) cost a
         conditional request for every known article they lead to."""
-        if self.sitemaps_done or self.sitemap_failed or not self.sitemaps_asked \
-                or not self._settles_by_lastmod(state):
+        if self.sitemaps_done or self.sitemap_failed or not self.sitemaps_asked or self.full \
+                or state is None or state.article_id is None or state.failures:
             return False
         self.held.setdefault(url, (state, priority))
         return True
@@ -649,14 +656,19 @@ class FamilySpider(Spider):
         would otherwise ask for every known article. An edit such a page hides waits at most
         that long; FULL_RECHECK asks for every page. Its sitemap is not remembered
         (``remember_sitemaps``), so the run it is due in reads the entry."""
-        if self.full or state is None or not state.checked_since or state.failures \
-                or state.article_id is None or state.lastmod_ahead < crawlstate.AHEAD_RUNS:
+        if not self._waits_its_turn(state):
             return False
         self.crawler.stats.inc_value("pressarchive/lastmod_ahead/not_due")
         self.asked.add(url)  # a link to it changes nothing in this run
         self.not_due.add(url)
         self.unsettled_sitemaps.add(sitemap)
         return True
+
+    def _waits_its_turn(self, state) -> bool:
+        """The page's side of ``_not_due``."""
+        return (not self.full and state is not None and state.checked_since
+                and not state.failures and state.article_id is not None
+                and state.lastmod_ahead >= crawlstate.AHEAD_RUNS)
 
     def _listed_again(self, url: str, lastmod: str | None, state,
                       sitemap: str) -> Request | None:

@@ -392,8 +392,7 @@ def test_sitemaps_stamped_with_the_time_they_were_made_cost_conditional_requests
     for run in runs:
         assert sum(run.values()) == known, runs  # every known page, each once
     # Each known page is fetched in full at most twice after the first run (when asked for
-    # with a lastmod a 304 recorded, which depends on what reached it first, a link or its
-    # sitemap), then answers 304. Before, each was fetched in full every other run (216 in
+    # with a lastmod a 304 recorded), then answers 304. Before, each was fetched in full every other run (216 in
     # ten reruns, once, against at most 2 x 101 now).
     assert 0 < sum(run.get("unchanged", 0) for run in runs) <= 2 * known, runs
     assert runs[-1].get("new_version") == 1, runs[-1]
@@ -404,14 +403,14 @@ def test_stamped_sitemaps_on_a_site_whose_validators_keep_still_still_fetch_in_f
     # The same stamped sitemaps, from a server that sends one Last-Modified for every article
     # whatever its edits: a conditional request would be answered 304 after an edit, so
     # the site is never trusted with one, and an edit is found by the full fetch its changed
-    # lastmod asks for, within two runs, however often the page ran ahead before. (An
-    # article the home page or the feed links to may be asked for before its sitemap entry
-    # is read, so without a lastmod, and conditionally: one only a sitemap leads to.)
+    # lastmod asks for, within two runs, however often the page ran ahead before. (The
+    # newest article: the home page and the feed link to it, and a link read before its
+    # sitemap entry waits for the entry, which decides: _hold.)
     family = SiteFamily(120, seed=9)
     db = tmp_path / "archive.sqlite"
     server, crawl = stuck_runs(family, db, tmp_path)
-    fronts = b"".join(render_page(family, "arabpress", path).body for path in ("/", "/feed.xml"))
-    edited = next(i for i in family.ids("arabpress") if family.slug(i).encode() not in fronts)
+    edited = family.ids("arabpress")[-1]
+    assert family.slug(edited).encode() in render_page(family, "arabpress", "/").body
     with server:
         for _ in range(6):
             crawl()
@@ -431,19 +430,20 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
     # lastmods ran ahead of it twice (Page.lastmod_ahead) and that was checked less than
     # that long ago is left for a later run, though its lastmod changed, so a rerun an hour
     # later asks for none of those pages; once its last check is older than that, it is
-    # asked for again, and an edit made meanwhile is stored. (An article only a sitemap
-    # leads to, as in the test above: a link read before the sitemap asks for it anyway.)
+    # asked for again, and an edit made meanwhile is stored. Pages the home page and the
+    # feed link to as well: a link read before the sitemap entry waits for it (_hold), so
+    # which response comes first changes nothing (it did: a flaky test in CI).
     family = SiteFamily(120, seed=9)
     db = tmp_path / "archive.sqlite"
     server, crawl = stamped_runs(family, db, tmp_path)
-    fronts = b"".join(render_page(family, "arabpress", path).body for path in ("/", "/feed.xml"))
+    home = render_page(family, "arabpress", "/").body
     with server:
         crawl()
         for _ in range(4):  # most known pages fetched in full twice: their lastmods run ahead
             crawl()
         learned = learned_pages(db)
         edited = next(i for url in learned if (i := family.find(url.rsplit("/", 1)[1]))
-                      is not None and family.slug(i).encode() not in fronts)
+                      is not None and family.slug(i).encode() in home)
         family.edit(edited)
         waiting = crawl()
         con = sqlite3.connect(db)
@@ -455,7 +455,7 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
         due = crawl()
     assert len(learned) >= 20, learned
     assert waiting.get("new_version", 0) == 0, waiting
-    assert waiting["not_due"] >= len(learned) - 5, waiting  # a few come by link first
+    assert waiting["not_due"] == len(learned), waiting
     assert due.get("new_version") == 1 and "not_due" not in due, due
 
 
