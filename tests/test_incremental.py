@@ -10,7 +10,7 @@ import sqlite3
 
 import pytest
 
-from pressarchive.sitegen import FamilyServer, SiteFamily, render_page
+from pressarchive.sitegen import FamilyServer, Faults, SiteFamily, render_page
 
 from conftest import ROOT, run_crawl
 
@@ -461,20 +461,25 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
 
 def test_an_edit_behind_a_stuck_last_modified_is_found_by_the_etag_sent_with_it(tmp_path):
     # Stamped sitemaps from a server whose Last-Modified never moves, while its ETag follows
-    # the edits: an article the home page links to is asked for by that link before its
-    # sitemap entry is read, so without a lastmod and conditionally. With If-Modified-Since
-    # alone it was answered 304 on every run, the edit never archived (a helper's soak: 16
-    # runs); both validators are sent now, and the server answers by the ETag.
+    # the edits: an article the home page links to, in a run whose sitemap for it fails
+    # (so no sitemap entry decides for it: _hold), is asked for by that link, without a
+    # lastmod and conditionally. With If-Modified-Since alone it was answered 304 on every
+    # such run, the edit never archived (a helper's soak: 16 runs); both validators are
+    # sent now, and the server answers by the ETag.
     family = SiteFamily(120, seed=9)
     db = tmp_path / "archive.sqlite"
     server, crawl = stuck_runs(family, db, tmp_path)
     home = render_page(family, "arabpress", "/").body
     edited = next(i for i in reversed(family.ids("arabpress")) if family.slug(i).encode() in home)
+    month = family.published(edited).strftime("/sitemaps/%Y-%m.xml")
     with server:
         for _ in range(3):
             crawl()
         family.edit(edited, "body")
+        server.faults = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                               targets=(month,))
         after = crawl()
+    assert after["not_modified"] > 0, after  # conditional requests made
     assert after.get("new_version") == 1, after
     con = sqlite3.connect(db)
     try:
