@@ -656,19 +656,14 @@ class FamilySpider(Spider):
         would otherwise ask for every known article. An edit such a page hides waits at most
         that long; FULL_RECHECK asks for every page. Its sitemap is not remembered
         (``remember_sitemaps``), so the run it is due in reads the entry."""
-        if not self._waits_its_turn(state):
+        if self.full or state is None or not state.checked_since or state.failures \
+                or state.article_id is None or state.lastmod_ahead < crawlstate.AHEAD_RUNS:
             return False
         self.crawler.stats.inc_value("pressarchive/lastmod_ahead/not_due")
         self.asked.add(url)  # a link to it changes nothing in this run
         self.not_due.add(url)
         self.unsettled_sitemaps.add(sitemap)
         return True
-
-    def _waits_its_turn(self, state) -> bool:
-        """The page's side of ``_not_due``."""
-        return (not self.full and state is not None and state.checked_since
-                and not state.failures and state.article_id is not None
-                and state.lastmod_ahead >= crawlstate.AHEAD_RUNS)
 
     def _listed_again(self, url: str, lastmod: str | None, state,
                       sitemap: str) -> Request | None:
