@@ -130,6 +130,9 @@ class FamilySpider(Spider):
         # (sitemaps_done) without being asked for twice (_retried_sitemap).
         self.retrying: set[str] = set()
         self.retried: dict[str, bool] = {}
+        # Those read this time as the sitemap or feed they are: no record of theirs clears
+        # their failure (a page's does), so forget_recovered does (local URLs).
+        self.recovered: set[str] = set()
         self.awaiting_retry: set[str] = set()
         # Known articles that links or the feed led to while sitemaps were still being read
         # (local URL -> crawl state, priority): they wait for the last sitemap, which may
@@ -167,6 +170,7 @@ class FamilySpider(Spider):
                                                        spider.ahead_recheck)
         spider.ahead_revisit = max(0.0, crawler.settings.getfloat("LASTMOD_AHEAD_REVISIT",
                                                                   spider.ahead_revisit))
+        crawler.signals.connect(spider.forget_recovered, signal=signals.spider_closed)
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
@@ -376,6 +380,20 @@ class FamilySpider(Spider):
         if self.held:
             self._release()
 
+    def forget_recovered(self) -> None:
+        """At the end of any run: the failures of the sitemaps and feeds that the last runs
+        could not fetch and this one read (``recovered``) are cleared, as a page's are when
+        it is stored. Otherwise a sitemap index that failed once (read in full every run,
+        never remembered) was asked for as a failure by every run after, for good."""
+        if not self.recovered:
+            return
+        recovered = [self.public_url(url) for url in self.recovered]
+        _, failure = write_archive(self.crawler, lambda session: crawlstate.clear_failures(
+            session, self.site.slug, recovered))
+        if failure:  # nothing lost: they are asked for again, as failures, next run
+            self.logger.error("the failures of %d sitemaps or feeds read again could not be "
+                              "cleared (%s)", len(recovered), failure)
+
     def remember_sitemaps(self, reason: str) -> None:
         """At the end of a run that finished (every request it made was answered or given
         up, so every entry of the sitemaps it read was dealt with: stored, skipped as
@@ -558,9 +576,11 @@ class FamilySpider(Spider):
         if not isinstance(response, HtmlResponse):
             sitemap = self._sitemap(response)
             if sitemap is not None and sitemap.type in SITEMAP_ROOTS:
+                self.recovered.add(asked)
                 return self._read_retried_sitemap(asked, response, sitemap)
             self._retry_done(asked, False)
             if sitemap is not None and sitemap.type in FEED_ROOTS:
+                self.recovered.add(asked)
                 return self.parse_feed(response)
         else:
             self._retry_done(asked, False)

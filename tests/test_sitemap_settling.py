@@ -180,6 +180,38 @@ def test_a_sitemap_that_failed_last_run_is_asked_for_once_and_counts_as_one_of_t
     assert stored_urls(db) == articles_of(family)
 
 
+def test_a_sitemap_index_or_feed_read_again_after_a_failure_is_no_failure_any_more(tmp_path):
+    # The sitemap index and the feed fail to their last retry in one run, and answer in the
+    # next. Read in full every run and never stored as pages, nothing cleared their
+    # failures: every run after asked for them as failures to retry, for good (a helper's
+    # soak). The run that reads them again clears them (forget_recovered).
+    family = SiteFamily(120, seed=5)
+    db = tmp_path / "archive.sqlite"
+    down = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                  targets=("/sitemap.xml", "/feed.xml"))
+    with FamilyServer(family) as server:
+        def crawl():
+            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return run.stats
+
+        crawl()
+        server.faults = down
+        failed = crawl()
+        server.faults = None
+        mended, after = crawl(), crawl()
+    assert failed["pressarchive/failed"] == 2, failed
+    assert mended["pressarchive/retrying_failed"] == 2, mended
+    assert "pressarchive/failed" not in mended, mended
+    assert after["pressarchive/retrying_failed"] == 0, after
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone()[0] == 0
+    finally:
+        con.close()
+    assert stored_urls(db) == articles_of(family)
+
+
 def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(tmp_path):
     """A "not found" page served with 200 for a listed article: the next run over the same,
     unchanged site reads that article's sitemap in full and archives it."""

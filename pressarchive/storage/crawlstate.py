@@ -322,6 +322,13 @@ def note_failure(session: Session, site: str, url: str, error: str, when: dt.dat
     page.last_failed = when
 
 
+def clear_failures(session: Session, site: str, urls: list[str]) -> None:
+    """The failures of these URLs of ``site``, fetched since, forgotten (``last_failed``
+    stays: when it last failed)."""
+    session.execute(update(Page).where(Page.site == site, Page.url.in_(urls), Page.failures > 0)
+                    .values(failures=0, last_error=None))
+
+
 def page_states(session: Session | Connection, site: str, urls: list[str],
                 checked_since: dt.datetime | None = None) -> dict[str, PageState]:
     """The state of many URLs in one query per 500 (a sitemap or a listing at a time); a
