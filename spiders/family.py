@@ -152,6 +152,7 @@ class FamilySpider(Spider):
         # due (_not_due); None: every page is. And the pages found not due in this run.
         self.checked_since: dt.datetime | None = None
         self.not_due = UrlHashes()
+        self.not_due_articles: set[int] = set()  # their articles
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -335,11 +336,18 @@ class FamilySpider(Spider):
                 and state.sitemap is not None)
 
     def _settled(self, url: str, state) -> bool:
-        """Whether a known page a link or the feed leads to is settled by its sitemap
-        (counted, and marked decided for this run)."""
-        if not self._settled_by_sitemap(state):
+        """Whether a known page a link or the feed leads to is settled by its sitemap, or is
+        another URL of an article whose own URL a sitemap left for its revisit in this run
+        (``_not_due``: an upper-case spelling, say, which no sitemap lists and so none
+        leaves; asked for, it cost a 304 every run). Counted, and marked decided for this
+        run."""
+        if state is not None and not self.full and not state.failures \
+                and state.article_id in self.not_due_articles:
+            self.crawler.stats.inc_value("pressarchive/skipped/article_not_due")
+        elif self._settled_by_sitemap(state):
+            self.crawler.stats.inc_value("pressarchive/skipped/listed")
+        else:
             return False
-        self.crawler.stats.inc_value("pressarchive/skipped/listed")
         self.asked.add(url)
         return True
 
@@ -682,6 +690,7 @@ class FamilySpider(Spider):
         self.crawler.stats.inc_value("pressarchive/lastmod_ahead/not_due")
         self.asked.add(url)  # a link to it changes nothing in this run
         self.not_due.add(url)
+        self.not_due_articles.add(state.article_id)  # nor to its other URLs (_settled)
         self.unsettled_sitemaps.add(sitemap)
         return True
 

@@ -435,12 +435,17 @@ def test_a_held_article_its_sitemap_finds_not_due_is_not_asked_for_when_released
     s._states = lambda urls: {url: learned for url in urls}
     index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
     children = list(s.parse_sitemap(xml(index.url, INDEX_AB)))
-    assert s._hold(f"{LOCAL}/x", learned, 10)
+    # And another URL of its article (an upper-case spelling), which no sitemap lists: it
+    # waits for its revisit with the article (before, a 304 every run).
+    alias = known(lastmod=None, sitemap=None)
+    assert s._hold(f"{LOCAL}/x", learned, 10) and s._hold(f"{LOCAL}/X", alias, 10)
     assert list(s.parse_sitemap(xml(children[0].url, urlset("x")))) == []
     list(s.parse_sitemap(XmlResponse(url=children[1].url, status=304, body=b"",
                                      request=children[1])))
     assert not s.held and engine.requests == []
     assert s.crawler.stats.get_value("pressarchive/lastmod_ahead/not_due") == 1
+    assert s.crawler.stats.get_value("pressarchive/skipped/article_not_due") == 1
+    assert s._settled(f"{LOCAL}/X?from=feed", alias)  # a link read later: the same
     # Checked longer ago than LASTMOD_AHEAD_REVISIT: it is due, and the sitemap asks for it.
     s = spider()
     s.crawler.engine = engine = Engine(s)
@@ -448,9 +453,12 @@ def test_a_held_article_its_sitemap_finds_not_due_is_not_asked_for_when_released
     s._states = lambda urls: {url: due for url in urls}
     index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
     children = list(s.parse_sitemap(xml(index.url, INDEX_AB)))
-    assert s._hold(f"{LOCAL}/x", due, 10)
+    assert s._hold(f"{LOCAL}/x", due, 10) and s._hold(f"{LOCAL}/X", alias, 10)
     assert [r.url for r in s.parse_sitemap(xml(children[0].url, urlset("x")))] == [
         f"{LOCAL}/x"]
+    list(s.parse_sitemap(XmlResponse(url=children[1].url, status=304, body=b"",
+                                     request=children[1])))
+    assert [r.url for r in engine.requests] == [f"{LOCAL}/X"]  # asked for, conditionally
 
 
 def test_held_articles_are_asked_for_when_a_sitemap_fails_or_the_crawl_goes_idle():
