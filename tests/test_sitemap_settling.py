@@ -424,41 +424,43 @@ def test_a_known_article_a_link_leads_to_before_the_last_sitemap_waits_for_it():
     assert s._settled_by_sitemap(known())
 
 
+def hold_then_read(state: PageState, alias: PageState):
+    """A spider that holds x (crawl state ``state``) and X (another URL of its article, in no
+    sitemap: ``alias``) while a.xml and b.xml are out, then reads a.xml, which lists x, and
+    has b.xml answered 304: (the spider, what a.xml asked for, what the release asked for)."""
+    s = spider()
+    s.crawler.engine = engine = Engine(s)
+    s._states = lambda urls: {url: state for url in urls}
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    children = list(s.parse_sitemap(xml(index.url, INDEX_AB)))
+    assert s._hold(f"{LOCAL}/x", state, 10) and s._hold(f"{LOCAL}/X", alias, 10)
+    listed = [r.url for r in s.parse_sitemap(xml(children[0].url, urlset("x")))]
+    list(s.parse_sitemap(XmlResponse(url=children[1].url, status=304, body=b"",
+                                     request=children[1])))
+    assert not s.held
+    return s, listed, [r.url for r in engine.requests]
+
+
 def test_a_held_article_its_sitemap_finds_not_due_is_not_asked_for_when_released():
     # A known article whose sitemap lastmods ran ahead of it twice, checked lately: a link
     # read before its sitemap leaves it to the sitemap, which finds it not due (_not_due),
     # as it would have had the sitemap come first. Asked for by the link, it cost a 304 in
     # every run, and whether it did hung on which response came first (a flaky test in CI).
-    s = spider()
-    s.crawler.engine = engine = Engine(s)
-    learned = known(lastmod=None, sitemap=None, lastmod_ahead=2, checked_since=True)
-    s._states = lambda urls: {url: learned for url in urls}
-    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
-    children = list(s.parse_sitemap(xml(index.url, INDEX_AB)))
-    # And another URL of its article (an upper-case spelling), which no sitemap lists: it
+    # And another URL of its article (an upper-case spelling), which no sitemap lists,
     # waits for its revisit with the article (before, a 304 every run).
+    learned = known(lastmod=None, sitemap=None, lastmod_ahead=2, checked_since=True)
     alias = known(lastmod=None, sitemap=None)
-    assert s._hold(f"{LOCAL}/x", learned, 10) and s._hold(f"{LOCAL}/X", alias, 10)
-    assert list(s.parse_sitemap(xml(children[0].url, urlset("x")))) == []
-    list(s.parse_sitemap(XmlResponse(url=children[1].url, status=304, body=b"",
-                                     request=children[1])))
-    assert not s.held and engine.requests == []
+    s, listed, released = hold_then_read(learned, alias)
+    assert listed == released == []
     assert s.crawler.stats.get_value("pressarchive/lastmod_ahead/not_due") == 1
     assert s.crawler.stats.get_value("pressarchive/skipped/article_not_due") == 1
     assert s._settled(f"{LOCAL}/X?from=feed", alias)  # a link read later: the same
-    # Checked longer ago than LASTMOD_AHEAD_REVISIT: it is due, and the sitemap asks for it.
-    s = spider()
-    s.crawler.engine = engine = Engine(s)
+    # Checked longer ago than LASTMOD_AHEAD_REVISIT: it is due, and the sitemap asks for
+    # it; its other URL is asked for, conditionally, once the sitemaps are in.
     due = known(lastmod=None, sitemap=None, lastmod_ahead=2, checked_since=False)
-    s._states = lambda urls: {url: due for url in urls}
-    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
-    children = list(s.parse_sitemap(xml(index.url, INDEX_AB)))
-    assert s._hold(f"{LOCAL}/x", due, 10) and s._hold(f"{LOCAL}/X", alias, 10)
-    assert [r.url for r in s.parse_sitemap(xml(children[0].url, urlset("x")))] == [
-        f"{LOCAL}/x"]
-    list(s.parse_sitemap(XmlResponse(url=children[1].url, status=304, body=b"",
-                                     request=children[1])))
-    assert [r.url for r in engine.requests] == [f"{LOCAL}/X"]  # asked for, conditionally
+    s, listed, released = hold_then_read(due, alias)
+    assert (listed, released) == ([f"{LOCAL}/x"], [f"{LOCAL}/X"])
+    assert not s._settled(f"{LOCAL}/X?from=feed", alias)
 
 
 def test_held_articles_are_asked_for_when_a_sitemap_fails_or_the_crawl_goes_idle():
