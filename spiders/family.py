@@ -208,7 +208,8 @@ class FamilySpider(Spider):
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
             self.retrying.add(local := self._local(url))
-            yield self.request(local, callback=self.parse_any)
+            # A back-fill follows no link, a failed page's no more than a sitemap entry's.
+            yield self.request(local, callback=self.parse_any, follow=not self.windowed)
         named = list(dict.fromkeys(self._local(url) for url in sitemaps)) or [
             self.base_url + "/sitemap.xml"]
         # A sitemap robots.txt names is asked for conditionally when a finished run read it
@@ -388,12 +389,13 @@ class FamilySpider(Spider):
         if self.held:
             self._release()
 
-    def forget_recovered(self) -> None:
+    def forget_recovered(self, reason: str) -> None:
         """At the end of any run: the failures of the sitemaps and feeds that the last runs
         could not fetch and this one read (``recovered``) are cleared, as a page's are when
         it is stored. Otherwise a sitemap index that failed once (read in full every run,
-        never remembered) was asked for as a failure by every run after, for good."""
-        if not self.recovered:
+        never remembered) was asked for as a failure by every run after, for good. Not when
+        the archive took no write (its one ERROR line is said): they are retried again."""
+        if not self.recovered or reason == "archive_unwritable":
             return
         recovered = [self.public_url(url) for url in self.recovered]
         _, failure = write_archive(self.crawler, lambda session: crawlstate.clear_failures(

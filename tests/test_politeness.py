@@ -146,6 +146,30 @@ def test_a_date_window_back_fills_only_that_window(tmp_path):
     assert in_window and stored_urls(db) == in_window
 
 
+def test_a_back_fill_follows_no_link_of_a_page_it_retries(tmp_path):
+    # An article that failed last run is asked for first by every run, a back-fill too:
+    # a back-fill follows no link, and before, that page's links were followed (known
+    # articles by the dozen, answered 304), though no sitemap entry was in its window (a
+    # review's find).
+    family = SiteFamily(200, seed=9)
+    failed = family.ids("arabpress")[5]
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family) as server:
+        server.faults = Faults(error_5xx=1.0, retry_factor=1.0,
+                               targets=(f"/{family.slug(failed)}",))
+        run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+        server.faults = None
+        run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                        spider_args={"since": "2099-01-01", "until": "2099-01-02"})
+    stats = run.stats
+    assert stats["finish_reason"] == "finished", run.log[-2000:]
+    assert stats["pressarchive/retrying_failed"] == 1
+    assert stats["pressarchive/stored/new_article"] == 1  # the failed article, stored
+    # robots.txt, the sitemap index, the monthly sitemaps (nothing in the window), the page.
+    assert stats["response_received_count"] == stats["pressarchive/sitemaps_read"] + 2, stats
+    assert family.article(failed).url("arabpress") in stored_urls(db)
+
+
 def test_requests_carry_an_honest_user_agent(tmp_path):
     from pressarchive.settings import USER_AGENT
 

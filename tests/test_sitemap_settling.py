@@ -212,6 +212,50 @@ def test_a_sitemap_index_or_feed_read_again_after_a_failure_is_no_failure_any_mo
     assert stored_urls(db) == articles_of(family)
 
 
+def test_recovered_failures_are_not_cleared_when_the_archive_took_no_write(monkeypatch):
+    # A run closed as archive_unwritable has said so in one ERROR line; a second attempt
+    # to write would say another. The failures stay, and are retried next run.
+    import spiders.family
+
+    writes = []
+    monkeypatch.setattr(spiders.family, "write_archive",
+                        lambda crawler, write: writes.append(write) or (None, None))
+    s = spider()
+    s.recovered.add(f"{LOCAL}/sitemap.xml")
+    s.forget_recovered("archive_unwritable")
+    assert writes == []
+    s.forget_recovered("closespider_pagecount")  # any other end: what was read, was read
+    assert len(writes) == 1
+
+
+def test_a_sitemap_read_again_after_a_failure_forgets_validators_that_were_not_its(tmp_path):
+    # A sitemap's row holds the validators of an answer that was no sitemap (a maintenance
+    # page parse_any stored as a page, before the index named it) and a failure. Once a
+    # run reads the sitemap again, its failure is cleared (forget_recovered); with those
+    # validators kept, every run that did not remember it after asked for it with them, and
+    # a server answered 304 for good, its entries never read (a review's find). They go
+    # with the failure, and the sitemap is asked for unconditionally.
+    from pressarchive.storage import Archive, crawlstate
+
+    archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    june = "https://arabpress.com/sitemaps/2025-06.xml"
+    with archive.transaction() as session:
+        crawlstate.note_fetch(session, crawlstate.Fetch(
+            site="arabpress", url=june, fetched_at=crawlstate.stored_time(
+                "2026-11-30T12:00:00+00:00"), etag=None,
+            last_modified="Mon, 30 Nov 2026 12:00:00 GMT"), None)
+        crawlstate.note_failure(session, "arabpress", june, "not_a_sitemap",
+                                crawlstate.stored_time("2026-11-30T12:00:00+00:00"))
+    with archive.transaction() as session:
+        crawlstate.clear_failures(session, "arabpress", [june])
+    with archive.session() as session:
+        (state,) = crawlstate.page_states(session, "arabpress", [june]).values()
+    archive.close()
+    assert (state.failures, state.etag, state.last_modified) == (0, None, None)
+    s = spider()
+    assert not s.sitemap_request(f"{LOCAL}/sitemaps/2025-06.xml", state).headers
+
+
 def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(tmp_path):
     """A "not found" page served with 200 for a listed article: the next run over the same,
     unchanged site reads that article's sitemap in full and archives it."""

@@ -323,10 +323,14 @@ def note_failure(session: Session, site: str, url: str, error: str, when: dt.dat
 
 
 def clear_failures(session: Session, site: str, urls: list[str]) -> None:
-    """The failures of these URLs of ``site``, fetched since, forgotten (``last_failed``
-    stays: when it last failed)."""
+    """The failures of these sitemaps and feeds of ``site``, read since, forgotten
+    (``last_failed`` stays: when it last failed), with the validators their rows hold: not
+    theirs, when an answer that was no sitemap (a maintenance page) was stored under the
+    URL, and a conditional request with them could be answered 304 for good, the sitemap
+    never read again. A sitemap a finished run remembers gets its own (remember_sitemaps,
+    after this); any other is read in full next time."""
     session.execute(update(Page).where(Page.site == site, Page.url.in_(urls), Page.failures > 0)
-                    .values(failures=0, last_error=None))
+                    .values(failures=0, last_error=None, etag=None, last_modified=None))
 
 
 def page_states(session: Session | Connection, site: str, urls: list[str],
