@@ -585,12 +585,13 @@ class FamilySpider(Spider):
         a_sitemap = asked in self.awaiting_retry  # as the index (or robots.txt) said
         if not isinstance(response, HtmlResponse):
             sitemap = self._sitemap(response)
-            if sitemap is not None and sitemap.type in SITEMAP_ROOTS:
-                self.recovered.add(asked)
+            kind = sitemap.type if sitemap is not None else None
+            if kind in SITEMAP_ROOTS or kind in FEED_ROOTS:
+                self.recovered.add(asked)  # what it is, read: its failure goes (forget_recovered)
+            if kind in SITEMAP_ROOTS:
                 return self._read_retried_sitemap(asked, response, sitemap)
             self._retry_done(asked, False)
-            if sitemap is not None and sitemap.type in FEED_ROOTS:
-                self.recovered.add(asked)
+            if kind in FEED_ROOTS:
                 return self.parse_feed(response)
         else:
             self._retry_done(asked, False)
