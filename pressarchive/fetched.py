@@ -59,6 +59,7 @@ class FetchFailure:
     message: str
     failed_at: str
     retry: bool = True  # whether a later run should try it again
+    role: str | None = None  # "sitemap" or "feed": what it was asked for as (None: a page)
 
 
 def fetch_of(page: FetchedPage) -> Fetch:

@@ -154,7 +154,8 @@ class Ingester:
         """What ``outcome`` means for the archive, written in the caller's transaction."""
         if outcome.kind == FAILED:
             crawlstate.note_failure(session, item.site, item.url, item.kind,
-                                    crawlstate.stored_time(item.failed_at), retry=item.retry)
+                                    crawlstate.stored_time(item.failed_at), retry=item.retry,
+                                    role=item.role)
         elif outcome.kind == NOT_MODIFIED:
             crawlstate.note_not_modified(session, [_not_modified(item)])
         elif outcome.kind == NOT_ARTICLE:

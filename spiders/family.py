@@ -130,6 +130,11 @@ class FamilySpider(Spider):
         # (sitemaps_done) without being asked for twice (_retried_sitemap).
         self.retrying: set[str] = set()
         self.retried: dict[str, bool] = {}
+        # What those were asked for as when they failed ("sitemap" or "feed"), where the
+        # crawl state knows: an HTML answer to one is a failure again, not a page (parse_any).
+        # And those whose failure this run has already given (one a run is counted).
+        self.retry_roles: dict[str, str] = {}
+        self.failed_again: set[str] = set()
         # Those read this time as the sitemap or feed they are: no record of theirs clears
         # their failure (a page's does), so forget_recovered does (local URLs).
         self.recovered: set[str] = set()
@@ -206,8 +211,10 @@ class FamilySpider(Spider):
             self.checked_since = crawlstate.stored_time(now()) - dt.timedelta(
                 hours=self.ahead_revisit)
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
-        for url in failing:  # what the last runs could not fetch: pages, sitemaps or feeds
+        for url, role in failing:  # what the last runs could not fetch: pages, sitemaps, feeds
             self.retrying.add(local := self._local(url))
+            if role:
+                self.retry_roles[local] = role
             # A back-fill follows no link, a failed page's no more than a sitemap entry's.
             yield self.request(local, callback=self.parse_any, follow=not self.windowed)
         named = list(dict.fromkeys(self._local(url) for url in sitemaps)) or [
@@ -556,12 +563,21 @@ class FamilySpider(Spider):
             self.awaiting_retry.add(url)
             return None
         self._retry_answered(self.retried[url])
-        return None if self.retried[url] else self._not_a_sitemap(url)
+        if self.retried[url] or url in self.failed_again:  # read, or its failure given
+            return None
+        return self._not_a_sitemap(url)
 
     def _not_a_sitemap(self, url: str) -> FetchFailure:
+        self.failed_again.add(url)
         return FetchFailure(url=self.public_url(url), site=self.site.slug, kind="not_a_sitemap",
                             message="a sitemap the site names answered with no sitemap",
-                            failed_at=now(), retry=True)
+                            failed_at=now(), retry=True, role="sitemap")
+
+    def _not_a_feed(self, url: str) -> FetchFailure:
+        self.failed_again.add(url)
+        return FetchFailure(url=self.public_url(url), site=self.site.slug, kind="not_a_feed",
+                            message="a feed that had failed answered with no feed",
+                            failed_at=now(), retry=True, role="feed")
 
     def _retry_done(self, url: str, read: bool) -> None:
         """What parse_any made of a URL retried from the last runs (``read``: a sitemap)."""
@@ -580,9 +596,17 @@ class FamilySpider(Spider):
         """A URL that the last runs could not fetch, asked for again (``start``): its failure
         did not say whether it was a page, a sitemap or a feed, so it is read as what it
         turns out to be. (As a page only, a sitemap that had failed would never be read: the
-        sitemap index does not ask for it a second time, see ``_retried_sitemap``.)"""
+        sitemap index does not ask for it a second time, see ``_retried_sitemap``.)
+
+        One known to be a sitemap (the index or robots.txt names it, or its failure was
+        recorded as a sitemap's) or a feed that answers with anything else (a maintenance
+        page served with 200) has failed again: stored as a page, with that page's
+        validators, it would be asked for conditionally next time, and a 304 could leave it
+        unread until it changed. That holds when the index failed too in this run (the whole
+        site in maintenance) and names nothing."""
         asked = response.meta.get("redirect_urls", [response.url])[0]
-        a_sitemap = asked in self.awaiting_retry  # as the index (or robots.txt) said
+        # what it is, as the index (or robots.txt) said, or as its failure was recorded
+        role = "sitemap" if asked in self.awaiting_retry else self.retry_roles.get(asked)
         if not isinstance(response, HtmlResponse):
             sitemap = self._sitemap(response)
             kind = sitemap.type if sitemap is not None else None
@@ -595,8 +619,10 @@ class FamilySpider(Spider):
                 return self.parse_feed(response)
         else:
             self._retry_done(asked, False)
-        if a_sitemap:  # no page to store: a sitemap that failed again (_retried_sitemap)
+        if role == "sitemap":  # no page to store: a sitemap that failed again
             return [self._not_a_sitemap(asked)]
+        if role == "feed":
+            return [self._not_a_feed(asked)]
         return self.parse_page(response)
 
     def _read_retried_sitemap(self, asked: str, response: Response,
@@ -915,11 +941,14 @@ class FamilySpider(Spider):
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request
         asked = request.meta.get("redirect_urls", [request.url])[0]
+        role = {self.parse_sitemap: "sitemap", self.parse_feed: "feed"}.get(request.callback)
         if request.callback == self.parse_sitemap:
             self.sitemaps_answered += 1
             self.sitemap_failed = True
             self._release_when_answered()
         elif request.callback == self.parse_any:
+            role = "sitemap" if asked in self.awaiting_retry else self.retry_roles.get(asked)
+            self.failed_again.add(asked)  # the index naming it later gives no second failure
             self._retry_done(asked, False)
         kind, retry = _failure_kind(failure)
         if kind is None:
@@ -930,7 +959,8 @@ class FamilySpider(Spider):
             # sitemap, answering 304, would otherwise leave it unread for good.
             retry = True
         yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
-                           message=str(failure.value)[:200], failed_at=now(), retry=retry)
+                           message=str(failure.value)[:200], failed_at=now(), retry=retry,
+                           role=role)
 
     # -- helpers ---------------------------------------------------------------------------
 

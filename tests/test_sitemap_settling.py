@@ -847,7 +847,8 @@ def test_a_sitemap_entry_that_failed_is_tried_again_by_the_next_runs(tmp_path):
     runs = 0
     while True:
         with archive.session() as session:
-            if failure.url not in set(crawlstate.failing_urls(session, "arabpress")) and runs:
+            failing = {url for url, _ in crawlstate.failing_urls(session, "arabpress")}
+            if failure.url not in failing and runs:
                 break
         with archive.transaction() as session:
             crawlstate.note_failure(session, "arabpress", failure.url, failure.kind,
@@ -916,6 +917,7 @@ def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settl
         first = run_crawl("arabpress", db, tmp_path, base_url=origin)
         con = sqlite3.connect(db)
         with con:  # the archive as revision 0003 left it
+            con.execute("ALTER TABLE pages DROP COLUMN role")  # 0007
             con.execute("ALTER TABLE pages DROP COLUMN lastmod_ahead")  # 0006
             con.execute("DROP TABLE site_validators")
             con.execute("ALTER TABLE pages DROP COLUMN sitemap")
@@ -975,6 +977,7 @@ def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetch
                         "('arabpress', 'https://arabpress.com/odd2', ?, ?, 0)",
                         ("0001-01-01T00:00:00+01:00", "Mon, 02 Jan 2017 00:00:00 GMT",
                          "9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT"))
+            con.execute("ALTER TABLE pages DROP COLUMN role")  # 0007
             con.execute("ALTER TABLE pages DROP COLUMN lastmod_ahead")  # 0006
             con.execute("DROP TABLE site_validators")
             con.execute("UPDATE alembic_version SET version_num = '0004'")
@@ -1113,3 +1116,111 @@ def test_sitemaps_robots_txt_names_are_asked_for_conditionally_once_read_in_full
         indexed = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
     assert indexed.stats["pressarchive/sitemaps_read"] == 1  # the index; its months 304
     assert indexed.stats["pressarchive/skipped/sitemap"] == months
+
+
+def http_error(request: Request, status: int = 503):
+    """What Scrapy hands an errback for ``request`` answered ``status`` to its last retry."""
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.python.failure import Failure
+
+    failure = Failure(HttpError(HtmlResponse(url=request.url, status=status, request=request)))
+    failure.request = request
+    return failure
+
+
+def test_a_retried_sitemap_or_feed_whose_failure_says_what_it_is_fails_again_on_a_page():
+    # Its failure recorded it as a sitemap (or a feed): an HTML answer to its retry is a
+    # failure again before the index names it, or when the index fails too and never does
+    # (the whole site in maintenance). Stored as a page, its validators were the page's.
+    # Whichever comes first, one failure a run, the role kept.
+    index = f"{LOCAL}/sitemap.xml"
+    child, feed = f"{LOCAL}/sitemaps/a.xml", f"{LOCAL}/feed.xml"
+    for answer_first in (True, False):
+        s = spider()
+        s.retrying = {child, feed}
+        s.retry_roles = {child: "sitemap", feed: "feed"}
+        out = []
+        if answer_first:
+            out += list(s.parse_any(html(child)))
+        out += list(s.parse_sitemap(xml(s.sitemap_request(index).url, INDEX_AB)))
+        if not answer_first:
+            out += list(s.parse_any(html(child)))
+        out += list(s.parse_any(html(feed)))
+        assert not any(isinstance(item, FetchedPage) for item in out), answer_first
+        assert [(f.url, f.kind, f.role) for f in out if isinstance(f, FetchFailure)] == [
+            ("https://arabpress.com/sitemaps/a.xml", "not_a_sitemap", "sitemap"),
+            ("https://arabpress.com/feed.xml", "not_a_feed", "feed")], answer_first
+    # Its retry failing outright: the errback's failure, with the role, and none more when
+    # the index names it after.
+    s = spider()
+    s.retrying, s.retry_roles = {child}, {child: "sitemap"}
+    (failure,) = s.on_error(http_error(s.request(child, callback=s.parse_any)))
+    assert (failure.kind, failure.role) == ("http_503", "sitemap")
+    out = list(s.parse_sitemap(xml(s.sitemap_request(index).url, INDEX_AB)))
+    assert not any(isinstance(item, FetchFailure) for item in out)
+    assert s.sitemap_failed and s.sitemaps_asked == 3 == s.sitemaps_answered + 1  # b: out
+    # A sitemap or feed failing in its own request says so too; a page says nothing.
+    (failure,) = s.on_error(http_error(s.sitemap_request(f"{LOCAL}/sitemaps/c.xml")))
+    assert failure.role == "sitemap"
+    (page,) = s.on_error(http_error(s.request(f"{LOCAL}/a-page")))
+    assert page.role is None
+
+
+def test_a_failure_s_role_is_kept_by_later_failures_that_do_not_know_it(tmp_path):
+    from pressarchive.storage import Archive, crawlstate
+
+    archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    url, page = "https://arabpress.com/sitemaps/2025-06.xml", "https://arabpress.com/a"
+    when = crawlstate.stored_time("2026-11-30T12:00:00+00:00")
+    with archive.transaction() as session:
+        crawlstate.note_failure(session, "arabpress", url, "http_503", when, role="sitemap")
+        crawlstate.note_failure(session, "arabpress", page, "timeout", when)
+    with archive.transaction() as session:
+        crawlstate.note_failure(session, "arabpress", url, "timeout", when)  # role not known
+    with archive.session() as session:
+        failing = sorted(crawlstate.failing_urls(session, "arabpress"))
+    archive.close()
+    assert failing == [(page, None), (url, "sitemap")]
+
+
+def test_a_failed_sitemap_answering_a_maintenance_page_with_its_index_fails_again(tmp_path):
+    # A month's sitemap and the feed fail (5xx) in one run; in the next the whole site is in
+    # maintenance: the index, the sitemap and the feed answer an HTML page with 200. No index
+    # names the sitemap then, so only its recorded failure tells what it is: that answer is
+    # a failure again (kept to be retried, unconditionally), not a page stored under the
+    # sitemap's URL with the maintenance page's validators. The run after reads it again.
+    family = SiteFamily(120, seed=12)
+    month = f"/sitemaps/{family.months('arabpress')[-2]}.xml"
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family) as server:
+        def crawl():
+            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return run.stats
+
+        server.faults = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                               targets=(month, "/feed.xml"))
+        crawl()
+        server.faults = Faults(soft_404=1.0, retry_factor=1.0, faults_on_all=True,
+                               targets=("/sitemap.xml", month, "/feed.xml"))
+        maintenance = crawl()
+        con = sqlite3.connect(db)
+        rows = con.execute("SELECT url, failures, role, last_error, etag, last_modified, "
+                           "last_fetched FROM pages WHERE failures > 0 ORDER BY url").fetchall()
+        con.close()
+        server.faults = None
+        mended = crawl()
+    public = "https://arabpress.com"
+    assert rows == [(f"{public}/feed.xml", 2, "feed", "not_a_feed", None, None, None),
+                    (f"{public}{month}", 2, "sitemap", "not_a_sitemap", None, None, None)]
+    assert maintenance["pressarchive/retrying_failed"] == 2
+    assert mended["pressarchive/retrying_failed"] == 2
+    assert "pressarchive/failed" not in mended, mended
+    assert mended["pressarchive/sitemaps_read"] == 2  # the index and the month; others 304
+    assert mended["pressarchive/feeds_read"] == 1
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone()[0] == 0
+    finally:
+        con.close()
+    assert stored_urls(db) == articles_of(family)

@@ -310,9 +310,10 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
 
 
 def note_failure(session: Session, site: str, url: str, error: str, when: dt.datetime,
-                 retry: bool = True) -> None:
+                 retry: bool = True, role: str | None = None) -> None:
     """Remember a URL that failed after Scrapy's retries; ``retry=False`` for failures that
-    another try will not mend (a 404), which are then not retried on their own."""
+    another try will not mend (a 404), which are then not retried on their own. ``role``:
+    what it was asked for as, "sitemap" or "feed" (kept: a later failure may not know it)."""
     page = _page(session, site, url)
     if page is None:
         page = Page(site=site, url=url, failures=0)
@@ -320,6 +321,8 @@ def note_failure(session: Session, site: str, url: str, error: str, when: dt.dat
     page.failures = (page.failures or 0) + 1 if retry else MAX_FAILURES
     page.last_error = error[:200]
     page.last_failed = when
+    if role:
+        page.role = role
 
 
 def clear_failures(session: Session, site: str, urls: list[str]) -> None:
@@ -359,11 +362,12 @@ def known_urls(connection: Connection, site: str) -> Iterator[str]:
         select(Page.url).where(Page.site == site).execution_options(yield_per=5000)).scalars()
 
 
-def failing_urls(session: Session, site: str) -> Iterator[str]:
-    """URLs whose last attempts failed: the next run tries them again."""
-    yield from session.scalars(
-        select(Page.url).where(Page.site == site, Page.failures > 0,
-                               Page.failures < MAX_FAILURES).order_by(Page.id))
+def failing_urls(session: Session, site: str) -> Iterator[tuple[str, str | None]]:
+    """URLs whose last attempts failed, with what they were asked for as ("sitemap", "feed",
+    None: a page, or not known): the next run tries them again."""
+    yield from session.execute(
+        select(Page.url, Page.role).where(Page.site == site, Page.failures > 0,
+                                          Page.failures < MAX_FAILURES).order_by(Page.id))
 
 
 def start_run(session: Session, spider: str, site: str, mode: str, settings: dict[str, Any],

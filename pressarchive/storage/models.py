@@ -105,6 +105,9 @@ class Page(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
     last_error: Mapped[str | None] = mapped_column(String(200))
     last_failed: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # What a failure of this URL was asked for as: "sitemap" or "feed" (None: a page). The
+    # next run, asking for it again, then takes an HTML answer for a failure, not a page.
+    role: Mapped[str | None] = mapped_column(String(16))
 
 
 Index("ix_pages_failing", Page.site, Page.failures)
