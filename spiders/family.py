@@ -593,10 +593,11 @@ class FamilySpider(Spider):
         self._release_when_answered()
 
     def parse_any(self, response: Response) -> Iterable[Any]:
-        """A URL that the last runs could not fetch, asked for again (``start``): its failure
-        did not say whether it was a page, a sitemap or a feed, so it is read as what it
-        turns out to be. (As a page only, a sitemap that had failed would never be read: the
-        sitemap index does not ask for it a second time, see ``_retried_sitemap``.)
+        """A URL that the last runs could not fetch, asked for again (``start``): read as what
+        it turns out to be, a page, a sitemap or a feed (a failure recorded before migration
+        0007 does not say which; a page's never does). As a page only, a sitemap that had
+        failed would never be read: the sitemap index does not ask for it a second time (see
+        ``_retried_sitemap``).
 
         One known to be a sitemap (the index or robots.txt names it, or its failure was
         recorded as a sitemap's) or a feed that answers with anything else (a maintenance
