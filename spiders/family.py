@@ -13,7 +13,8 @@ from scrapy import Request, Spider, signals
 from scrapy.exceptions import (CannotResolveHostError, CloseSpider,
                                DownloadConnectionRefusedError, DownloadFailedError,
                                DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
-from scrapy.http import HtmlResponse, Response, TextResponse
+from parsel import Selector
+from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -135,6 +136,9 @@ class FamilySpider(Spider):
         # And those whose failure this run has already given (one a run is counted).
         self.retry_roles: dict[str, str] = {}
         self.failed_again: set[str] = set()
+        # Sitemaps and feeds whose failures reached MAX_FAILURES, no longer retried (local
+        # URLs): read as what they are, their failure is cleared (_recovered_after_giving_up).
+        self.given_up: set[str] = set()
         # Those read this time as the sitemap or feed they are: no record of theirs clears
         # their failure (a page's does), so forget_recovered does (local URLs).
         self.recovered: set[str] = set()
@@ -153,9 +157,11 @@ class FamilySpider(Spider):
         self.run_number = 0  # the site's runs recorded (this one among them): whose turn it is
         self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
         self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
-        # Pages checked (fetched, or answered 304) at this time or later (naive UTC) are not
+        self.ahead_revisit_max = 168.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
+        # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
+        # many checks in a row found them unchanged: crawlstate.revisit_thresholds) are not
         # due (_not_due); None: every page is. And the pages found not due in this run.
-        self.checked_since: dt.datetime | None = None
+        self.checked_since: list[dt.datetime] | None = None
         self.not_due = UrlHashes()
         self.not_due_articles: set[int] = set()  # their articles
 
@@ -176,6 +182,8 @@ class FamilySpider(Spider):
                                                        spider.ahead_recheck)
         spider.ahead_revisit = max(0.0, crawler.settings.getfloat("LASTMOD_AHEAD_REVISIT",
                                                                   spider.ahead_revisit))
+        spider.ahead_revisit_max = max(0.0, crawler.settings.getfloat(
+            "LASTMOD_AHEAD_REVISIT_MAX", spider.ahead_revisit_max))
         crawler.signals.connect(spider.forget_recovered, signal=signals.spider_closed)
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
@@ -205,11 +213,13 @@ class FamilySpider(Spider):
             self.known = UrlHashes(crawlstate.known_urls(connection, self.site.slug))
         with archive.session() as session:
             failing = list(crawlstate.failing_urls(session, self.site.slug))
+            self.given_up = {self._local(url)
+                             for url in crawlstate.given_up_urls(session, self.site.slug)}
             self.trusts_validators = crawlstate.validators_follow_edits(session, self.site.slug)
             self.run_number = crawlstate.runs_of(session, self.site.slug)
         if self.ahead_revisit and not self.full:
-            self.checked_since = crawlstate.stored_time(now()) - dt.timedelta(
-                hours=self.ahead_revisit)
+            self.checked_since = crawlstate.revisit_thresholds(
+                crawlstate.stored_time(now()), self.ahead_revisit, self.ahead_revisit_max)
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url, role in failing:  # what the last runs could not fetch: pages, sitemaps, feeds
             self.retrying.add(local := self._local(url))
@@ -547,6 +557,15 @@ class FamilySpider(Spider):
         if self.held and (self.sitemaps_answered == self.sitemaps_asked or self.sitemap_failed):
             self._release()
 
+    def _recovered_after_giving_up(self, response: Response) -> None:
+        """A sitemap or feed read as one whose failures reached MAX_FAILURES (``given_up``):
+        no longer retried, it is read from the index, robots.txt or a page's link, and only
+        this clears its failure (forget_recovered); a month's sitemap is also cleared when a
+        finished run remembers it, an index or a feed never was."""
+        if self.given_up and (asked := response.meta.get(
+                "redirect_urls", [response.url])[0]) in self.given_up:
+            self.recovered.add(asked)
+
     def _retried_sitemap(self, url: str) -> FetchFailure | None:
         """A sitemap the index (or robots.txt) lists that this run asked for already, as a
         failure of the last runs (parse_any): counted as one of the run's sitemaps, answered
@@ -608,7 +627,9 @@ class FamilySpider(Spider):
         asked = response.meta.get("redirect_urls", [response.url])[0]
         # what it is, as the index (or robots.txt) said, or as its failure was recorded
         role = "sitemap" if asked in self.awaiting_retry else self.retry_roles.get(asked)
-        if not isinstance(response, HtmlResponse):
+        # By its body, as parse_sitemap reads a sitemap: one served as text/html is still
+        # one (a page that failed, the common case, is not parsed twice for it).
+        if role or not isinstance(response, HtmlResponse):
             sitemap = self._sitemap(response)
             kind = sitemap.type if sitemap is not None else None
             if kind in SITEMAP_ROOTS or kind in FEED_ROOTS:
@@ -650,6 +671,7 @@ class FamilySpider(Spider):
         # (a dict each) kept that long, for several sitemaps at once, raised a 50,000-article
         # crawl's peak memory by a tenth.
         self.crawler.stats.inc_value("pressarchive/sitemaps_read")
+        self._recovered_after_giving_up(response)
         entries = (entry for entry in sitemap if entry.get("loc"))
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
@@ -709,11 +731,14 @@ class FamilySpider(Spider):
         """Whether a known page whose sitemap lastmod changed is left for a later run (counted,
         and marked decided for this run): its lastmods have run ahead of it
         (``PageState.lastmod_ahead``, as ``_ahead_and_trusted`` reads it), so a changed one
-        says nothing, and it was checked less than LASTMOD_AHEAD_REVISIT hours ago
-        (``checked_since``). Against a sitemap stamped with the time it was made, every run
-        would otherwise ask for every known article. An edit such a page hides waits at most
-        that long; FULL_RECHECK asks for every page. Its sitemap is not remembered
-        (``remember_sitemaps``), so the run it is due in reads the entry."""
+        says nothing, and it was checked less than its revisit ago (``checked_since``):
+        LASTMOD_AHEAD_REVISIT hours, doubled for each check in a row past AHEAD_RUNS that
+        found it unchanged, up to LASTMOD_AHEAD_REVISIT_MAX. Against a sitemap stamped with
+        the time it was made, every run would otherwise ask for every known article, and a
+        run a day for every one of them every day. An edit such a page hides waits at most
+        LASTMOD_AHEAD_REVISIT_MAX hours (one found resets its wait); FULL_RECHECK asks for
+        every page. Its sitemap is not remembered (``remember_sitemaps``), so the run it is
+        due in reads the entry."""
         if self.full or state is None or not state.checked_since or state.failures \
                 or state.article_id is None or state.lastmod_ahead < crawlstate.AHEAD_RUNS:
             return False
@@ -763,11 +788,23 @@ class FamilySpider(Spider):
         return unchanged
 
     def parse_feed(self, response: Response) -> Iterable[Request]:
-        if not isinstance(response, TextResponse):
+        # Read as XML whatever its Content-Type: served as text/html, an RSS feed's <link>
+        # elements are empty to an HTML parser. Anything but a feed (a maintenance page) is
+        # logged and counted, as an invalid sitemap is.
+        if isinstance(response, XmlResponse):
+            selector = response.selector
+        else:
+            selector = Selector(body=response.body, type="xml",
+                                encoding=getattr(response, "encoding", None) or "utf-8")
+        root = getattr(selector.root, "tag", None)
+        if not isinstance(root, str) or root.rsplit("}", 1)[-1] not in FEED_ROOTS:
+            self.logger.warning("Ignoring invalid feed: %s", response.url)
+            self.crawler.stats.inc_value("pressarchive/feeds_invalid")
             return
         self.crawler.stats.inc_value("pressarchive/feeds_read")
-        response.selector.remove_namespaces()
-        urls = [url for h in response.xpath("//item/link/text() | //entry/link/@href").getall()
+        self._recovered_after_giving_up(response)
+        selector.remove_namespaces()
+        urls = [url for h in selector.xpath("//item/link/text() | //entry/link/@href").getall()
                 if (url := self._local(response.urljoin(h.strip()))) not in self.asked
                 and self._short_enough(url)]
         states = self._states(urls)
@@ -949,11 +986,12 @@ class FamilySpider(Spider):
             self._release_when_answered()
         elif request.callback == self.parse_any:
             role = "sitemap" if asked in self.awaiting_retry else self.retry_roles.get(asked)
-            self.failed_again.add(asked)  # the index naming it later gives no second failure
             self._retry_done(asked, False)
         kind, retry = _failure_kind(failure)
         if kind is None:
             return  # robots.txt said no: a decision, not a failure
+        if request.callback == self.parse_any:
+            self.failed_again.add(asked)  # the index naming it later gives no second failure
         if request.meta.get("sitemap"):
             # A sitemap lists the page, so even a 404 (published before the page, a cache
             # holding an old 404) is tried again by the next runs, up to their limit: its

@@ -459,6 +459,42 @@ def test_a_page_whose_lastmods_run_ahead_is_asked_again_once_its_revisit_is_due(
     assert due.get("new_version") == 1 and "not_due" not in due, due
 
 
+def test_a_page_unchanged_for_longer_waits_longer_for_its_revisit(tmp_path):
+    # The revisit of a page whose lastmods run ahead doubles with each check in a row past
+    # the first two that found it unchanged (LASTMOD_AHEAD_REVISIT_MAX caps it): 30 hours
+    # after their last checks, the pages checked unchanged twice are due (20 hours), those
+    # checked three times are not (40); and each check counts, in the crawl as it runs.
+    family = SiteFamily(120, seed=9)
+    db = tmp_path / "archive.sqlite"
+    server, crawl = stamped_runs(family, db, tmp_path)
+    with server:
+        for _ in range(5):
+            crawl()
+        learned = sorted(learned_pages(db))
+        con = sqlite3.connect(db)
+        try:
+            counted = dict(con.execute("SELECT url, unchanged_checks FROM pages WHERE url IN "
+                                       f"({','.join('?' * len(learned))})", learned))
+            longer, shorter = learned[::2], learned[1::2]
+            with con:
+                con.execute("UPDATE pages SET last_fetched = "
+                            "datetime(last_fetched, '-30 hours')")
+                con.executemany("UPDATE pages SET unchanged_checks = ? WHERE url = ?",
+                                [(3, url) for url in longer] + [(2, url) for url in shorter])
+        finally:
+            con.close()
+        later = crawl()
+        again = crawl()  # an hour on: every page checked since, or not due
+    assert len(learned) >= 20, learned
+    # Fetched once, then found unchanged by each of three more runs (two full fetches, the
+    # third a fetch or a 304); those a link led to before their sitemap, by as many or more.
+    assert min(counted.values()) >= 3, counted
+    assert later["not_due"] == len(longer), later
+    assert later.get("not_modified", 0) + later.get("unchanged", 0) >= len(shorter), later
+    assert again["not_due"] == len(learned), again
+    assert "new_version" not in later and "new_version" not in again
+
+
 def test_an_edit_behind_a_stuck_last_modified_is_found_by_the_etag_sent_with_it(tmp_path):
     # Stamped sitemaps from a server whose Last-Modified never moves, while its ETag follows
     # the edits: an article the home page links to, in a run whose sitemap for it fails

@@ -343,3 +343,85 @@ def test_a_run_counts_pages_left_for_their_revisit_as_not_modified():
     stats = {"pressarchive/not_modified": 2, "pressarchive/skipped/lastmod": 3,
              "pressarchive/lastmod_ahead/not_due": 4}
     assert run_counts(stats)["not_modified"] == 9
+
+
+def test_a_page_unchanged_for_longer_waits_longer_for_its_revisit():
+    # LASTMOD_AHEAD_REVISIT (20 hours) for a page up to its first AHEAD_RUNS unchanged
+    # checks, doubled for each one more, up to LASTMOD_AHEAD_REVISIT_MAX (168): the database
+    # picks each page's threshold by its unchanged_checks.
+    import datetime as dt
+
+    from pressarchive.storage.archive import Archive
+
+    now = dt.datetime(2026, 1, 10, 12)
+    thresholds = crawlstate.revisit_thresholds(now, 20, 168)
+    assert [(now - when) / dt.timedelta(hours=1) for when in thresholds] == [
+        20, 40, 80, 160, 168]
+    assert crawlstate.revisit_thresholds(now, 20, 0) == [now - dt.timedelta(hours=20)]
+    assert crawlstate.revisit_thresholds(now, 20, 20) == [now - dt.timedelta(hours=20)]
+    archive = Archive("sqlite://")
+    pages = {  # unchanged checks, hours since the last check -> whether still not due
+        (0, 19): True, (2, 19): True, (2, 21): False, (3, 21): True, (3, 41): False,
+        (4, 79): True, (4, 81): False, (5, 159): True, (5, 161): False, (9, 167): True,
+        (9, 169): False}
+    url = "https://arabpress.com/p-{}-{}".format
+    with archive.transaction() as session:
+        for (checks, hours) in pages:
+            session.add(Page(site="arabpress", url=url(checks, hours), failures=0,
+                             unchanged_checks=checks,
+                             last_fetched=now - dt.timedelta(hours=hours)))
+    with archive.session() as session:
+        states = crawlstate.page_states(session, "arabpress", [url(*key) for key in pages],
+                                        thresholds)
+        flat = crawlstate.page_states(session, "arabpress", [url(*key) for key in pages],
+                                      crawlstate.revisit_thresholds(now, 20))
+    archive.close()
+    assert {key: states[url(*key)].checked_since for key in pages} == pages
+    # Without growth, 20 hours for every page, however long unchanged.
+    assert {key for key in pages if flat[url(*key)].checked_since} == {
+        key for key in pages if key[1] < 20}
+
+
+def test_checks_that_find_a_page_unchanged_are_counted_until_one_finds_it_changed():
+    # A 304 or a fetch of the version held at the URL counts one more; a first fetch, or
+    # one that finds another version, starts again at 0.
+    import datetime as dt
+    from dataclasses import replace
+
+    from pressarchive.record import Record
+    from pressarchive.storage.archive import Archive
+
+    archive = Archive("sqlite://")
+    url = "https://arabpress.com/port-reopens"
+    record = Record(url=url, site="arabpress", headline="Port reopens",
+                    body="The port reopened on Friday after a week of repairs. " * 3,
+                    fetched_at="2025-06-20T10:00:00+00:00")
+    fetch = Fetch(site="arabpress", url=url, fetched_at=dt.datetime(2025, 6, 20, 10))
+
+    def checks() -> int:
+        with archive.session() as session:
+            return session.scalar(select(Page.unchanged_checks).where(Page.url == url))
+
+    def not_modified(day: int) -> None:
+        with archive.transaction() as session:
+            crawlstate.note_not_modified(session, [crawlstate.NotModified(
+                site="arabpress", url=url, when=dt.datetime(2025, 6, day, 10))])
+
+    archive.save(record, fetch)
+    assert checks() == 0
+    archive.save(replace(record, fetched_at="2025-06-21T10:00:00+00:00"),
+                 replace(fetch, fetched_at=dt.datetime(2025, 6, 21, 10)))
+    assert checks() == 1
+    not_modified(22)
+    not_modified(23)
+    assert checks() == 3
+    edited = replace(record, body=record.body + " It closed again.", fingerprint="",
+                     fetched_at="2025-06-24T10:00:00+00:00")
+    archive.save(edited, replace(fetch, fetched_at=dt.datetime(2025, 6, 24, 10)))
+    assert checks() == 0
+    # Many at once (Archive.save_many, as the ingest worker saves): the same counts.
+    with archive.transaction() as session:
+        archive.save_many(session, [(replace(edited, fetched_at="2025-06-25T10:00:00+00:00"),
+                                     replace(fetch, fetched_at=dt.datetime(2025, 6, 25, 10)))])
+    assert checks() == 1
+    archive.close()

@@ -917,6 +917,7 @@ def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settl
         first = run_crawl("arabpress", db, tmp_path, base_url=origin)
         con = sqlite3.connect(db)
         with con:  # the archive as revision 0003 left it
+            con.execute("ALTER TABLE pages DROP COLUMN unchanged_checks")  # 0008
             con.execute("ALTER TABLE pages DROP COLUMN role")  # 0007
             con.execute("ALTER TABLE pages DROP COLUMN lastmod_ahead")  # 0006
             con.execute("DROP TABLE site_validators")
@@ -977,6 +978,7 @@ def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetch
                         "('arabpress', 'https://arabpress.com/odd2', ?, ?, 0)",
                         ("0001-01-01T00:00:00+01:00", "Mon, 02 Jan 2017 00:00:00 GMT",
                          "9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT"))
+            con.execute("ALTER TABLE pages DROP COLUMN unchanged_checks")  # 0008
             con.execute("ALTER TABLE pages DROP COLUMN role")  # 0007
             con.execute("ALTER TABLE pages DROP COLUMN lastmod_ahead")  # 0006
             con.execute("DROP TABLE site_validators")
@@ -1223,4 +1225,78 @@ def test_a_failed_sitemap_answering_a_maintenance_page_with_its_index_fails_agai
         assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone()[0] == 0
     finally:
         con.close()
+    assert stored_urls(db) == articles_of(family)
+
+
+def test_a_retried_sitemap_or_feed_served_as_text_html_is_read_as_what_its_body_is():
+    # Content-Type is not what tells: a sitemap or feed served as text/html is read as one
+    # by its own request, and so by its retry, its failure cleared (a helper's soak: the
+    # feed was failed again on every run, not_a_feed, until it was given up for good).
+    child, feed = f"{LOCAL}/sitemaps/a.xml", f"{LOCAL}/feed.xml"
+    rss = (b'<?xml version="1.0"?><rss><channel><item><link>https://arabpress.com/x</link>'
+           b"</item></channel></rss>")
+    s = spider()
+    s.retrying = {child, feed}
+    s.retry_roles = {child: "sitemap", feed: "feed"}
+    out = list(s.parse_any(html(child, urlset("a")))) + list(s.parse_any(html(feed, rss)))
+    assert [r.url for r in out] == [f"{LOCAL}/a", f"{LOCAL}/x"]
+    assert s.recovered == {child, feed}
+    assert s.crawler.stats.get_value("pressarchive/feeds_read") == 1
+
+
+def test_a_retried_sitemap_robots_txt_now_refuses_still_fails_when_the_index_names_it():
+    # The retry refused by robots.txt gives no failure of its own (a decision): the index
+    # naming it then records one, so that it is given up after MAX_FAILURES runs, not
+    # retried for ever (a helper's soak found it stuck at one failure).
+    from scrapy.exceptions import IgnoreRequest
+    from twisted.python.failure import Failure
+
+    index = f"{LOCAL}/sitemap.xml"
+    child = f"{LOCAL}/sitemaps/a.xml"
+    s = spider()
+    s.retrying, s.retry_roles = {child}, {child: "sitemap"}
+    refused = Failure(IgnoreRequest("Forbidden by robots.txt"))
+    refused.request = s.request(child, callback=s.parse_any)
+    assert list(s.on_error(refused)) == []
+    out = list(s.parse_sitemap(xml(s.sitemap_request(index).url, INDEX_AB)))
+    assert [(f.url, f.kind) for f in out if isinstance(f, FetchFailure)] == [
+        ("https://arabpress.com/sitemaps/a.xml", "not_a_sitemap")]
+
+
+def test_an_index_or_feed_given_up_after_failing_is_cleared_once_read_again(tmp_path):
+    # The sitemap index and the feed fail MAX_FAILURES runs in a row: no longer retried on
+    # their own, they are still read every run (robots.txt names the index, every page the
+    # feed), and the first run that reads them as what they are clears their failures. (A
+    # month's sitemap is cleared by the finished run that remembers it; these never were.)
+    from pressarchive.storage import crawlstate
+
+    family = SiteFamily(120, seed=5)
+    db = tmp_path / "archive.sqlite"
+    down = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
+                  targets=("/sitemap.xml", "/feed.xml"))
+
+    def failing() -> list[tuple[str, int, str]]:
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("SELECT url, failures, role FROM pages WHERE failures > 0 "
+                               "ORDER BY url").fetchall()
+        finally:
+            con.close()
+
+    with FamilyServer(family, down) as server:
+        def crawl():
+            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return run.stats
+
+        for _ in range(crawlstate.MAX_FAILURES):
+            crawl()
+        given_up = failing()
+        server.faults = None
+        mended = crawl()
+    assert given_up == [("https://arabpress.com/feed.xml", crawlstate.MAX_FAILURES, "feed"),
+                        ("https://arabpress.com/sitemap.xml", crawlstate.MAX_FAILURES,
+                         "sitemap")]
+    assert mended["pressarchive/retrying_failed"] == 0  # given up: read as usual, not retried
+    assert failing() == []
     assert stored_urls(db) == articles_of(family)

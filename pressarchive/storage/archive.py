@@ -89,7 +89,7 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
 
 
 # The newest migration in pressarchive/migrations/versions (a test holds the two together).
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -221,10 +221,11 @@ def _with_evidence(fetch: Fetch, saved: Saved) -> Fetch:
     archive held at that URL though the sitemap lastmod that led to it was newer than the
     copy's Last-Modified (``forget_lastmod``: the page's lastmods ran ahead of it,
     ``Page.lastmod_ahead``); ``edited`` when it is another version than the one held there
-    (evidence of the site's validators, ``crawlstate._validator_evidence``)."""
+    (evidence of the site's validators, ``crawlstate._validator_evidence``); ``as_held`` when
+    it is the very version held there (one more check that found the page unchanged)."""
     ran_ahead = saved.as_held and fetch.forget_lastmod
-    if ran_ahead or saved.edited:
-        return replace(fetch, ran_ahead=ran_ahead, edited=saved.edited)
+    if ran_ahead or saved.edited or saved.as_held:
+        return replace(fetch, ran_ahead=ran_ahead, edited=saved.edited, as_held=saved.as_held)
     return fetch
 
 

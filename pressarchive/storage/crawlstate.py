@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple
+from typing import Any, Iterator, NamedTuple, Sequence
 
-from sqlalchemy import Connection, bindparam, false, func, select, update
+from sqlalchemy import Connection, and_, bindparam, false, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from ..lastmods import http_date
@@ -60,6 +60,7 @@ class Fetch:
     # whose validator is evidence for the site (``_validator_evidence``).
     ran_ahead: bool = False
     edited: bool = False
+    as_held: bool = False  # the very version held at that URL: counted in unchanged_checks
 
 
 @dataclass
@@ -72,7 +73,8 @@ class PageState:
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
     sitemap: str | None = None  # the sitemap (public URL) whose lastmod it carries
     lastmod_ahead: int = 0  # how often its sitemap lastmod ran ahead of it (AHEAD_RUNS)
-    checked_since: bool = False  # fetched (or answered 304) since the time page_states was given
+    # Fetched (or answered 304) since the time page_states was given for its unchanged_checks
+    checked_since: bool = False
 
 
 def _page(session: Session, site: str, url: str) -> Page | None:
@@ -91,10 +93,11 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
     ahead = (getattr(known, "lastmod_ahead", 0) or 0) + fetch.ran_ahead
+    unchanged = (getattr(known, "unchanged_checks", 0) or 0) + 1 if fetch.as_held else 0
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
-            "lastmod_ahead": ahead, "article_id": article_id, "failures": 0,
-            "last_error": None}
+            "lastmod_ahead": ahead, "unchanged_checks": unchanged, "article_id": article_id,
+            "failures": 0, "last_error": None}
 
 
 def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
@@ -120,7 +123,8 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     for site in {fetch.site for fetch, _ in fetches}:
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
         for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap,
-                                          Page.lastmod_ahead, Page.etag, Page.last_modified)
+                                          Page.lastmod_ahead, Page.unchanged_checks,
+                                          Page.etag, Page.last_modified)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
     inserts, updates = [], []
@@ -293,6 +297,7 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
     # A validator the 304 did not give keeps the one recorded (coalesce).
     fetched = update(table).where(table.c.id == bindparam("page_id")).values(
         last_fetched=bindparam("when"), failures=0, last_error=None,
+        unchanged_checks=table.c.unchanged_checks + 1,
         etag=func.coalesce(bindparam("page_etag"), table.c.etag),
         last_modified=func.coalesce(bindparam("page_modified"), table.c.last_modified))
     if plain:
@@ -336,13 +341,53 @@ def clear_failures(session: Session, site: str, urls: list[str]) -> None:
                     .values(failures=0, last_error=None, etag=None, last_modified=None))
 
 
+def revisit_thresholds(when: dt.datetime, hours: float,
+                       max_hours: float = 0.0) -> list[dt.datetime]:
+    """How recent a page's last check must be for it not to be due yet (``page_states``),
+    ``when`` (naive UTC) less its wait, by its ``unchanged_checks``: ``hours`` up to
+    AHEAD_RUNS of them, then doubled for each one more (one threshold each), up to
+    ``max_hours``, the last threshold, for that many checks or more. A page unchanged for
+    long is revisited the less often (20, 40, 80, 160, then 168 hours apart, with the
+    defaults); one found changed starts again at ``hours``."""
+    waits = [hours]
+    while 0 < waits[-1] < max_hours:
+        waits.append(min(waits[-1] * 2, max_hours))
+    return [when - dt.timedelta(hours=wait) for wait in waits]
+
+
+def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | None) -> Any:
+    """The SQL truth of ``PageState.checked_since``: a page's last check at least as recent
+    as the threshold its ``unchanged_checks`` picks (``revisit_thresholds``; one time: for
+    any count)."""
+    if thresholds is None:
+        return false()
+    if isinstance(thresholds, dt.datetime):
+        thresholds = [thresholds]
+    last = len(thresholds) - 1
+    terms = []
+    for i, since in enumerate(thresholds):
+        checks = AHEAD_RUNS + i
+        if last == 0:
+            count = true()
+        elif i == 0:
+            count = Page.unchanged_checks <= checks
+        elif i == last:
+            count = Page.unchanged_checks >= checks
+        else:
+            count = Page.unchanged_checks == checks
+        terms.append(and_(count, Page.last_fetched >= since))
+    return or_(*terms)
+
+
 def page_states(session: Session | Connection, site: str, urls: list[str],
-                checked_since: dt.datetime | None = None) -> dict[str, PageState]:
+                checked_since: dt.datetime | Sequence[dt.datetime] | None = None
+                ) -> dict[str, PageState]:
     """The state of many URLs in one query per 500 (a sitemap or a listing at a time); a
-    plain connection will do, and costs less than a session. ``checked_since`` (naive UTC):
-    whether each was last fetched, or answered 304, at that time or later
-    (``PageState.checked_since``; compared by the database, no time is parsed here)."""
-    recent = (Page.last_fetched >= checked_since) if checked_since is not None else false()
+    plain connection will do, and costs less than a session. ``checked_since`` (naive UTC,
+    one time or ``revisit_thresholds``): whether each was last fetched, or answered 304, at
+    that time or later (``PageState.checked_since``; compared by the database, no time is
+    parsed here)."""
+    recent = _checked_since(checked_since)
     out: dict[str, PageState] = {}
     for start in range(0, len(urls), 500):
         rows = session.execute(
@@ -368,6 +413,14 @@ def failing_urls(session: Session, site: str) -> Iterator[tuple[str, str | None]
     yield from session.execute(
         select(Page.url, Page.role).where(Page.site == site, Page.failures > 0,
                                           Page.failures < MAX_FAILURES).order_by(Page.id))
+
+
+def given_up_urls(session: Session, site: str) -> Iterator[str]:
+    """Sitemaps and feeds (a failure recorded their ``role``) whose failures reached
+    MAX_FAILURES: no longer retried on their own, their failure is cleared once read again."""
+    yield from session.scalars(
+        select(Page.url).where(Page.site == site, Page.failures >= MAX_FAILURES,
+                               Page.role.is_not(None)))
 
 
 def start_run(session: Session, spider: str, site: str, mode: str, settings: dict[str, Any],

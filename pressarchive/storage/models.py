@@ -101,6 +101,10 @@ class Page(Base):
     # Full fetches, asked for by a sitemap lastmod newer than the copy's Last-Modified, that
     # found the page as held: its lastmods run ahead of it (crawlstate.AHEAD_RUNS).
     lastmod_ahead: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Checks in a row (a 304, or a fetch that found the version held here) since the page last
+    # changed (a new version, its first fetch): a page whose lastmods run ahead of it is
+    # revisited the less often the longer it stays as it is (crawlstate.revisit_thresholds).
+    unchanged_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"))
     failures: Mapped[int] = mapped_column(Integer, default=0)  # since the last success
     last_error: Mapped[str | None] = mapped_column(String(200))
