@@ -948,7 +948,13 @@ class FamilySpider(Spider):
         validators have told of an edit (``trusts_validators``), and this run is not its
         turn to be asked in full (one time in LASTMOD_AHEAD_RECHECK on average, by a hash of
         its URL and the run's number), which finds an edit its validators no longer tell of
-        and ends the site's trust."""
+        and ends the site's trust.
+
+        A page whose revisit has grown (``_revisit_visits``: its wait as a number of
+        LASTMOD_AHEAD_REVISIT waits) stands for that many visits, and its chance of a full
+        fetch grows with it (always, from a wait of seven): validators that stop telling of
+        edits are then found as soon, in hours, as when every visit came after the
+        shortest wait, and with no more full fetches."""
         if not (self.trusts_validators and state.lastmod_ahead >= crawlstate.AHEAD_RUNS):
             return False
         every = self.ahead_recheck
@@ -956,11 +962,20 @@ class FamilySpider(Spider):
         # many runs, and a stride that is a multiple of ``every`` (runs an hour apart, due
         # again after 21) met the same turn every time, always or never in full. (Not CRC-32
         # either, whose low bits missed every turn of some strides.)
-        if every and _turn(f"{self.run_number} {url}") % every == 0:
+        if every and _turn(f"{self.run_number} {url}") % every < self._revisit_visits(state):
             self.crawler.stats.inc_value("pressarchive/lastmod_ahead/rechecked")
             return False
         self.crawler.stats.inc_value("pressarchive/lastmod_ahead/conditional")
         return True
+
+    def _revisit_visits(self, state) -> float:
+        """How many LASTMOD_AHEAD_REVISIT waits a page's revisit now lasts (1 when it does
+        not grow: ``crawlstate.revisit_thresholds``)."""
+        if not self.ahead_revisit or self.ahead_revisit_max <= self.ahead_revisit:
+            return 1.0
+        doublings = max(0, state.unchanged_checks - crawlstate.AHEAD_RUNS)
+        wait = min(self.ahead_revisit * 2.0 ** min(doublings, 32), self.ahead_revisit_max)
+        return wait / self.ahead_revisit
 
     def page_unsettled(self, item: Any, response: Any, **kwargs: Any) -> None:
         """On ``item_dropped`` and ``item_error``: a page fetched in this run that gave the

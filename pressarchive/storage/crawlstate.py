@@ -73,6 +73,7 @@ class PageState:
     article_id: int | None  # the article its last fetch gave; None for a page that gave none
     sitemap: str | None = None  # the sitemap (public URL) whose lastmod it carries
     lastmod_ahead: int = 0  # how often its sitemap lastmod ran ahead of it (AHEAD_RUNS)
+    unchanged_checks: int = 0  # checks in a row that found it unchanged (revisit_thresholds)
     # Fetched (or answered 304) since the time page_states was given for its unchanged_checks
     checked_since: bool = False
 
@@ -393,10 +394,10 @@ def page_states(session: Session | Connection, site: str, urls: list[str],
         rows = session.execute(
             select(Page.url, Page.lastmod, Page.etag, Page.last_modified,
                    Page.last_fetched.is_not(None), Page.failures, Page.article_id,
-                   Page.sitemap, Page.lastmod_ahead, recent)
+                   Page.sitemap, Page.lastmod_ahead, Page.unchanged_checks, recent)
             .where(Page.site == site, Page.url.in_(urls[start:start + 500])))
-        out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:9],
-                                      bool(row[9]))
+        out.update({row[0]: PageState(row[1], row[2], row[3], bool(row[4]), *row[5:10],
+                                      bool(row[10]))
                     for row in rows})
     return out
 
