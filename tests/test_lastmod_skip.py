@@ -168,20 +168,28 @@ def test_the_crawl_state_tells_whether_a_page_was_checked_since_a_time():
         assert not checked(None)  # no time given: never
 
 
-def test_a_copy_as_held_under_a_lastmod_it_does_not_vouch_for_counts_as_running_ahead():
+def port_reopens(**fetched):
+    """An in-memory archive, a record of one article and the fetch that gave it (``fetched``:
+    the fetch's other fields)."""
     import datetime as dt
-    from dataclasses import replace
 
     from pressarchive.record import Record
     from pressarchive.storage.archive import Archive
 
-    archive = Archive("sqlite://")
     url = "https://arabpress.com/port-reopens"
     record = Record(url=url, site="arabpress", headline="Port reopens",
                     body="The port reopened on Friday after a week of repairs. " * 3,
                     fetched_at="2025-06-20T10:00:00+00:00")
     fetch = Fetch(site="arabpress", url=url, fetched_at=dt.datetime(2025, 6, 20, 10),
-                  last_modified="Fri, 20 Jun 2025 09:00:00 GMT", lastmod="2025-06-20")
+                  **fetched)
+    return Archive("sqlite://"), url, record, fetch
+
+
+def test_a_copy_as_held_under_a_lastmod_it_does_not_vouch_for_counts_as_running_ahead():
+    from dataclasses import replace
+
+    archive, url, record, fetch = port_reopens(
+        last_modified="Fri, 20 Jun 2025 09:00:00 GMT", lastmod="2025-06-20")
 
     def ahead() -> int:
         with archive.session() as session:
@@ -404,15 +412,7 @@ def test_checks_that_find_a_page_unchanged_are_counted_until_one_finds_it_change
     import datetime as dt
     from dataclasses import replace
 
-    from pressarchive.record import Record
-    from pressarchive.storage.archive import Archive
-
-    archive = Archive("sqlite://")
-    url = "https://arabpress.com/port-reopens"
-    record = Record(url=url, site="arabpress", headline="Port reopens",
-                    body="The port reopened on Friday after a week of repairs. " * 3,
-                    fetched_at="2025-06-20T10:00:00+00:00")
-    fetch = Fetch(site="arabpress", url=url, fetched_at=dt.datetime(2025, 6, 20, 10))
+    archive, url, record, fetch = port_reopens()
 
     def checks() -> int:
         with archive.session() as session:

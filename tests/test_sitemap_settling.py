@@ -117,6 +117,16 @@ def stored_urls(db) -> set[str]:
         con.close()
 
 
+def failing_rows(db) -> list[tuple[str, int, str | None]]:
+    """(URL, failures, role) of the pages the crawl state holds as failing, by URL."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT url, failures, role FROM pages WHERE failures > 0 "
+                           "ORDER BY url").fetchall()
+    finally:
+        con.close()
+
+
 def articles_of(family: SiteFamily, month: str | None = None) -> set[str]:
     ids = family.month_ids("arabpress", month) if month else family.ids("arabpress")
     return {family.article(i).url("arabpress") for i in ids}
@@ -204,11 +214,7 @@ def test_a_sitemap_index_or_feed_read_again_after_a_failure_is_no_failure_any_mo
     assert mended["pressarchive/retrying_failed"] == 2, mended
     assert "pressarchive/failed" not in mended, mended
     assert after["pressarchive/retrying_failed"] == 0, after
-    con = sqlite3.connect(db)
-    try:
-        assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone()[0] == 0
-    finally:
-        con.close()
+    assert failing_rows(db) == []
     assert stored_urls(db) == articles_of(family)
 
 
@@ -1220,11 +1226,7 @@ def test_a_failed_sitemap_answering_a_maintenance_page_with_its_index_fails_agai
     assert "pressarchive/failed" not in mended, mended
     assert mended["pressarchive/sitemaps_read"] == 2  # the index and the month; others 304
     assert mended["pressarchive/feeds_read"] == 1
-    con = sqlite3.connect(db)
-    try:
-        assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone()[0] == 0
-    finally:
-        con.close()
+    assert failing_rows(db) == []
     assert stored_urls(db) == articles_of(family)
 
 
@@ -1275,14 +1277,6 @@ def test_an_index_or_feed_given_up_after_failing_is_cleared_once_read_again(tmp_
     down = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
                   targets=("/sitemap.xml", "/feed.xml"))
 
-    def failing() -> list[tuple[str, int, str]]:
-        con = sqlite3.connect(db)
-        try:
-            return con.execute("SELECT url, failures, role FROM pages WHERE failures > 0 "
-                               "ORDER BY url").fetchall()
-        finally:
-            con.close()
-
     with FamilyServer(family, down) as server:
         def crawl():
             run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
@@ -1291,12 +1285,12 @@ def test_an_index_or_feed_given_up_after_failing_is_cleared_once_read_again(tmp_
 
         for _ in range(crawlstate.MAX_FAILURES):
             crawl()
-        given_up = failing()
+        given_up = failing_rows(db)
         server.faults = None
         mended = crawl()
     assert given_up == [("https://arabpress.com/feed.xml", crawlstate.MAX_FAILURES, "feed"),
                         ("https://arabpress.com/sitemap.xml", crawlstate.MAX_FAILURES,
                          "sitemap")]
     assert mended["pressarchive/retrying_failed"] == 0  # given up: read as usual, not retried
-    assert failing() == []
+    assert failing_rows(db) == []
     assert stored_urls(db) == articles_of(family)
