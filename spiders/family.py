@@ -157,7 +157,7 @@ class FamilySpider(Spider):
         self.run_number = 0  # the site's runs recorded (this one among them): whose turn it is
         self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
         self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
-        self.ahead_revisit_max = 168.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
+        self.ahead_revisit_max = 160.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
         # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
         # many checks in a row found them unchanged: crawlstate.revisit_thresholds) are not
         # due (_not_due); None: every page is. And the pages found not due in this run.
@@ -929,7 +929,8 @@ class FamilySpider(Spider):
         headers = {}
         if state is not None and not self.full and state.failures == 0 and (
                 not (lastmod and state.lastmod and lastmod != state.lastmod)
-                or self._ahead_and_trusted(url, state)):
+                or self._ahead_and_trusted(url, state)) \
+                and not self._blind_recheck(url, lastmod, state):
             headers = _conditional(state)
         self.asked.add(url)
         meta = {"lastmod": lastmod, "follow": follow}
@@ -957,6 +958,14 @@ class FamilySpider(Spider):
         shortest wait, and with no more full fetches."""
         if not (self.trusts_validators and state.lastmod_ahead >= crawlstate.AHEAD_RUNS):
             return False
+        if self._recheck_turn(url, state):
+            return False
+        self.crawler.stats.inc_value("pressarchive/lastmod_ahead/conditional")
+        return True
+
+    def _recheck_turn(self, url: str, state) -> bool:
+        """Whether this run is the turn of a page whose lastmods run ahead to be asked in full
+        (counted): one visit in LASTMOD_AHEAD_RECHECK, or as many as its grown wait holds."""
         every = self.ahead_recheck
         # A hash, not (URL + run) % every: with revisits a page is asked for only every so
         # many runs, and a stride that is a multiple of ``every`` (runs an hour apart, due
@@ -964,9 +973,22 @@ class FamilySpider(Spider):
         # either, whose low bits missed every turn of some strides.)
         if every and _turn(f"{self.run_number} {url}") % every < self._revisit_visits(state):
             self.crawler.stats.inc_value("pressarchive/lastmod_ahead/rechecked")
+            return True
+        return False
+
+    def _blind_recheck(self, url: str, lastmod: str | None, state) -> bool:
+        """Whether a page whose lastmods run ahead, and whose crawl state keeps no lastmod
+        (its last fetch was older than the one its sitemap gave: ``_unvouched``), is asked
+        in full though a lastmod would not ask for it so: such a request is conditional
+        whatever the site's trust, and a server answering it 304 whatever the page (a
+        review's find) then hid an edit for a whole wait, a week once the wait had grown.
+        So once its wait has grown, it takes the recheck turn, as ``_ahead_and_trusted``
+        does: in full as often as the wait holds 20-hour ones, every visit at the longest.
+        Before that (learning, and with no growth) it is asked conditionally, as before."""
+        if not lastmod or state.lastmod or state.lastmod_ahead < crawlstate.AHEAD_RUNS \
+                or self._revisit_visits(state) <= 1:
             return False
-        self.crawler.stats.inc_value("pressarchive/lastmod_ahead/conditional")
-        return True
+        return self._recheck_turn(url, state)
 
     def _revisit_visits(self, state) -> float:
         """How many LASTMOD_AHEAD_REVISIT waits a page's revisit now lasts (1 when it does

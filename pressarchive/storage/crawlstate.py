@@ -94,7 +94,9 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
     ahead = (getattr(known, "lastmod_ahead", 0) or 0) + fetch.ran_ahead
-    unchanged = (getattr(known, "unchanged_checks", 0) or 0) + 1 if fetch.as_held else 0
+    # A first fetch starts at 0, even of another URL of an article held (an upper-case
+    # spelling): a check of this row is what counts.
+    unchanged = (known.unchanged_checks or 0) + 1 if fetch.as_held and known is not None else 0
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
             "lastmod_ahead": ahead, "unchanged_checks": unchanged, "article_id": article_id,
@@ -105,14 +107,29 @@ def note_fetch(session: Session, fetch: Fetch, article_id: int | None) -> None:
     """Record a fetch that gave an archived record (in the caller's transaction, so a crash
     between fetch and save cannot mark a page fetched whose record was never stored), and
     what an edit it found says of its site's validators."""
-    page = _page(session, fetch.site, fetch.url)
+    page = known = _page(session, fetch.site, fetch.url)
     if page is None:
         page = Page(site=fetch.site, url=fetch.url, first_fetched=fetch.fetched_at)
         session.add(page)
     else:
         _note_evidence(session, page, fetch)
-    for name, value in _fetched(fetch, article_id, page).items():
+    for name, value in _fetched(fetch, article_id, known).items():
         setattr(page, name, value)
+    _restart_counts(session, [(fetch, article_id)])
+
+
+def _restart_counts(session: Session, fetches: list[tuple[Fetch, int | None]]) -> None:
+    """An edit found at one URL of an article sets ``unchanged_checks`` to 0 at every URL of
+    it on that site: found at another spelling of its URL, it left the listed page's count
+    growing, and that page's wait with it."""
+    edited: dict[str, set[int]] = {}
+    for fetch, article_id in fetches:
+        if fetch.edited and article_id is not None:
+            edited.setdefault(fetch.site, set()).add(article_id)
+    for site, articles in edited.items():
+        session.execute(update(Page).where(Page.site == site, Page.article_id.in_(articles),
+                                           Page.unchanged_checks != 0)
+                        .values(unchanged_checks=0))
 
 
 def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> None:
@@ -142,6 +159,7 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         session.execute(Page.__table__.insert(), inserts)
     if updates:
         session.execute(update(Page), updates)
+    _restart_counts(session, fetches)
 
 
 def _note_evidence(session: Session, page: Any, fetch: Fetch) -> None:
@@ -348,7 +366,7 @@ def revisit_thresholds(when: dt.datetime, hours: float,
     ``when`` (naive UTC) less its wait, by its ``unchanged_checks``: ``hours`` up to
     AHEAD_RUNS of them, then doubled for each one more (one threshold each), up to
     ``max_hours``, the last threshold, for that many checks or more. A page unchanged for
-    long is revisited the less often (20, 40, 80, 160, then 168 hours apart, with the
+    long is revisited the less often (20, 40, 80, then 160 hours apart, with the
     defaults); one found changed starts again at ``hours``."""
     waits = [hours]
     while 0 < waits[-1] < max_hours:
