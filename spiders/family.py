@@ -598,6 +598,12 @@ class FamilySpider(Spider):
                             message="a feed that had failed answered with no feed",
                             failed_at=now(), retry=True, role="feed")
 
+    def _retry_role(self, url: str) -> str | None:
+        """What a URL retried from the last runs is: a sitemap, as the index (or robots.txt)
+        said in this run, or what its failure recorded ("sitemap", "feed"; None: a page, or
+        not known)."""
+        return "sitemap" if url in self.awaiting_retry else self.retry_roles.get(url)
+
     def _retry_done(self, url: str, read: bool) -> None:
         """What parse_any made of a URL retried from the last runs (``read``: a sitemap)."""
         self.retried[url] = read
@@ -625,8 +631,7 @@ class FamilySpider(Spider):
         unread until it changed. That holds when the index failed too in this run (the whole
         site in maintenance) and names nothing."""
         asked = response.meta.get("redirect_urls", [response.url])[0]
-        # what it is, as the index (or robots.txt) said, or as its failure was recorded
-        role = "sitemap" if asked in self.awaiting_retry else self.retry_roles.get(asked)
+        role = self._retry_role(asked)
         # By its body, as parse_sitemap reads a sitemap: one served as text/html is still
         # one (a page that failed, the common case, is not parsed twice for it).
         if role or not isinstance(response, HtmlResponse):
@@ -992,12 +997,11 @@ class FamilySpider(Spider):
 
     def _revisit_visits(self, state) -> float:
         """How many LASTMOD_AHEAD_REVISIT waits a page's revisit now lasts (1 when it does
-        not grow: ``crawlstate.revisit_thresholds``)."""
-        if not self.ahead_revisit or self.ahead_revisit_max <= self.ahead_revisit:
+        not grow: ``crawlstate.revisit_wait``)."""
+        if not self.ahead_revisit:
             return 1.0
-        doublings = max(0, state.unchanged_checks - crawlstate.AHEAD_RUNS)
-        wait = min(self.ahead_revisit * 2.0 ** min(doublings, 32), self.ahead_revisit_max)
-        return wait / self.ahead_revisit
+        return crawlstate.revisit_wait(state.unchanged_checks, self.ahead_revisit,
+                                       self.ahead_revisit_max) / self.ahead_revisit
 
     def page_unsettled(self, item: Any, response: Any, **kwargs: Any) -> None:
         """On ``item_dropped`` and ``item_error``: a page fetched in this run that gave the
@@ -1022,7 +1026,7 @@ class FamilySpider(Spider):
             self.sitemap_failed = True
             self._release_when_answered()
         elif request.callback == self.parse_any:
-            role = "sitemap" if asked in self.awaiting_retry else self.retry_roles.get(asked)
+            role = self._retry_role(asked)
             self._retry_done(asked, False)
         kind, retry = _failure_kind(failure)
         if kind is None:

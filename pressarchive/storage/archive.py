@@ -224,7 +224,7 @@ def _with_evidence(fetch: Fetch, saved: Saved) -> Fetch:
     (evidence of the site's validators, ``crawlstate._validator_evidence``); ``as_held`` when
     it is the very version held there (one more check that found the page unchanged)."""
     ran_ahead = saved.as_held and fetch.forget_lastmod
-    if ran_ahead or saved.edited or saved.as_held:
+    if saved.edited or saved.as_held:  # ran_ahead is as_held
         return replace(fetch, ran_ahead=ran_ahead, edited=saved.edited, as_held=saved.as_held)
     return fetch
 

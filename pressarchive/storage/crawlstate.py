@@ -360,17 +360,26 @@ def clear_failures(session: Session, site: str, urls: list[str]) -> None:
                     .values(failures=0, last_error=None, etag=None, last_modified=None))
 
 
+def revisit_wait(checks: int, hours: float, max_hours: float = 0.0) -> float:
+    """The wait, in hours, before a page whose lastmods run ahead is due again, by its
+    ``unchanged_checks``: ``hours`` up to AHEAD_RUNS of them, then doubled for each one
+    more, up to ``max_hours`` (no growth when that is ``hours`` or less). A page unchanged
+    for long is revisited the less often (20, 40, 80, then 160 hours apart, with the
+    defaults); one found changed starts again at ``hours``."""
+    if not 0 < hours < max_hours:
+        return hours
+    return min(hours * 2.0 ** min(max(0, checks - AHEAD_RUNS), 32), max_hours)
+
+
 def revisit_thresholds(when: dt.datetime, hours: float,
                        max_hours: float = 0.0) -> list[dt.datetime]:
     """How recent a page's last check must be for it not to be due yet (``page_states``),
-    ``when`` (naive UTC) less its wait, by its ``unchanged_checks``: ``hours`` up to
-    AHEAD_RUNS of them, then doubled for each one more (one threshold each), up to
-    ``max_hours``, the last threshold, for that many checks or more. A page unchanged for
-    long is revisited the less often (20, 40, 80, then 160 hours apart, with the
-    defaults); one found changed starts again at ``hours``."""
-    waits = [hours]
-    while 0 < waits[-1] < max_hours:
-        waits.append(min(waits[-1] * 2, max_hours))
+    ``when`` (naive UTC) less its ``revisit_wait``: one threshold for AHEAD_RUNS checks or
+    fewer, one for each count after, the last for the longest wait and any count from its
+    own on."""
+    waits = [revisit_wait(AHEAD_RUNS, hours, max_hours)]
+    while hours > 0 and waits[-1] < max_hours:
+        waits.append(revisit_wait(AHEAD_RUNS + len(waits), hours, max_hours))
     return [when - dt.timedelta(hours=wait) for wait in waits]
 
 
