@@ -16,6 +16,7 @@ made, how many days it took to be stored (an edit of an article not yet due wait
 
 Prints figures; asserts nothing (tests/test_incremental.py and tests/test_lastmod_skip.py
 hold the behaviour). Usage: python bench/revisit_days.py [--articles 2000] [--days 21]
+[--max 20 160]
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def series(args, max_hours: int, tmp: Path) -> None:
     pending: dict[int, int] = {}  # article -> the day of its oldest edit not yet stored
     delays: list[int] = []
     totals = [0] * len(COLUMNS)
+    requests: list[int] = []  # each run's after the first
     print(f"(LASTMOD_AHEAD_REVISIT_MAX={max_hours})")
     for day in range(args.days):
         if day:
@@ -98,6 +100,7 @@ def series(args, max_hours: int, tmp: Path) -> None:
                    stats.get("downloader/response_bytes", 0) / 1e6, wall]
         if day:  # the first crawl is the same in both series
             totals = [t + f for t, f in zip(totals, figures)]
+            requests.append(figures[0])
         for i in list(pending):
             now = family.article(i, SITE)
             if stored(db, now.url(SITE)) == (now.headline, now.body_text):
@@ -106,6 +109,11 @@ def series(args, max_hours: int, tmp: Path) -> None:
               + f"{figures[6]:>10.2f}{figures[7]:>10.1f}", flush=True)
     print(f"{'after the first, total':<24}" + "".join(f"{int(n):>10,}" for n in totals[:6])
           + f"{totals[6]:>10.2f}{totals[7]:>10.1f}")
+    if requests:
+        last_week = requests[-7:]
+        print(f"requests a run after the first: largest {max(requests):,}, median "
+              f"{statistics.median(requests):,}; the last {len(last_week)} runs: "
+              f"{min(last_week):,} to {max(last_week):,}")
     if delays:
         print(f"edits stored: {len(delays)}, days until stored: median "
               f"{statistics.median(delays)}, mean {statistics.mean(delays):.2f}, "
@@ -119,10 +127,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--days", type=int, default=21)
+    parser.add_argument("--max", type=int, nargs="+", default=[20, 160],
+                        help="LASTMOD_AHEAD_REVISIT_MAX of each series (hours)")
     args = parser.parse_args()
     print(f"{'run':<24}" + "".join(f"{c:>10}" for c in COLUMNS))
     with tempfile.TemporaryDirectory() as tmpdir:
-        for max_hours in (20, 160):
+        for max_hours in args.max:
             series(args, max_hours, Path(tmpdir))
 
 

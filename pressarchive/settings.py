@@ -166,7 +166,9 @@ LASTMOD_AHEAD_REVISIT = 20
 # less than 168 hours after the last one checked a page (it checked it some way into its run),
 # so at 168 such a page waited eight days; at 160 a run a day checks an old article once a
 # week, not every day. A page edited long after it was published has that edit stored within
-# a week; one found changed goes back to 20. At or below LASTMOD_AHEAD_REVISIT: the wait does
+# a week; one found changed goes back to 20. A page's first wait at this longest is cut to
+# 1/7..7/7 of it by its row id (crawlstate.REVISIT_PHASES), so a back catalogue crawled in one
+# run is not checked in weekly waves. At or below LASTMOD_AHEAD_REVISIT: the wait does
 # not grow (bench/revisit_days.py: a third of the requests over a site's first three weeks,
 # edits of old articles stored up to 6 days late).
 LASTMOD_AHEAD_REVISIT_MAX = 160

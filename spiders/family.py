@@ -159,9 +159,10 @@ class FamilySpider(Spider):
         self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
         self.ahead_revisit_max = 160.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
         # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
-        # many checks in a row found them unchanged: crawlstate.revisit_thresholds) are not
-        # due (_not_due); None: every page is. And the pages found not due in this run.
-        self.checked_since: list[dt.datetime] | None = None
+        # many checks in a row found them unchanged, and at the first longest wait by their
+        # id: crawlstate.revisit_thresholds) are not due (_not_due); None: every page is.
+        # And the pages found not due in this run.
+        self.checked_since: crawlstate.Revisit | None = None
         self.not_due = UrlHashes()
         self.not_due_articles: set[int] = set()  # their articles
 

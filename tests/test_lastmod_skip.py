@@ -401,12 +401,13 @@ def test_a_page_unchanged_for_longer_waits_longer_for_its_revisit():
 
     now = dt.datetime(2026, 1, 10, 12)
     thresholds = crawlstate.revisit_thresholds(now, 20, 168)
-    assert [(now - when) / dt.timedelta(hours=1) for when in thresholds] == [
+    assert [(now - when) / dt.timedelta(hours=1) for when in thresholds.tiers] == [
         20, 40, 80, 160, 168]
-    assert crawlstate.revisit_thresholds(now, 20, 0) == [now - dt.timedelta(hours=20)]
-    assert crawlstate.revisit_thresholds(now, 20, 20) == [now - dt.timedelta(hours=20)]
+    for flat in (0, 20):  # no growth: one threshold, no phases
+        assert crawlstate.revisit_thresholds(now, 20, flat) == ([now - dt.timedelta(hours=20)],
+                                                                [])
     assert [(now - when) / dt.timedelta(hours=1) for when in crawlstate.revisit_thresholds(
-        now, 20, 160)] == [20, 40, 80, 160]  # the defaults: a week apart for a run a day
+        now, 20, 160).tiers] == [20, 40, 80, 160]  # the defaults: a week apart for a run a day
     archive = Archive("sqlite://")
     pages = {  # unchanged checks, hours since the last check -> whether still not due
         (0, 19): True, (2, 19): True, (2, 21): False, (3, 21): True, (3, 41): False,
@@ -428,6 +429,51 @@ def test_a_page_unchanged_for_longer_waits_longer_for_its_revisit():
     # Without growth, 20 hours for every page, however long unchanged.
     assert {key for key in pages if flat[url(*key)].checked_since} == {
         key for key in pages if key[1] < 20}
+
+
+def test_the_first_longest_wait_is_cut_by_the_page_id_so_pages_crawled_together_spread():
+    # Pages crawled in one run reach the longest wait together. Its first one is cut to
+    # 1/7 .. 7/7 of it (never under LASTMOD_AHEAD_REVISIT) by the row's id modulo 7, so a
+    # run a day then checks about a seventh of them, not all of them every seventh day;
+    # after that one, the longest wait again for each.
+    import datetime as dt
+
+    from pressarchive.storage.archive import Archive
+
+    now = dt.datetime(2026, 1, 10, 12)
+    revisit = crawlstate.revisit_thresholds(now, 20, 160)
+    assert [round((now - when) / dt.timedelta(hours=1), 1) for when in revisit.phases] == [
+        22.9, 45.7, 68.6, 91.4, 114.3, 137.1, 160.0]
+    assert [round((now - when) / dt.timedelta(hours=1), 1)
+            for when in crawlstate.revisit_thresholds(now, 20, 70).phases] == [
+        20, 20, 30, 40, 50, 60, 70]  # never under the shortest wait
+    archive = Archive("sqlite://")
+    url = "https://arabpress.com/p-{}-{}".format
+    ran = {}  # (id, unchanged checks) -> hours since the last check
+    for page_id in range(70, 77):
+        ran[page_id, 5] = 23 * (page_id - 69)  # after one wait of 80 hours: its share
+        ran[page_id + 100, 6] = 23 * (page_id - 69)  # after a longest wait: 160 for all
+    with archive.transaction() as session:
+        for (page_id, checks), hours in ran.items():
+            session.add(Page(id=page_id, site="arabpress", url=url(page_id, checks),
+                             failures=0, unchanged_checks=checks,
+                             last_fetched=now - dt.timedelta(hours=hours)))
+    with archive.session() as session:
+        states = crawlstate.page_states(session, "arabpress", [url(*key) for key in ran],
+                                        revisit)
+    due = {key for key in ran if not states[url(*key)].checked_since}
+    # id % 7 == 0 waits 22.9 hours (due at 23), 1 waits 45.7 (due at 46), ..., 6 waits 160
+    # (due at 161); at 6 checks, only one checked 160 hours ago or more.
+    assert due == {(page_id, 5) for page_id in range(70, 77)} | {(176, 6)}
+    not_yet = {(page_id, 5): 22 * (page_id - 69) for page_id in range(70, 77)}
+    with archive.transaction() as session:
+        for (page_id, checks), hours in not_yet.items():
+            session.get(Page, page_id).last_fetched = now - dt.timedelta(hours=hours)
+    with archive.session() as session:
+        states = crawlstate.page_states(session, "arabpress", [url(*key) for key in not_yet],
+                                        revisit)
+    archive.close()
+    assert not [key for key in not_yet if not states[url(*key)].checked_since]
 
 
 def test_checks_that_find_a_page_unchanged_are_counted_until_one_finds_it_changed():

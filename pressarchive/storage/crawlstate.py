@@ -371,25 +371,46 @@ def revisit_wait(checks: int, hours: float, max_hours: float = 0.0) -> float:
     return min(hours * 2.0 ** min(max(0, checks - AHEAD_RUNS), 32), max_hours)
 
 
-def revisit_thresholds(when: dt.datetime, hours: float,
-                       max_hours: float = 0.0) -> list[dt.datetime]:
-    """How recent a page's last check must be for it not to be due yet (``page_states``),
-    ``when`` (naive UTC) less its ``revisit_wait``: one threshold for AHEAD_RUNS checks or
-    fewer, one for each count after, the last for the longest wait and any count from its
-    own on."""
+# A page's first wait at the longest (LASTMOD_AHEAD_REVISIT_MAX) is cut to one of this many
+# shares of it, 1/7 to 7/7, picked by the page's row id: pages crawled in one run would
+# otherwise come due together at every longest wait after (a back catalogue checked in
+# weekly waves); after that one wait, each keeps the day it fell on.
+REVISIT_PHASES = 7
+
+
+class Revisit(NamedTuple):
+    """How recent a page's last check must be for it not to be due yet (``page_states``):
+    ``tiers``, one threshold for AHEAD_RUNS unchanged checks or fewer, one for each count
+    after, the last for the longest wait and any count from its own on; ``phases``, when
+    the wait grows, the first longest wait's thresholds, the page's id modulo their number
+    picking its own (REVISIT_PHASES)."""
+
+    tiers: list[dt.datetime]
+    phases: list[dt.datetime]
+
+
+def revisit_thresholds(when: dt.datetime, hours: float, max_hours: float = 0.0) -> Revisit:
+    """The thresholds (``Revisit``) of a run at ``when`` (naive UTC): ``when`` less each
+    ``revisit_wait``, and less each share of the longest one (none below ``hours``)."""
     waits = [revisit_wait(AHEAD_RUNS, hours, max_hours)]
     while hours > 0 and waits[-1] < max_hours:
         waits.append(revisit_wait(AHEAD_RUNS + len(waits), hours, max_hours))
-    return [when - dt.timedelta(hours=wait) for wait in waits]
+    phases = [] if len(waits) == 1 else [
+        when - dt.timedelta(hours=max(hours, max_hours * share / REVISIT_PHASES))
+        for share in range(1, REVISIT_PHASES + 1)]
+    return Revisit([when - dt.timedelta(hours=wait) for wait in waits], phases)
 
 
-def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | None) -> Any:
+def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | None) -> Any:
     """The SQL truth of ``PageState.checked_since``: a page's last check at least as recent
-    as the threshold its ``unchanged_checks`` picks (``revisit_thresholds``; one time: for
-    any count)."""
+    as the threshold its ``unchanged_checks`` (and, at its first longest wait, its id) picks
+    (``revisit_thresholds``; one time: for any count)."""
     if thresholds is None:
         return false()
-    if isinstance(thresholds, dt.datetime):
+    phases: Sequence[dt.datetime] = []
+    if isinstance(thresholds, Revisit):
+        thresholds, phases = thresholds
+    elif isinstance(thresholds, dt.datetime):
         thresholds = [thresholds]
     last = len(thresholds) - 1
     terms = []
@@ -400,15 +421,18 @@ def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | None) -> An
         elif i == 0:
             count = Page.unchanged_checks <= checks
         elif i == last:
-            count = Page.unchanged_checks >= checks
+            count = Page.unchanged_checks >= checks + (1 if phases else 0)
         else:
             count = Page.unchanged_checks == checks
         terms.append(and_(count, Page.last_fetched >= since))
+    for phase, since in enumerate(phases):
+        terms.append(and_(Page.unchanged_checks == AHEAD_RUNS + last,
+                          Page.id % len(phases) == phase, Page.last_fetched >= since))
     return or_(*terms)
 
 
 def page_states(session: Session | Connection, site: str, urls: list[str],
-                checked_since: dt.datetime | Sequence[dt.datetime] | None = None
+                checked_since: dt.datetime | Sequence[dt.datetime] | Revisit | None = None
                 ) -> dict[str, PageState]:
     """The state of many URLs in one query per 500 (a sitemap or a listing at a time); a
     plain connection will do, and costs less than a session. ``checked_since`` (naive UTC,
