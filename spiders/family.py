@@ -546,8 +546,13 @@ class FamilySpider(Spider):
                 return
             sitemap = self._sitemap(response)
             if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
+                # A maintenance page served with 200, say: a failure, as a 503 would be,
+                # recorded to be asked for again next run (unconditionally) and counted in
+                # the run's errors.
                 self.logger.warning("Ignoring invalid sitemap: %s", response.url)
                 self.sitemap_failed = True
+                yield self._not_a_sitemap(response.meta.get("redirect_urls",
+                                                            [response.url])[0])
                 return
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
@@ -796,7 +801,7 @@ class FamilySpider(Spider):
     def parse_feed(self, response: Response) -> Iterable[Request]:
         # Read as XML whatever its Content-Type: served as text/html, an RSS feed's <link>
         # elements are empty to an HTML parser. Anything but a feed (a maintenance page) is
-        # logged and counted, as an invalid sitemap is.
+        # logged, counted, and a failure, as an invalid sitemap is.
         if isinstance(response, XmlResponse):
             selector = response.selector
         else:
@@ -806,6 +811,9 @@ class FamilySpider(Spider):
         if not isinstance(root, str) or root.rsplit("}", 1)[-1] not in FEED_ROOTS:
             self.logger.warning("Ignoring invalid feed: %s", response.url)
             self.crawler.stats.inc_value("pressarchive/feeds_invalid")
+            asked = response.meta.get("redirect_urls", [response.url])[0]
+            if asked not in self.failed_again:  # a retry's failure is given once
+                yield self._not_a_feed(asked)
             return
         self.crawler.stats.inc_value("pressarchive/feeds_read")
         self._recovered_after_giving_up(response)

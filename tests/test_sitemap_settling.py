@@ -13,6 +13,7 @@ its entries were never read, since its request from the sitemap index is then a 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sqlite3
 
 from scrapy import Request
@@ -1220,12 +1221,64 @@ def test_a_failed_sitemap_answering_a_maintenance_page_with_its_index_fails_agai
         mended = crawl()
     public = "https://arabpress.com"
     assert rows == [(f"{public}/feed.xml", 2, "feed", "not_a_feed", None, None, None),
+                    (f"{public}/sitemap.xml", 1, "sitemap", "not_a_sitemap", None, None, None),
                     (f"{public}{month}", 2, "sitemap", "not_a_sitemap", None, None, None)]
     assert maintenance["pressarchive/retrying_failed"] == 2
-    assert mended["pressarchive/retrying_failed"] == 2
+    assert mended["pressarchive/retrying_failed"] == 3  # the index's failure, too
     assert "pressarchive/failed" not in mended, mended
     assert mended["pressarchive/sitemaps_read"] == 2  # the index and the month; others 304
     assert mended["pressarchive/feeds_read"] == 1
+    assert failing_rows(db) == []
+    assert stored_urls(db) == articles_of(family)
+
+
+def test_a_sitemap_or_feed_answering_a_page_in_its_own_request_is_a_failure():
+    # Not only a retry: an index, a month's sitemap or the feed that answers its own request
+    # with an HTML page (a maintenance page served with 200) is a failure, as a 503 is,
+    # recorded with its role to be asked for again next run and counted in the run's errors.
+    s = spider()
+    index = s.sitemap_request(f"{LOCAL}/sitemap.xml")
+    child = s.sitemap_request(f"{LOCAL}/sitemaps/a.xml")
+    out = list(s.parse_sitemap(html(index.url))) + list(s.parse_sitemap(html(child.url)))
+    out += list(s.parse_feed(html(f"{LOCAL}/feed.xml")))
+    assert [(f.url, f.kind, f.role, f.retry) for f in out] == [
+        ("https://arabpress.com/sitemap.xml", "not_a_sitemap", "sitemap", True),
+        ("https://arabpress.com/sitemaps/a.xml", "not_a_sitemap", "sitemap", True),
+        ("https://arabpress.com/feed.xml", "not_a_feed", "feed", True)]
+    assert s.sitemap_failed and s.sitemaps_answered == s.sitemaps_asked == 2
+    assert s.crawler.stats.get_value("pressarchive/feeds_invalid") == 1
+    # Read as what they are, they give none.
+    s = spider()
+    rss = b'<?xml version="1.0"?><rss><channel></channel></rss>'
+    out = list(s.parse_sitemap(xml(s.sitemap_request(child.url).url, urlset("a"))))
+    out += list(s.parse_feed(html(f"{LOCAL}/feed.xml", rss)))
+    assert not any(isinstance(item, FetchFailure) for item in out)
+    assert not s.sitemap_failed
+
+
+def test_a_sitemap_and_feed_in_maintenance_are_failures_read_by_the_next_run(tmp_path):
+    # A first crawl finds a month's sitemap and the feed answering a maintenance page with
+    # 200: the run records them as failed (its errors say so), and the next run asks for
+    # them again, reads them, and clears the failures; nothing of the site is missing.
+    family = SiteFamily(120, seed=12)
+    month = f"/sitemaps/{family.months('arabpress')[-2]}.xml"
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family) as server:
+        server.faults = Faults(soft_404=1.0, retry_factor=1.0, faults_on_all=True,
+                               targets=(month, "/feed.xml"))
+        first = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+        rows = failing_rows(db)
+        server.faults = None
+        second = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    assert first.stats["finish_reason"] == second.stats["finish_reason"] == "finished"
+    public = "https://arabpress.com"
+    assert rows == [(f"{public}/feed.xml", 1, "feed"), (f"{public}{month}", 1, "sitemap")]
+    con = sqlite3.connect(db)
+    (errors,) = con.execute("SELECT errors FROM crawl_runs ORDER BY id LIMIT 1").fetchone()
+    con.close()
+    assert json.loads(errors) == {"not_a_feed": 1, "not_a_sitemap": 1}
+    assert second.stats["pressarchive/retrying_failed"] == 2
+    assert second.stats["pressarchive/feeds_read"] == 1
     assert failing_rows(db) == []
     assert stored_urls(db) == articles_of(family)
 
