@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from functools import partial
-from typing import Any, AsyncIterator, Iterable, NoReturn
+from typing import Any, AsyncIterator, Iterable, Iterator, NoReturn
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -545,6 +545,11 @@ class FamilySpider(Spider):
                 self.sitemaps_unchanged.add(self.public_url(response.url))
                 return
             sitemap = self._sitemap(response)
+            if sitemap is not None and sitemap.type in FEED_ROOTS:
+                # An RSS or Atom feed, which sitemaps.org allows as a sitemap (robots.txt
+                # may name one): read as the feed is, not remembered.
+                yield from self.parse_feed(response)
+                return
             if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
                 # A maintenance page served with 200, say: a failure, as a 503 would be,
                 # recorded to be asked for again next run (unconditionally) and counted in
@@ -647,7 +652,7 @@ class FamilySpider(Spider):
                 self.recovered.add(asked)  # what it is, read: its failure goes (forget_recovered)
             if kind in SITEMAP_ROOTS:
                 return self._read_retried_sitemap(asked, response, sitemap)
-            self._retry_done(asked, False)
+            self._retry_done(asked, kind in FEED_ROOTS)  # a feed reads as a sitemap too
             if kind in FEED_ROOTS:
                 return self.parse_feed(response)
         else:
@@ -655,28 +660,38 @@ class FamilySpider(Spider):
         if role == "sitemap":  # no page to store: a sitemap that failed again
             return [self._not_a_sitemap(asked)]
         if role == "feed":
+            self.crawler.stats.inc_value("pressarchive/feeds_invalid")
             return [self._not_a_feed(asked)]
         return self.parse_page(response)
 
     def _read_retried_sitemap(self, asked: str, response: Response,
-                              sitemap: Sitemap) -> Iterable[Request]:
+                              sitemap: Sitemap | TextSitemap) -> Iterable[Request]:
         try:
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
             self._retry_done(asked, True)
 
-    def _sitemap(self, response: Response) -> Sitemap | None:
+    def _sitemap(self, response: Response) -> Sitemap | TextSitemap | None:
         """The response's body as Scrapy's Sitemap (its ``type``: the root element's name),
-        ungzipped if need be; None for what XML cannot be made of."""
-        body = response.body
+        ungzipped if need be (a ``.xml.gz`` served as a file, with no Content-Encoding), or
+        as a sitemap in text (``TextSitemap``); None for what neither can be made of."""
+        body = self._body(response)
         try:
-            if body[:2] == gzip_magic_number:
-                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
             return Sitemap(body)
-        except Exception:  # lxml and gzip raise many kinds on garbage
-            return None
+        except Exception:  # lxml raises many kinds on garbage
+            return TextSitemap.read(body)
 
-    def _read_sitemap(self, response: Response, sitemap: Sitemap) -> Iterable[Request]:
+    def _body(self, response: Response) -> bytes:
+        """The response's body, ungzipped if it is gzip'd (b"" if that fails)."""
+        if not gzip_magic_number(response):
+            return response.body
+        try:
+            return gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        except Exception:  # gzip raises many kinds on garbage, and on too large a body
+            return b""
+
+    def _read_sitemap(self, response: Response,
+                      sitemap: Sitemap | TextSitemap) -> Iterable[Request]:
         # Its entries are read as Scrapy's Sitemap parses them, not gathered first: this
         # generator lives until its last request is scheduled, and a large sitemap's entries
         # (a dict each) kept that long, for several sitemaps at once, raised a 50,000-article
@@ -802,10 +817,10 @@ class FamilySpider(Spider):
         # Read as XML whatever its Content-Type: served as text/html, an RSS feed's <link>
         # elements are empty to an HTML parser. Anything but a feed (a maintenance page) is
         # logged, counted, and a failure, as an invalid sitemap is.
-        if isinstance(response, XmlResponse):
+        if isinstance(response, XmlResponse) and not gzip_magic_number(response):
             selector = response.selector
         else:
-            selector = Selector(body=response.body, type="xml",
+            selector = Selector(body=self._body(response), type="xml",
                                 encoding=getattr(response, "encoding", None) or "utf-8")
         root = getattr(selector.root, "tag", None)
         if not isinstance(root, str) or root.rsplit("}", 1)[-1] not in FEED_ROOTS:
@@ -1093,6 +1108,31 @@ class FamilySpider(Spider):
             return False
         day = lastmod[:10]
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
+
+
+class TextSitemap:
+    """A sitemap as a text file (sitemaps.org): one absolute URL a line, in UTF-8, nothing
+    else. Read as a ``urlset`` whose entries have no ``lastmod``."""
+
+    type = "urlset"
+
+    def __init__(self, urls: list[str]) -> None:
+        self.urls = urls
+
+    @classmethod
+    def read(cls, body: bytes) -> TextSitemap | None:
+        """The body as a text sitemap; None unless every line is an http(s) URL (an HTML
+        or plain-text maintenance page is not one)."""
+        try:
+            urls = body.decode("utf-8-sig").split()
+        except UnicodeDecodeError:
+            return None
+        if urls and all(url.startswith(("https://", "http://")) for url in urls):
+            return cls(urls)
+        return None
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return ({"loc": url} for url in self.urls)
 
 
 def _turn(key: str) -> int:

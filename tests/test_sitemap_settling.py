@@ -1256,6 +1256,61 @@ def test_a_sitemap_or_feed_answering_a_page_in_its_own_request_is_a_failure():
     assert not s.sitemap_failed
 
 
+def test_every_form_of_sitemap_sitemaps_org_allows_is_read_not_failed():
+    # gzip'd XML (a .xml.gz served as a file, no Content-Encoding), an RSS or Atom feed,
+    # and a text file of URLs, one a line, are sitemaps: read, not failures (a helper's
+    # soak: a gzip'd sitemap was never ungzipped, and became a failure every run). A text
+    # file that is not all URLs is not one.
+    import gzip
+
+    from scrapy.http import Response, TextResponse
+
+    rss = (b'<?xml version="1.0"?><rss><channel><item><link>https://arabpress.com/r</link>'
+           b"</item></channel></rss>")
+    atom = (b'<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><entry>'
+            b'<link href="https://arabpress.com/t"/></entry></feed>')
+    text = b"\xef\xbb\xbfhttps://arabpress.com/x\r\nhttps://arabpress.com/y\n\n"
+
+    def read(response) -> list:
+        out = list(s.parse_sitemap(response))
+        assert not any(isinstance(item, FetchFailure) for item in out)
+        return [r.url for r in out]
+
+    s = spider()
+    gz = s.sitemap_request(f"{LOCAL}/sitemaps/a.xml.gz").url
+    assert read(Response(gz, body=gzip.compress(urlset("a", "b")), request=Request(gz))) == [
+        f"{LOCAL}/a", f"{LOCAL}/b"]
+    gz_feed = s.sitemap_request(f"{LOCAL}/feed.xml.gz").url
+    assert read(Response(gz_feed, body=gzip.compress(rss), request=Request(gz_feed))) == [
+        f"{LOCAL}/r"]
+    assert read(xml(s.sitemap_request(f"{LOCAL}/feed.xml").url, atom)) == [f"{LOCAL}/t"]
+    listed = s.sitemap_request(f"{LOCAL}/urls.txt").url
+    assert read(TextResponse(listed, body=text, request=Request(listed))) == [
+        f"{LOCAL}/x", f"{LOCAL}/y"]
+    assert not s.sitemap_failed and s.sitemaps_answered == s.sitemaps_asked == 4
+    assert s.crawler.stats.get_value("pressarchive/feeds_read") == 2
+    # A text sitemap is remembered as a sitemap is; a feed, read in full every time, is not.
+    assert listed in s.sitemaps_read and gz in s.sitemaps_read
+    assert gz_feed not in s.sitemaps_read
+    for body in (b"Down for maintenance", b"https://arabpress.com/x maintenance", b"",
+                 gzip.compress(b"<html><body>maintenance</body></html>")):
+        down = s.sitemap_request(f"{LOCAL}/down.txt").url
+        (failure,) = s.parse_sitemap(TextResponse(down, body=body, request=Request(down)))
+        assert failure.kind == "not_a_sitemap", body
+    # Retried (it failed last run, recorded as a sitemap): a feed robots.txt names as a
+    # sitemap reads as one, with no failure when robots.txt names it again; a retried feed
+    # answering a page is counted as an invalid feed, as in its own request.
+    s = spider()
+    feed = f"{LOCAL}/feed.xml"
+    s.retrying, s.retry_roles = {feed, f"{LOCAL}/news.xml"}, {feed: "sitemap",
+                                                              f"{LOCAL}/news.xml": "feed"}
+    assert [r.url for r in s.parse_any(xml(feed, rss))] == [f"{LOCAL}/r"]
+    assert s._retried_sitemap(feed) is None and not s.sitemap_failed
+    (failure,) = s.parse_any(html(f"{LOCAL}/news.xml"))
+    assert failure.kind == "not_a_feed"
+    assert s.crawler.stats.get_value("pressarchive/feeds_invalid") == 1
+
+
 def test_a_sitemap_and_feed_in_maintenance_are_failures_read_by_the_next_run(tmp_path):
     # A first crawl finds a month's sitemap and the feed answering a maintenance page with
     # 200: the run records them as failed (its errors say so), and the next run asks for
