@@ -8,7 +8,8 @@ lets the wait double with each further check that found the page unchanged, up t
 hours. Over a generated site of ``--articles`` (2,000), from a fresh archive each time, ``--days``
 (21) runs a day apart: the site advances a day before each run after the first (new articles,
 a few edited), and the archive's record of when each page was last checked is moved back a
-day (the crawl reads the real clock; the site's sitemaps are stamped with a simulated one).
+day (the crawl reads the real clock; the site's sitemaps are stamped with a simulated one),
+and so is LASTMOD_AHEAD_REVISIT_EPOCH, where the grids of the longest wait start.
 Once with the maximum at 20 (no growth), once at 160 (the default). Each row: the requests,
 the known articles asked for (in full or answered 304), those left not due, new articles, new
 versions, megabytes, wall time. After each series: its totals, and for every edit the site
@@ -85,8 +86,12 @@ def series(args, max_hours: int, tmp: Path) -> None:
         with FamilyServer(family, cache_pages=10 * family.count + 1000, port_base=PORT_BASE,
                           lastmods_at=lambda: clock[0]) as site:
             start = time.perf_counter()
+            # The clock stays, the archive's times move back: the grids of the longest
+            # wait (crawlstate.REVISIT_PHASES), fixed in time, move back with them.
+            epoch = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(days=day)
             crawl_scale.crawl(site.origins[SITE], db, tmp, "revisit", LOG_LEVEL="WARNING",
-                              LASTMOD_AHEAD_REVISIT_MAX=str(max_hours))
+                              LASTMOD_AHEAD_REVISIT_MAX=str(max_hours),
+                              LASTMOD_AHEAD_REVISIT_EPOCH=epoch.isoformat())
             wall = time.perf_counter() - start
         stats = json.loads((tmp / "stats-revisit.json").read_text())
         asked = (stats.get("pressarchive/not_modified", 0)

@@ -166,12 +166,17 @@ LASTMOD_AHEAD_REVISIT = 20
 # less than 168 hours after the last one checked a page (it checked it some way into its run),
 # so at 168 such a page waited eight days; at 160 a run a day checks an old article once a
 # week, not every day. A page edited long after it was published has that edit stored within
-# a week; one found changed goes back to 20. A page's first wait at this longest is cut to
-# 1/7..7/7 of it by its row id (crawlstate.REVISIT_PHASES), so a back catalogue crawled in one
-# run is not checked in weekly waves. At or below LASTMOD_AHEAD_REVISIT: the wait does
-# not grow (bench/revisit_days.py: a third of the requests over a site's first three weeks,
+# a week; one found changed goes back to 20. At this longest wait a page is due at a time of
+# its own, one of 28 grids 160/28 hours apart picked by its row id (crawlstate.REVISIT_PHASES),
+# at least 20 and at most 160 hours after its last check: pages checked together (a back
+# catalogue crawled in one run) are then checked a 28th at a time, not in weekly waves. At or
+# below LASTMOD_AHEAD_REVISIT: the wait does not grow (bench/revisit_days.py: a third of the requests over a site's first three weeks,
 # edits of old articles stored up to 6 days late).
 LASTMOD_AHEAD_REVISIT_MAX = 160
+# Where those grids start (ISO 8601, UTC): any fixed time will do. A simulation that moves its
+# archive's times back instead of moving the clock on (bench/revisit_days.py) moves this back
+# with them.
+LASTMOD_AHEAD_REVISIT_EPOCH = "2000-01-01T00:00:00+00:00"
 # A page budget per run: Scrapy's own CLOSESPIDER_PAGECOUNT (0 = none); the next run goes on.
 CLOSESPIDER_PAGECOUNT = 0
 # A time budget per run, in seconds: Scrapy's own CLOSESPIDER_TIMEOUT (0 = none), likewise.

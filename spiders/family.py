@@ -158,9 +158,10 @@ class FamilySpider(Spider):
         self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
         self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
         self.ahead_revisit_max = 160.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
+        self.revisit_epoch = crawlstate.REVISIT_EPOCH  # LASTMOD_AHEAD_REVISIT_EPOCH
         # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
-        # many checks in a row found them unchanged, and at the first longest wait by their
-        # id: crawlstate.revisit_thresholds) are not due (_not_due); None: every page is.
+        # many checks in a row found them unchanged, and at the longest wait by their id:
+        # crawlstate.revisit_thresholds) are not due (_not_due); None: every page is.
         # And the pages found not due in this run.
         self.checked_since: crawlstate.Revisit | None = None
         self.not_due = UrlHashes()
@@ -185,6 +186,13 @@ class FamilySpider(Spider):
                                                                   spider.ahead_revisit))
         spider.ahead_revisit_max = max(0.0, crawler.settings.getfloat(
             "LASTMOD_AHEAD_REVISIT_MAX", spider.ahead_revisit_max))
+        epoch = crawler.settings.get("LASTMOD_AHEAD_REVISIT_EPOCH")
+        if epoch:
+            try:
+                spider.revisit_epoch = crawlstate.stored_time(str(epoch))
+            except ValueError:
+                raise ValueError("LASTMOD_AHEAD_REVISIT_EPOCH must be an ISO 8601 time, not "
+                                 f"{epoch!r}") from None
         crawler.signals.connect(spider.forget_recovered, signal=signals.spider_closed)
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
@@ -220,7 +228,8 @@ class FamilySpider(Spider):
             self.run_number = crawlstate.runs_of(session, self.site.slug)
         if self.ahead_revisit and not self.full:
             self.checked_since = crawlstate.revisit_thresholds(
-                crawlstate.stored_time(now()), self.ahead_revisit, self.ahead_revisit_max)
+                crawlstate.stored_time(now()), self.ahead_revisit, self.ahead_revisit_max,
+                self.revisit_epoch)
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url, role in failing:  # what the last runs could not fetch: pages, sitemaps, feeds
             self.retrying.add(local := self._local(url))

@@ -409,9 +409,11 @@ def test_a_page_unchanged_for_longer_waits_longer_for_its_revisit():
     assert [(now - when) / dt.timedelta(hours=1) for when in crawlstate.revisit_thresholds(
         now, 20, 160).tiers] == [20, 40, 80, 160]  # the defaults: a week apart for a run a day
     archive = Archive("sqlite://")
-    pages = {  # unchanged checks, hours since the last check -> whether still not due
+    pages = {  # unchanged checks, hours since the last check -> whether still not due (at
+        # the longest wait, 6 and up here, a grid picks a time between 20 and 168 hours ago:
+        # test_pages_at_the_longest_wait_come_due_on_a_grid_by_their_id_so_waves_spread)
         (0, 19): True, (2, 19): True, (2, 21): False, (3, 21): True, (3, 41): False,
-        (4, 79): True, (4, 81): False, (5, 159): True, (5, 161): False, (9, 167): True,
+        (4, 79): True, (4, 81): False, (5, 159): True, (5, 161): False, (9, 10): True,
         (9, 169): False}
     url = "https://arabpress.com/p-{}-{}".format
     with archive.transaction() as session:
@@ -431,49 +433,104 @@ def test_a_page_unchanged_for_longer_waits_longer_for_its_revisit():
         key for key in pages if key[1] < 20}
 
 
-def test_the_first_longest_wait_is_cut_by_the_page_id_so_pages_crawled_together_spread():
-    # Pages crawled in one run reach the longest wait together. Its first one is cut to
-    # 1/7 .. 7/7 of it (never under LASTMOD_AHEAD_REVISIT) by the row's id modulo 7, so a
-    # run a day then checks about a seventh of them, not all of them every seventh day;
-    # after that one, the longest wait again for each.
+def test_pages_at_the_longest_wait_come_due_on_a_grid_by_their_id_so_waves_spread():
+    # A page at the longest wait is due once the last time of its own grid (its row id
+    # modulo 28 picks one of 28 grids, 160/28 hours apart, each repeating every 160 hours)
+    # has passed since its last check, and it is 20 hours old. Pages checked together (a
+    # back catalogue crawled in one run, or all of it after a week without runs) then come
+    # due a 28th at a time, not all together every 160 hours; none waits more than 160.
     import datetime as dt
 
     from pressarchive.storage.archive import Archive
 
+    hour = dt.timedelta(hours=1)
     now = dt.datetime(2026, 1, 10, 12)
     revisit = crawlstate.revisit_thresholds(now, 20, 160)
-    assert [round((now - when) / dt.timedelta(hours=1), 1) for when in revisit.phases] == [
-        22.9, 45.7, 68.6, 91.4, 114.3, 137.1, 160.0]
-    assert [round((now - when) / dt.timedelta(hours=1), 1)
-            for when in crawlstate.revisit_thresholds(now, 20, 70).phases] == [
-        20, 20, 30, 40, 50, 60, 70]  # never under the shortest wait
+    assert len(revisit.phases) == crawlstate.REVISIT_PHASES == 28
+    for phase, at in enumerate(revisit.phases):
+        assert now - 160 * hour < at <= now
+        offset = ((at - crawlstate.REVISIT_EPOCH) / hour - 160 * phase / 28) % 160
+        assert min(offset, 160 - offset) < 1e-6  # on its own grid
+    assert crawlstate.revisit_thresholds(now, 20, 20).phases == []  # no growth, no grid
+
+    # In the database: pages of every grid, at the longest wait (counts 5 and 9) and at the
+    # one before (4: 80 hours, no grid), checked just before and just after their grid's
+    # last time, or long before.
     archive = Archive("sqlite://")
     url = "https://arabpress.com/p-{}-{}".format
-    ran = {}  # (id, unchanged checks) -> hours since the last check
-    for page_id in range(70, 77):
-        ran[page_id, 5] = 23 * (page_id - 69)  # after one wait of 80 hours: its share
-        ran[page_id + 100, 6] = 23 * (page_id - 69)  # after a longest wait: 160 for all
+    checked = {}  # (id, unchanged checks) -> last check
+    for page_id, at in zip(range(56, 84), revisit.phases):  # id % 28: 0 .. 27
+        checked[page_id, 5] = at - 0.5 * hour
+        checked[page_id + 28, 9] = at + 0.5 * hour
+        checked[page_id + 56, 4] = at - 0.5 * hour
+        checked[page_id + 84, 6] = now - 161 * hour
     with archive.transaction() as session:
-        for (page_id, checks), hours in ran.items():
+        for (page_id, checks), when in checked.items():
             session.add(Page(id=page_id, site="arabpress", url=url(page_id, checks),
-                             failures=0, unchanged_checks=checks,
-                             last_fetched=now - dt.timedelta(hours=hours)))
+                             failures=0, unchanged_checks=checks, last_fetched=when))
     with archive.session() as session:
-        states = crawlstate.page_states(session, "arabpress", [url(*key) for key in ran],
-                                        revisit)
-    due = {key for key in ran if not states[url(*key)].checked_since}
-    # id % 7 == 0 waits 22.9 hours (due at 23), 1 waits 45.7 (due at 46), ..., 6 waits 160
-    # (due at 161); at 6 checks, only one checked 160 hours ago or more.
-    assert due == {(page_id, 5) for page_id in range(70, 77)} | {(176, 6)}
-    not_yet = {(page_id, 5): 22 * (page_id - 69) for page_id in range(70, 77)}
-    with archive.transaction() as session:
-        for (page_id, checks), hours in not_yet.items():
-            session.get(Page, page_id).last_fetched = now - dt.timedelta(hours=hours)
-    with archive.session() as session:
-        states = crawlstate.page_states(session, "arabpress", [url(*key) for key in not_yet],
+        states = crawlstate.page_states(session, "arabpress", [url(*key) for key in checked],
                                         revisit)
     archive.close()
-    assert not [key for key in not_yet if not states[url(*key)].checked_since]
+    due = {key for key in checked if not states[url(*key)].checked_since}
+    assert due == {key for key, when in checked.items()
+                   if key[1] == 6  # 161 hours: whatever its grid
+                   or (key[1] == 5 and when < now - 20 * hour)  # its grid's time passed
+                   or (key[1] == 4 and when < now - 80 * hour)}
+    assert {key for key in due if key[1] == 5} and {key for key in checked if key[1] == 5} - due
+
+    # A run a day from a time all 28 grids' pages were checked together: a few newly due
+    # on each of the next seven days, all of them by the seventh; then each comes due
+    # again a longest wait after its grid's time, so the spread holds.
+    start = now
+    runs = [start + day * (24 * hour - 0.1 * hour) for day in range(1, 16)]
+    last = {phase: start for phase in range(28)}
+    newly, seen = [], set()
+    for day, run in enumerate(runs, 1):
+        phases = crawlstate.revisit_thresholds(run, 20, 160).phases
+        due_now = [p for p in last if last[p] < phases[p] and last[p] < run - 20 * hour]
+        for p in due_now:
+            assert run - last[p] <= 168 * hour  # a week, at a run a day
+            last[p] = run
+        newly.append(len(due_now))
+        if day <= 7:
+            seen.update(due_now)
+    assert all(3 <= n <= 5 for n in newly), newly
+    assert seen == set(range(28))
+
+
+def test_where_the_grids_start_is_a_setting_read_as_a_time():
+    import datetime as dt
+
+    import pytest
+    from scrapy.utils.test import get_crawler
+
+    from spiders.family import ArabPressSpider
+
+    def epoch(value):
+        crawler = get_crawler(ArabPressSpider, {"LASTMOD_AHEAD_REVISIT_EPOCH": value})
+        return ArabPressSpider.from_crawler(crawler, base_url="http://127.0.0.1:9").revisit_epoch
+
+    assert epoch("1999-12-31T03:00:00+03:00") == dt.datetime(1999, 12, 31)  # naive UTC
+    assert epoch("") == crawlstate.REVISIT_EPOCH
+    with pytest.raises(ValueError, match="LASTMOD_AHEAD_REVISIT_EPOCH must be an ISO 8601"):
+        epoch("last tuesday")
+    now = dt.datetime(2026, 1, 10, 12)
+    moved = crawlstate.revisit_thresholds(now + dt.timedelta(hours=24), 20, 160,
+                                          crawlstate.REVISIT_EPOCH + dt.timedelta(hours=24))
+    assert [at - dt.timedelta(hours=24) for at in moved.phases] == \
+        crawlstate.revisit_thresholds(now, 20, 160).phases  # the grids move with it
+
+
+def test_no_revisit_setting_is_too_large_to_compute():
+    # A wait of a million years (a setting's typo) is held to ten: a threshold that far back
+    # is still a datetime.
+    import datetime as dt
+
+    now = dt.datetime(2026, 1, 10, 12)
+    for hours, longest in ((20, 1e10), (1e10, 1e12), (1e10, 0)):
+        revisit = crawlstate.revisit_thresholds(now, hours, longest)
+        assert now - min(revisit.tiers + revisit.phases) <= dt.timedelta(days=3653)
 
 
 def test_checks_that_find_a_page_unchanged_are_counted_until_one_finds_it_changed():

@@ -360,6 +360,22 @@ def clear_failures(session: Session, site: str, urls: list[str]) -> None:
                     .values(failures=0, last_error=None, etag=None, last_modified=None))
 
 
+# A page at the longest wait (LASTMOD_AHEAD_REVISIT_MAX) is due once a time of its own has
+# passed since its last check, one of a grid: for the page whose row id modulo this number
+# is j, the times j/28 of the longest wait past a multiple of it since REVISIT_EPOCH. Pages
+# checked together (a back catalogue crawled in one run, or all of it after a week without
+# runs) would otherwise come due together at every longest wait after, in weekly waves; on
+# the grid they come due a 28th at a time, each at its own time, a longest wait apart. 28:
+# steps of under 6 hours at 160, so that runs every 12 hours spread too.
+REVISIT_PHASES = 28
+REVISIT_EPOCH = dt.datetime(2000, 1, 1)
+
+
+# No revisit waits longer than this many hours (ten years), whatever the settings say: a
+# time that far before now is still one datetime can hold.
+LONGEST_WAIT = 24.0 * 3653
+
+
 def revisit_wait(checks: int, hours: float, max_hours: float = 0.0) -> float:
     """The wait, in hours, before a page whose lastmods run ahead is due again, by its
     ``unchanged_checks``: ``hours`` up to AHEAD_RUNS of them, then doubled for each one
@@ -367,44 +383,46 @@ def revisit_wait(checks: int, hours: float, max_hours: float = 0.0) -> float:
     for long is revisited the less often (20, 40, 80, then 160 hours apart, with the
     defaults); one found changed starts again at ``hours``."""
     if not 0 < hours < max_hours:
-        return hours
-    return min(hours * 2.0 ** min(max(0, checks - AHEAD_RUNS), 32), max_hours)
-
-
-# A page's first wait at the longest (LASTMOD_AHEAD_REVISIT_MAX) is cut to one of this many
-# shares of it, 1/7 to 7/7, picked by the page's row id: pages crawled in one run would
-# otherwise come due together at every longest wait after (a back catalogue checked in
-# weekly waves); after that one wait, each keeps the day it fell on.
-REVISIT_PHASES = 7
+        return min(hours, LONGEST_WAIT)
+    return min(hours * 2.0 ** min(max(0, checks - AHEAD_RUNS), 32), max_hours, LONGEST_WAIT)
 
 
 class Revisit(NamedTuple):
     """How recent a page's last check must be for it not to be due yet (``page_states``):
     ``tiers``, one threshold for AHEAD_RUNS unchanged checks or fewer, one for each count
     after, the last for the longest wait and any count from its own on; ``phases``, when
-    the wait grows, the first longest wait's thresholds, the page's id modulo their number
-    picking its own (REVISIT_PHASES)."""
+    the wait grows, the longest wait's thresholds instead: the last time of each page's
+    grid (REVISIT_PHASES), the page's id modulo their number picking its own."""
 
     tiers: list[dt.datetime]
     phases: list[dt.datetime]
 
 
-def revisit_thresholds(when: dt.datetime, hours: float, max_hours: float = 0.0) -> Revisit:
+def revisit_thresholds(when: dt.datetime, hours: float, max_hours: float = 0.0,
+                       epoch: dt.datetime = REVISIT_EPOCH) -> Revisit:
     """The thresholds (``Revisit``) of a run at ``when`` (naive UTC): ``when`` less each
-    ``revisit_wait``, and less each share of the longest one (none below ``hours``)."""
+    ``revisit_wait``; and, when the wait grows, the last time at or before ``when`` of each
+    grid of the longest wait (REVISIT_PHASES, counted from ``epoch``), a time at most that
+    wait ago."""
     waits = [revisit_wait(AHEAD_RUNS, hours, max_hours)]
-    while hours > 0 and waits[-1] < max_hours:
+    while hours > 0 and waits[-1] < min(max_hours, LONGEST_WAIT):
         waits.append(revisit_wait(AHEAD_RUNS + len(waits), hours, max_hours))
-    phases = [] if len(waits) == 1 else [
-        when - dt.timedelta(hours=max(hours, max_hours * share / REVISIT_PHASES))
-        for share in range(1, REVISIT_PHASES + 1)]
-    return Revisit([when - dt.timedelta(hours=wait) for wait in waits], phases)
+    tiers = [when - dt.timedelta(hours=wait) for wait in waits]
+    if len(waits) == 1:
+        return Revisit(tiers, [])
+    longest = waits[-1]
+    since = (when - epoch) / dt.timedelta(hours=1)
+    return Revisit(tiers, [
+        when - dt.timedelta(hours=(since - longest * phase / REVISIT_PHASES) % longest)
+        for phase in range(REVISIT_PHASES)])
 
 
 def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | None) -> Any:
     """The SQL truth of ``PageState.checked_since``: a page's last check at least as recent
-    as the threshold its ``unchanged_checks`` (and, at its first longest wait, its id) picks
-    (``revisit_thresholds``; one time: for any count)."""
+    as the threshold its ``unchanged_checks`` picks (``revisit_thresholds``; one time: for
+    any count); at the longest wait of a ``Revisit``, as the last time of its grid (its id
+    picks it), or LASTMOD_AHEAD_REVISIT ago (the first threshold: a page that has just
+    reached the longest wait is not due again within the shortest)."""
     if thresholds is None:
         return false()
     phases: Sequence[dt.datetime] = []
@@ -421,13 +439,15 @@ def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | N
         elif i == 0:
             count = Page.unchanged_checks <= checks
         elif i == last:
-            count = Page.unchanged_checks >= checks + (1 if phases else 0)
+            count = Page.unchanged_checks >= checks
         else:
             count = Page.unchanged_checks == checks
-        terms.append(and_(count, Page.last_fetched >= since))
-    for phase, since in enumerate(phases):
-        terms.append(and_(Page.unchanged_checks == AHEAD_RUNS + last,
-                          Page.id % len(phases) == phase, Page.last_fetched >= since))
+        if i == last and phases:
+            terms.append(and_(count, Page.last_fetched >= thresholds[0]))
+            terms.extend(and_(count, Page.id % len(phases) == phase, Page.last_fetched >= at)
+                         for phase, at in enumerate(phases))
+        else:
+            terms.append(and_(count, Page.last_fetched >= since))
     return or_(*terms)
 
 
