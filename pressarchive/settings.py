@@ -162,15 +162,15 @@ LASTMOD_AHEAD_RECHECK = 7
 LASTMOD_AHEAD_REVISIT = 20
 # …and that wait doubles with each check in a row, past the two that showed its lastmods run
 # ahead, that found the page unchanged (a 304, or the version the archive held), up to this
-# many hours: 20, 40, 80, then 160. 160, not 168: a run a day at a fixed time starts a little
-# less than 168 hours after the last one checked a page (it checked it some way into its run),
-# so at 168 such a page waited eight days; at 160 a run a day checks an old article once a
-# week, not every day. A page edited long after it was published has that edit stored within
-# a week; one found changed goes back to 20. At this longest wait a page is due at a time of
-# its own, one of 28 grids 160/28 hours apart picked by its row id (crawlstate.REVISIT_PHASES),
-# at least 20 and at most 160 hours after its last check: pages checked together (a back
-# catalogue crawled in one run) are then checked a 28th at a time, not in weekly waves. At or
-# below LASTMOD_AHEAD_REVISIT: the wait does not grow (bench/revisit_days.py: a third of the requests over a site's first three weeks,
+# many hours: 20, 40, 80, then 160. At this longest wait a page is due at a time of its own,
+# on one of 28 grids 160/28 hours apart picked by a hash of its row id
+# (crawlstate.REVISIT_PHASES), at least 20 and at most 160 hours after its last check: pages
+# checked together (a back catalogue crawled in one run) are then checked a 28th at a time,
+# not in weekly waves. A run a day checks an old article every six or seven days (160 hours
+# on average), never more than a week apart (168 would make it eight days now and then), so
+# a page edited long after it was published has that edit stored within a week; one found
+# changed goes back to 20. At or below LASTMOD_AHEAD_REVISIT: the wait does not grow
+# (bench/revisit_days.py: with it, a third of the requests over a site's first three weeks,
 # edits of old articles stored up to 6 days late).
 LASTMOD_AHEAD_REVISIT_MAX = 160
 # Where those grids start (ISO 8601, UTC): any fixed time will do. A simulation that moves its

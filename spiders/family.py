@@ -18,6 +18,10 @@ from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
+try:  # what gunzip raises past DOWNLOAD_MAXSIZE (a private name: none, if it moves)
+    from scrapy.utils._compression import _DecompressionMaxSizeExceeded as _TooLarge
+except ImportError:  # pragma: no cover
+    _TooLarge = ()  # type: ignore[assignment]
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from pressarchive.crawl import shared_archive, write_archive
@@ -553,7 +557,14 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
                 self.sitemaps_unchanged.add(self.public_url(response.url))
                 return
-            sitemap = self._sitemap(response)
+            asked = response.meta.get("redirect_urls", [response.url])[0]
+            try:
+                sitemap = self._sitemap(response)
+            except UnreadableBody as exc:  # gzip'd, and too large or corrupt
+                self.logger.warning("Ignoring unreadable sitemap: %s (%s)", response.url, exc)
+                self.sitemap_failed = True
+                yield self._not_a_sitemap(asked, exc.kind, str(exc))
+                return
             if sitemap is not None and sitemap.type in FEED_ROOTS:
                 # An RSS or Atom feed, which sitemaps.org allows as a sitemap (robots.txt
                 # may name one): read as the feed is, not remembered.
@@ -565,8 +576,7 @@ class FamilySpider(Spider):
                 # the run's errors.
                 self.logger.warning("Ignoring invalid sitemap: %s", response.url)
                 self.sitemap_failed = True
-                yield self._not_a_sitemap(response.meta.get("redirect_urls",
-                                                            [response.url])[0])
+                yield self._not_a_sitemap(asked)
                 return
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
@@ -606,17 +616,18 @@ class FamilySpider(Spider):
             return None
         return self._not_a_sitemap(url)
 
-    def _not_a_sitemap(self, url: str) -> FetchFailure:
+    def _not_a_sitemap(self, url: str, kind: str = "not_a_sitemap",
+                       message: str = "a sitemap the site names answered with no sitemap"
+                       ) -> FetchFailure:
         self.failed_again.add(url)
-        return FetchFailure(url=self.public_url(url), site=self.site.slug, kind="not_a_sitemap",
-                            message="a sitemap the site names answered with no sitemap",
-                            failed_at=now(), retry=True, role="sitemap")
+        return FetchFailure(url=self.public_url(url), site=self.site.slug, kind=kind,
+                            message=message[:200], failed_at=now(), retry=True, role="sitemap")
 
-    def _not_a_feed(self, url: str) -> FetchFailure:
+    def _not_a_feed(self, url: str, kind: str = "not_a_feed",
+                    message: str = "a feed answered with no feed") -> FetchFailure:
         self.failed_again.add(url)
-        return FetchFailure(url=self.public_url(url), site=self.site.slug, kind="not_a_feed",
-                            message="a feed that had failed answered with no feed",
-                            failed_at=now(), retry=True, role="feed")
+        return FetchFailure(url=self.public_url(url), site=self.site.slug, kind=kind,
+                            message=message[:200], failed_at=now(), retry=True, role="feed")
 
     def _retry_role(self, url: str) -> str | None:
         """What a URL retried from the last runs is: a sitemap, as the index (or robots.txt)
@@ -654,8 +665,12 @@ class FamilySpider(Spider):
         role = self._retry_role(asked)
         # By its body, as parse_sitemap reads a sitemap: one served as text/html is still
         # one (a page that failed, the common case, is not parsed twice for it).
+        unreadable: UnreadableBody | None = None
         if role or not isinstance(response, HtmlResponse):
-            sitemap = self._sitemap(response)
+            try:
+                sitemap = self._sitemap(response)
+            except UnreadableBody as exc:
+                sitemap, unreadable = None, exc
             kind = sitemap.type if sitemap is not None else None
             if kind in SITEMAP_ROOTS or kind in FEED_ROOTS:
                 self.recovered.add(asked)  # what it is, read: its failure goes (forget_recovered)
@@ -666,11 +681,12 @@ class FamilySpider(Spider):
                 return self.parse_feed(response)
         else:
             self._retry_done(asked, False)
+        why = (unreadable.kind, str(unreadable)) if unreadable else ()
         if role == "sitemap":  # no page to store: a sitemap that failed again
-            return [self._not_a_sitemap(asked)]
+            return [self._not_a_sitemap(asked, *why)]
         if role == "feed":
             self.crawler.stats.inc_value("pressarchive/feeds_invalid")
-            return [self._not_a_feed(asked)]
+            return [self._not_a_feed(asked, *why)]
         return self.parse_page(response)
 
     def _read_retried_sitemap(self, asked: str, response: Response,
@@ -688,16 +704,20 @@ class FamilySpider(Spider):
         try:
             return Sitemap(body)
         except Exception:  # lxml raises many kinds on garbage
-            return TextSitemap.read(body)
+            return TextSitemap.read(body, self.links.hosts)
 
     def _body(self, response: Response) -> bytes:
-        """The response's body, ungzipped if it is gzip'd (b"" if that fails)."""
+        """The response's body, ungzipped if it is gzip'd; UnreadableBody if that fails."""
         if not gzip_magic_number(response):
             return response.body
+        limit = self.settings.getint("DOWNLOAD_MAXSIZE")
         try:
-            return gunzip(response.body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
-        except Exception:  # gzip raises many kinds on garbage, and on too large a body
-            return b""
+            return gunzip(response.body, max_size=limit)
+        except _TooLarge:
+            raise UnreadableBody("gzip_too_large", f"larger than DOWNLOAD_MAXSIZE ({limit} "
+                                 "bytes) once ungzipped") from None
+        except Exception as exc:  # gzip raises many kinds on garbage
+            raise UnreadableBody("bad_gzip", f"cannot be ungzipped: {exc!r}") from None
 
     def _read_sitemap(self, response: Response,
                       sitemap: Sitemap | TextSitemap) -> Iterable[Request]:
@@ -826,18 +846,25 @@ class FamilySpider(Spider):
         # Read as XML whatever its Content-Type: served as text/html, an RSS feed's <link>
         # elements are empty to an HTML parser. Anything but a feed (a maintenance page) is
         # logged, counted, and a failure, as an invalid sitemap is.
+        unreadable: tuple[str, str] | tuple[()] = ()
         if isinstance(response, XmlResponse) and not gzip_magic_number(response):
             selector = response.selector
         else:
-            selector = Selector(body=self._body(response), type="xml",
+            try:
+                body = self._body(response)
+            except UnreadableBody as exc:
+                body, unreadable = b"", (exc.kind, str(exc))
+            # An empty body (parsel refuses one) reads as an empty page: no feed.
+            selector = Selector(body=body or b" ", type="xml",
                                 encoding=getattr(response, "encoding", None) or "utf-8")
         root = getattr(selector.root, "tag", None)
         if not isinstance(root, str) or root.rsplit("}", 1)[-1] not in FEED_ROOTS:
-            self.logger.warning("Ignoring invalid feed: %s", response.url)
+            self.logger.warning("Ignoring invalid feed: %s%s", response.url,
+                                f" ({unreadable[1]})" if unreadable else "")
             self.crawler.stats.inc_value("pressarchive/feeds_invalid")
             asked = response.meta.get("redirect_urls", [response.url])[0]
             if asked not in self.failed_again:  # a retry's failure is given once
-                yield self._not_a_feed(asked)
+                yield self._not_a_feed(asked, *unreadable)
             return
         self.crawler.stats.inc_value("pressarchive/feeds_read")
         self._recovered_after_giving_up(response)
@@ -1119,9 +1146,18 @@ class FamilySpider(Spider):
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
 
 
+class UnreadableBody(Exception):
+    """A gzip'd sitemap or feed that cannot be ungzipped: ``kind`` says why, the failure's
+    kind ("gzip_too_large", "bad_gzip")."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class TextSitemap:
     """A sitemap as a text file (sitemaps.org): one absolute URL a line, in UTF-8, nothing
-    else. Read as a ``urlset`` whose entries have no ``lastmod``."""
+    else, every one on the site. Read as a ``urlset`` whose entries have no ``lastmod``."""
 
     type = "urlset"
 
@@ -1129,15 +1165,21 @@ class TextSitemap:
         self.urls = urls
 
     @classmethod
-    def read(cls, body: bytes) -> TextSitemap | None:
-        """The body as a text sitemap; None unless every line is an http(s) URL (an HTML
-        or plain-text maintenance page is not one)."""
+    def read(cls, body: bytes, hosts: set[str | None]) -> TextSitemap | None:
+        """The body as a text sitemap; None unless every line is an http(s) URL on one of
+        ``hosts`` (the site's): an HTML or plain-text maintenance page is none, nor is one
+        that only names a status page elsewhere (a review's find: taken for a sitemap, its
+        validators were kept as the sitemap's, and a 304 hid the month's edits)."""
         try:
             urls = body.decode("utf-8-sig").split()
         except UnicodeDecodeError:
             return None
-        if urls and all(url.startswith(("https://", "http://")) for url in urls):
-            return cls(urls)
+        try:
+            if urls and all(url.startswith(("https://", "http://"))
+                            and urlsplit(url).hostname in hosts for url in urls):
+                return cls(urls)
+        except ValueError:  # a malformed URL (a bad port, say)
+            pass
         return None
 
     def __iter__(self) -> Iterator[dict[str, str]]:

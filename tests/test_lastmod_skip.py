@@ -453,17 +453,22 @@ def test_pages_at_the_longest_wait_come_due_on_a_grid_by_their_id_so_waves_sprea
         assert min(offset, 160 - offset) < 1e-6  # on its own grid
     assert crawlstate.revisit_thresholds(now, 20, 20).phases == []  # no growth, no grid
 
-    # In the database: pages of every grid, at the longest wait (counts 5 and 9) and at the
-    # one before (4: 80 hours, no grid), checked just before and just after their grid's
-    # last time, or long before.
+    # In the database: pages of every grid, at the longest wait (counts 5, 6 and 9) and at
+    # the one before (4: 80 hours, no grid), checked just before and just after their
+    # grid's last time, or long before.
     archive = Archive("sqlite://")
     url = "https://arabpress.com/p-{}-{}".format
+    ids: dict[int, list[int]] = {}  # grid -> row ids of it
+    for page_id in range(1, 2000):
+        ids.setdefault(crawlstate.revisit_grid(page_id), []).append(page_id)
+    assert sorted(ids) == list(range(28))
     checked = {}  # (id, unchanged checks) -> last check
-    for page_id, at in zip(range(56, 84), revisit.phases):  # id % 28: 0 .. 27
-        checked[page_id, 5] = at - 0.5 * hour
-        checked[page_id + 28, 9] = at + 0.5 * hour
-        checked[page_id + 56, 4] = at - 0.5 * hour
-        checked[page_id + 84, 6] = now - 161 * hour
+    for grid, at in enumerate(revisit.phases):
+        first, second, third, fourth = ids[grid][:4]
+        checked[first, 5] = at - 0.5 * hour
+        checked[second, 9] = at + 0.5 * hour
+        checked[third, 4] = at - 0.5 * hour
+        checked[fourth, 6] = now - 161 * hour
     with archive.transaction() as session:
         for (page_id, checks), when in checked.items():
             session.add(Page(id=page_id, site="arabpress", url=url(page_id, checks),
@@ -478,6 +483,22 @@ def test_pages_at_the_longest_wait_come_due_on_a_grid_by_their_id_so_waves_sprea
                    or (key[1] == 5 and when < now - 20 * hour)  # its grid's time passed
                    or (key[1] == 4 and when < now - 80 * hour)}
     assert {key for key in due if key[1] == 5} and {key for key in checked if key[1] == 5} - due
+
+    # The database and revisit_grid agree on every id; ids that step by 2, 7 or 28 (rows of
+    # other kinds between a site's pages) still use every grid, near evenly.
+    archive = Archive("sqlite://")
+    with archive.transaction() as session:
+        session.add_all(Page(id=page_id, site="arabpress", url=f"u{page_id}", failures=0)
+                        for page_id in range(1, 30000, 7))
+    with archive.session() as session:
+        pairs = session.execute(select(Page.id, crawlstate._grid_of_page())).all()
+    archive.close()
+    assert all(crawlstate.revisit_grid(page_id) == grid for page_id, grid in pairs)
+    for step in (1, 2, 7, 28):
+        counts = [0] * 28
+        for page_id in range(1, 1 + 2800 * step, step):
+            counts[crawlstate.revisit_grid(page_id)] += 1
+        assert min(counts) > 70 and max(counts) < 130, (step, counts)
 
     # A run a day from a time all 28 grids' pages were checked together: a few newly due
     # on each of the next seven days, all of them by the seventh; then each comes due
@@ -522,13 +543,14 @@ def test_where_the_grids_start_is_a_setting_read_as_a_time():
         crawlstate.revisit_thresholds(now, 20, 160).phases  # the grids move with it
 
 
-def test_no_revisit_setting_is_too_large_to_compute():
+def test_no_revisit_setting_is_too_large_or_small_to_compute():
     # A wait of a million years (a setting's typo) is held to ten: a threshold that far back
-    # is still a datetime.
+    # is still a datetime. A tiny one stops doubling before the longest (it hung the spider's
+    # start: a review's find).
     import datetime as dt
 
     now = dt.datetime(2026, 1, 10, 12)
-    for hours, longest in ((20, 1e10), (1e10, 1e12), (1e10, 0)):
+    for hours, longest in ((20, 1e10), (1e10, 1e12), (1e10, 0), (1e-8, 160)):
         revisit = crawlstate.revisit_thresholds(now, hours, longest)
         assert now - min(revisit.tiers + revisit.phases) <= dt.timedelta(days=3653)
 

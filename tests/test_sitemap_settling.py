@@ -1292,11 +1292,31 @@ def test_every_form_of_sitemap_sitemaps_org_allows_is_read_not_failed():
     # A text sitemap is remembered as a sitemap is; a feed, read in full every time, is not.
     assert listed in s.sitemaps_read and gz in s.sitemaps_read
     assert gz_feed not in s.sitemaps_read
-    for body in (b"Down for maintenance", b"https://arabpress.com/x maintenance", b"",
-                 gzip.compress(b"<html><body>maintenance</body></html>")):
+    # Not sitemaps: a text page that is not all URLs of the site (one naming a status page
+    # elsewhere was taken for one, and its validators hid the month's edits: a review's
+    # find), an HTML page gzip'd, a gzip'd body that is corrupt or too large once ungzipped
+    # (each failure saying which).
+    for body, kind in ((b"Down for maintenance", "not_a_sitemap"),
+                       (b"https://arabpress.com/x maintenance", "not_a_sitemap"),
+                       (b"https://status.example.net/\n", "not_a_sitemap"),
+                       (b"https://arabpress.com/x\nhttps://example.net/y", "not_a_sitemap"),
+                       (b"", "not_a_sitemap"),
+                       (gzip.compress(b"<html><body>maintenance</body></html>"), "not_a_sitemap"),
+                       (b"\x1f\x8b\x08" + b"not gzip at all", "bad_gzip")):
         down = s.sitemap_request(f"{LOCAL}/down.txt").url
         (failure,) = s.parse_sitemap(TextResponse(down, body=body, request=Request(down)))
-        assert failure.kind == "not_a_sitemap", body
+        assert failure.kind == kind, body
+    crawler = get_crawler(ArabPressSpider, {"DOWNLOAD_MAXSIZE": 1000})
+    small = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=LOCAL)
+    big = small.sitemap_request(f"{LOCAL}/sitemaps/big.xml.gz").url
+    body = gzip.compress(urlset(*(f"article-{i}" for i in range(100))))
+    assert len(body) < 1000
+    (failure,) = small.parse_sitemap(Response(big, body=body, request=Request(big)))
+    assert (failure.kind, failure.role) == ("gzip_too_large", "sitemap")
+    assert "DOWNLOAD_MAXSIZE (1000 bytes)" in failure.message
+    feed = f"{LOCAL}/feed.xml.gz"
+    (failure,) = small.parse_feed(Response(feed, body=body, request=Request(feed)))
+    assert (failure.kind, failure.role) == ("gzip_too_large", "feed")
     # Retried (it failed last run, recorded as a sitemap): a feed robots.txt names as a
     # sitemap reads as one, with no failure when robots.txt names it again; a retried feed
     # answering a page is counted as an invalid feed, as in its own request.
@@ -1308,7 +1328,10 @@ def test_every_form_of_sitemap_sitemaps_org_allows_is_read_not_failed():
     assert s._retried_sitemap(feed) is None and not s.sitemap_failed
     (failure,) = s.parse_any(html(f"{LOCAL}/news.xml"))
     assert failure.kind == "not_a_feed"
-    assert s.crawler.stats.get_value("pressarchive/feeds_invalid") == 1
+    empty = f"{LOCAL}/empty.xml"  # an empty body is no feed (parsel refuses to parse one)
+    (failure,) = s.parse_feed(TextResponse(empty, body=b"", request=Request(empty)))
+    assert failure.kind == "not_a_feed"
+    assert s.crawler.stats.get_value("pressarchive/feeds_invalid") == 2
 
 
 def test_a_sitemap_and_feed_in_maintenance_are_failures_read_by_the_next_run(tmp_path):

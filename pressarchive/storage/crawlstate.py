@@ -361,14 +361,31 @@ def clear_failures(session: Session, site: str, urls: list[str]) -> None:
 
 
 # A page at the longest wait (LASTMOD_AHEAD_REVISIT_MAX) is due once a time of its own has
-# passed since its last check, one of a grid: for the page whose row id modulo this number
-# is j, the times j/28 of the longest wait past a multiple of it since REVISIT_EPOCH. Pages
+# passed since its last check, one of a grid: for the page whose grid (``revisit_grid``, by
+# its row id) is j, the times j/28 of the longest wait past a multiple of it since
+# REVISIT_EPOCH. Pages
 # checked together (a back catalogue crawled in one run, or all of it after a week without
 # runs) would otherwise come due together at every longest wait after, in weekly waves; on
 # the grid they come due a 28th at a time, each at its own time, a longest wait apart. 28:
 # steps of under 6 hours at 160, so that runs every 12 hours spread too.
 REVISIT_PHASES = 28
 REVISIT_EPOCH = dt.datetime(2000, 1, 1)
+# A page's grid is its id hashed (Knuth's multiplicative hash, in integer arithmetic that
+# SQLite and PostgreSQL share), not its id modulo 28: ids that step by 7 or 28 (rows of
+# other kinds between a site's pages) would share a few grids, and the waves came back (a
+# review's find).
+_GRID_MULTIPLIER = 2654435761
+_GRID_SPAN = 2 ** 32
+
+
+def revisit_grid(page_id: int) -> int:
+    """The grid (0 .. REVISIT_PHASES - 1) of the page whose row id is ``page_id``; the
+    database computes the same (``_grid_of_page``)."""
+    return page_id * _GRID_MULTIPLIER % _GRID_SPAN * REVISIT_PHASES // _GRID_SPAN
+
+
+def _grid_of_page() -> Any:
+    return Page.id * _GRID_MULTIPLIER % _GRID_SPAN * REVISIT_PHASES // _GRID_SPAN
 
 
 # No revisit waits longer than this many hours (ten years), whatever the settings say: a
@@ -392,7 +409,7 @@ class Revisit(NamedTuple):
     ``tiers``, one threshold for AHEAD_RUNS unchanged checks or fewer, one for each count
     after, the last for the longest wait and any count from its own on; ``phases``, when
     the wait grows, the longest wait's thresholds instead: the last time of each page's
-    grid (REVISIT_PHASES), the page's id modulo their number picking its own."""
+    grid (REVISIT_PHASES), the page's id picking its own (``revisit_grid``)."""
 
     tiers: list[dt.datetime]
     phases: list[dt.datetime]
@@ -406,7 +423,10 @@ def revisit_thresholds(when: dt.datetime, hours: float, max_hours: float = 0.0,
     wait ago."""
     waits = [revisit_wait(AHEAD_RUNS, hours, max_hours)]
     while hours > 0 and waits[-1] < min(max_hours, LONGEST_WAIT):
-        waits.append(revisit_wait(AHEAD_RUNS + len(waits), hours, max_hours))
+        longer = revisit_wait(AHEAD_RUNS + len(waits), hours, max_hours)
+        if longer <= waits[-1]:  # a wait so short its doubling stops before the longest
+            break
+        waits.append(longer)
     tiers = [when - dt.timedelta(hours=wait) for wait in waits]
     if len(waits) == 1:
         return Revisit(tiers, [])
@@ -420,8 +440,8 @@ def revisit_thresholds(when: dt.datetime, hours: float, max_hours: float = 0.0,
 def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | None) -> Any:
     """The SQL truth of ``PageState.checked_since``: a page's last check at least as recent
     as the threshold its ``unchanged_checks`` picks (``revisit_thresholds``; one time: for
-    any count); at the longest wait of a ``Revisit``, as the last time of its grid (its id
-    picks it), or LASTMOD_AHEAD_REVISIT ago (the first threshold: a page that has just
+    any count); at the longest wait of a ``Revisit``, as the last time of its grid
+    (``revisit_grid``), or LASTMOD_AHEAD_REVISIT ago (the first threshold: a page that has just
     reached the longest wait is not due again within the shortest)."""
     if thresholds is None:
         return false()
@@ -444,7 +464,8 @@ def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | N
             count = Page.unchanged_checks == checks
         if i == last and phases:
             terms.append(and_(count, Page.last_fetched >= thresholds[0]))
-            terms.extend(and_(count, Page.id % len(phases) == phase, Page.last_fetched >= at)
+            grid = _grid_of_page()
+            terms.extend(and_(count, grid == phase, Page.last_fetched >= at)
                          for phase, at in enumerate(phases))
         else:
             terms.append(and_(count, Page.last_fetched >= since))
