@@ -557,13 +557,12 @@ class FamilySpider(Spider):
                 self.crawler.stats.inc_value("pressarchive/skipped/sitemap")
                 self.sitemaps_unchanged.add(self.public_url(response.url))
                 return
-            asked = response.meta.get("redirect_urls", [response.url])[0]
             try:
                 sitemap = self._sitemap(response)
             except UnreadableBody as exc:  # gzip'd, and too large or corrupt
                 self.logger.warning("Ignoring unreadable sitemap: %s (%s)", response.url, exc)
                 self.sitemap_failed = True
-                yield self._not_a_sitemap(asked, exc.kind, str(exc))
+                yield self._not_a_sitemap(_asked(response), exc.kind, str(exc))
                 return
             if sitemap is not None and sitemap.type in FEED_ROOTS:
                 # An RSS or Atom feed, which sitemaps.org allows as a sitemap (robots.txt
@@ -576,7 +575,7 @@ class FamilySpider(Spider):
                 # the run's errors.
                 self.logger.warning("Ignoring invalid sitemap: %s", response.url)
                 self.sitemap_failed = True
-                yield self._not_a_sitemap(asked)
+                yield self._not_a_sitemap(_asked(response))
                 return
             yield from self._read_sitemap(response, sitemap)
         finally:  # once its entries are all asked for or passed over
@@ -592,8 +591,7 @@ class FamilySpider(Spider):
         no longer retried, it is read from the index, robots.txt or a page's link, and only
         this clears its failure (forget_recovered); a month's sitemap is also cleared when a
         finished run remembers it, an index or a feed never was."""
-        if self.given_up and (asked := response.meta.get(
-                "redirect_urls", [response.url])[0]) in self.given_up:
+        if self.given_up and (asked := _asked(response)) in self.given_up:
             self.recovered.add(asked)
 
     def _retried_sitemap(self, url: str) -> FetchFailure | None:
@@ -661,7 +659,7 @@ class FamilySpider(Spider):
         validators, it would be asked for conditionally next time, and a 304 could leave it
         unread until it changed. That holds when the index failed too in this run (the whole
         site in maintenance) and names nothing."""
-        asked = response.meta.get("redirect_urls", [response.url])[0]
+        asked = _asked(response)
         role = self._retry_role(asked)
         # By its body, as parse_sitemap reads a sitemap: one served as text/html is still
         # one (a page that failed, the common case, is not parsed twice for it).
@@ -862,7 +860,7 @@ class FamilySpider(Spider):
             self.logger.warning("Ignoring invalid feed: %s%s", response.url,
                                 f" ({unreadable[1]})" if unreadable else "")
             self.crawler.stats.inc_value("pressarchive/feeds_invalid")
-            asked = response.meta.get("redirect_urls", [response.url])[0]
+            asked = _asked(response)
             if asked not in self.failed_again:  # a retry's failure is given once
                 yield self._not_a_feed(asked, *unreadable)
             return
@@ -1075,7 +1073,7 @@ class FamilySpider(Spider):
         if sitemap := response.meta.get("sitemap"):
             self.unsettled_sitemaps.add(sitemap)
         else:
-            self.unsettled.add(response.meta.get("redirect_urls", [response.url])[0])
+            self.unsettled.add(_asked(response))
 
     def on_error(self, failure) -> Iterable[FetchFailure]:
         request = failure.request
@@ -1144,6 +1142,11 @@ class FamilySpider(Spider):
             return False
         day = lastmod[:10]
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
+
+
+def _asked(response: Response) -> str:
+    """The URL a response answers as asked for, before any redirect."""
+    return response.meta.get("redirect_urls", [response.url])[0]
 
 
 class UnreadableBody(Exception):
