@@ -491,7 +491,7 @@ def test_pages_at_the_longest_wait_come_due_on_a_grid_by_their_id_so_waves_sprea
         session.add_all(Page(id=page_id, site="arabpress", url=f"u{page_id}", failures=0)
                         for page_id in range(1, 30000, 7))
     with archive.session() as session:
-        pairs = session.execute(select(Page.id, crawlstate._grid_of_page())).all()
+        pairs = session.execute(select(Page.id, crawlstate.revisit_grid(Page.id))).all()
     archive.close()
     assert all(crawlstate.revisit_grid(page_id) == grid for page_id, grid in pairs)
     for step in (1, 2, 7, 28):

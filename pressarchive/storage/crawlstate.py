@@ -363,11 +363,11 @@ def clear_failures(session: Session, site: str, urls: list[str]) -> None:
 # A page at the longest wait (LASTMOD_AHEAD_REVISIT_MAX) is due once a time of its own has
 # passed since its last check, one of a grid: for the page whose grid (``revisit_grid``, by
 # its row id) is j, the times j/28 of the longest wait past a multiple of it since
-# REVISIT_EPOCH. Pages
-# checked together (a back catalogue crawled in one run, or all of it after a week without
-# runs) would otherwise come due together at every longest wait after, in weekly waves; on
-# the grid they come due a 28th at a time, each at its own time, a longest wait apart. 28:
-# steps of under 6 hours at 160, so that runs every 12 hours spread too.
+# REVISIT_EPOCH. Pages checked together (a back catalogue crawled in one run, or all of it
+# after a week without runs) would otherwise come due together at every longest wait after,
+# in weekly waves; on the grid they come due a 28th at a time, each at its own time, a
+# longest wait apart. 28: steps of under 6 hours at 160, so that runs every 12 hours spread
+# too.
 REVISIT_PHASES = 28
 REVISIT_EPOCH = dt.datetime(2000, 1, 1)
 # A page's grid is its id hashed (Knuth's multiplicative hash, in integer arithmetic that
@@ -378,14 +378,10 @@ _GRID_MULTIPLIER = 2654435761
 _GRID_SPAN = 2 ** 32
 
 
-def revisit_grid(page_id: int) -> int:
-    """The grid (0 .. REVISIT_PHASES - 1) of the page whose row id is ``page_id``; the
-    database computes the same (``_grid_of_page``)."""
+def revisit_grid(page_id: Any) -> Any:
+    """The grid (0 .. REVISIT_PHASES - 1) of the page whose row id is ``page_id``: given
+    ``Page.id``, the same as an SQL expression (integer operations only)."""
     return page_id * _GRID_MULTIPLIER % _GRID_SPAN * REVISIT_PHASES // _GRID_SPAN
-
-
-def _grid_of_page() -> Any:
-    return Page.id * _GRID_MULTIPLIER % _GRID_SPAN * REVISIT_PHASES // _GRID_SPAN
 
 
 # No revisit waits longer than this many hours (ten years), whatever the settings say: a
@@ -464,7 +460,7 @@ def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | N
             count = Page.unchanged_checks == checks
         if i == last and phases:
             terms.append(and_(count, Page.last_fetched >= thresholds[0]))
-            grid = _grid_of_page()
+            grid = revisit_grid(Page.id)
             terms.extend(and_(count, grid == phase, Page.last_fetched >= at)
                          for phase, at in enumerate(phases))
         else:
