@@ -9,11 +9,11 @@ from typing import Any, AsyncIterator, Iterable, Iterator, NoReturn
 from urllib.parse import urlsplit
 
 from protego import Protego
+from parsel import Selector
 from scrapy import Request, Spider, signals
 from scrapy.exceptions import (CannotResolveHostError, CloseSpider,
                                DownloadConnectionRefusedError, DownloadFailedError,
                                DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
-from parsel import Selector
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError

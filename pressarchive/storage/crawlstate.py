@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, false, func, or_, select, true, update
+from sqlalchemy import Connection, and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..lastmods import http_date
@@ -433,43 +433,37 @@ def revisit_thresholds(when: dt.datetime, hours: float, max_hours: float = 0.0,
         for phase in range(REVISIT_PHASES)])
 
 
-def _checked_since(thresholds: dt.datetime | Sequence[dt.datetime] | Revisit | None) -> Any:
+def _checked_since(thresholds: dt.datetime | Revisit | None) -> Any:
     """The SQL truth of ``PageState.checked_since``: a page's last check at least as recent
     as the threshold its ``unchanged_checks`` picks (``revisit_thresholds``; one time: for
-    any count); at the longest wait of a ``Revisit``, as the last time of its grid
-    (``revisit_grid``), or LASTMOD_AHEAD_REVISIT ago (the first threshold: a page that has just
-    reached the longest wait is not due again within the shortest)."""
+    any count); at the longest wait of a ``Revisit`` with phases, as the last time of its
+    grid (``revisit_grid``), or LASTMOD_AHEAD_REVISIT ago (the first tier: a page that has
+    just reached the longest wait is not due again within the shortest)."""
     if thresholds is None:
         return false()
-    phases: Sequence[dt.datetime] = []
-    if isinstance(thresholds, Revisit):
-        thresholds, phases = thresholds
-    elif isinstance(thresholds, dt.datetime):
-        thresholds = [thresholds]
-    last = len(thresholds) - 1
+    if isinstance(thresholds, dt.datetime):
+        thresholds = Revisit([thresholds], [])
+    tiers, phases = thresholds
+    if len(tiers) == 1:
+        return Page.last_fetched >= tiers[0]
     terms = []
-    for i, since in enumerate(thresholds):
+    for i, since in enumerate(tiers[:-1]):
         checks = AHEAD_RUNS + i
-        if last == 0:
-            count = true()
-        elif i == 0:
-            count = Page.unchanged_checks <= checks
-        elif i == last:
-            count = Page.unchanged_checks >= checks
-        else:
-            count = Page.unchanged_checks == checks
-        if i == last and phases:
-            terms.append(and_(count, Page.last_fetched >= thresholds[0]))
-            grid = revisit_grid(Page.id)
-            terms.extend(and_(count, grid == phase, Page.last_fetched >= at)
-                         for phase, at in enumerate(phases))
-        else:
-            terms.append(and_(count, Page.last_fetched >= since))
+        count = Page.unchanged_checks <= checks if i == 0 else Page.unchanged_checks == checks
+        terms.append(and_(count, Page.last_fetched >= since))
+    longest = Page.unchanged_checks >= AHEAD_RUNS + len(tiers) - 1
+    if phases:
+        grid = revisit_grid(Page.id)
+        terms.append(and_(longest, Page.last_fetched >= tiers[0]))
+        terms.extend(and_(longest, grid == phase, Page.last_fetched >= at)
+                     for phase, at in enumerate(phases))
+    else:
+        terms.append(and_(longest, Page.last_fetched >= tiers[-1]))
     return or_(*terms)
 
 
 def page_states(session: Session | Connection, site: str, urls: list[str],
-                checked_since: dt.datetime | Sequence[dt.datetime] | Revisit | None = None
+                checked_since: dt.datetime | Revisit | None = None
                 ) -> dict[str, PageState]:
     """The state of many URLs in one query per 500 (a sitemap or a listing at a time); a
     plain connection will do, and costs less than a session. ``checked_since`` (naive UTC,
