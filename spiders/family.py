@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from functools import partial
-from typing import Any, AsyncIterator, Iterable, Iterator, NoReturn
+from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -17,11 +17,7 @@ from scrapy.exceptions import (CannotResolveHostError, CloseSpider,
 from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.gz import gunzip, gzip_magic_number
-try:  # what gunzip raises past DOWNLOAD_MAXSIZE (a private name: none, if it moves)
-    from scrapy.utils._compression import _DecompressionMaxSizeExceeded as _TooLarge
-except ImportError:  # pragma: no cover
-    _TooLarge = ()  # type: ignore[assignment]
+from scrapy.utils.gz import gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from pressarchive.crawl import shared_archive, write_archive
@@ -33,6 +29,8 @@ from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
 from spiders.middlewares import robots_fetched
 from spiders.queues import remove_jobdir, temporary_jobdir
+from spiders.sitemaps import (SitemapBody, TextSitemap, UnreadableBody, ends_whole,
+                              read_body, whole_entries)
 
 # The suffixes Scrapy's LinkExtractor skips (images, PDFs, archives…): not pages. Links are
 # read in one pass over the page's <a>, <link> and <base> elements (read_links), not with
@@ -558,11 +556,11 @@ class FamilySpider(Spider):
                 self.sitemaps_unchanged.add(self.public_url(response.url))
                 return
             try:
-                sitemap = self._sitemap(response)
+                sitemap, cut = self._sitemap(response)
             except UnreadableBody as exc:  # gzip'd, and too large or corrupt
                 self.logger.warning("Ignoring unreadable sitemap: %s (%s)", response.url, exc)
                 self.sitemap_failed = True
-                yield self._not_a_sitemap(_asked(response), exc.kind, str(exc))
+                yield self._failed_sitemap(_asked(response), exc.kind, str(exc))
                 return
             if sitemap is not None and sitemap.type in FEED_ROOTS:
                 # An RSS or Atom feed, which sitemaps.org allows as a sitemap (robots.txt
@@ -575,9 +573,9 @@ class FamilySpider(Spider):
                 # the run's errors.
                 self.logger.warning("Ignoring invalid sitemap: %s", response.url)
                 self.sitemap_failed = True
-                yield self._not_a_sitemap(_asked(response))
+                yield self._failed_sitemap(_asked(response))
                 return
-            yield from self._read_sitemap(response, sitemap)
+            yield from self._read_sitemap(response, sitemap, cut)
         finally:  # once its entries are all asked for or passed over
             self.sitemaps_answered += 1
             self._release_when_answered()
@@ -612,16 +610,16 @@ class FamilySpider(Spider):
         self._retry_answered(self.retried[url])
         if self.retried[url] or url in self.failed_again:  # read, or its failure given
             return None
-        return self._not_a_sitemap(url)
+        return self._failed_sitemap(url)
 
-    def _not_a_sitemap(self, url: str, kind: str = "not_a_sitemap",
+    def _failed_sitemap(self, url: str, kind: str = "not_a_sitemap",
                        message: str = "a sitemap the site names answered with no sitemap"
                        ) -> FetchFailure:
         self.failed_again.add(url)
         return FetchFailure(url=self.public_url(url), site=self.site.slug, kind=kind,
                             message=message[:200], failed_at=now(), retry=True, role="sitemap")
 
-    def _not_a_feed(self, url: str, kind: str = "not_a_feed",
+    def _failed_feed(self, url: str, kind: str = "not_a_feed",
                     message: str = "a feed answered with no feed") -> FetchFailure:
         self.failed_again.add(url)
         return FetchFailure(url=self.public_url(url), site=self.site.slug, kind=kind,
@@ -666,14 +664,16 @@ class FamilySpider(Spider):
         unreadable: UnreadableBody | None = None
         if role or not isinstance(response, HtmlResponse):
             try:
-                sitemap = self._sitemap(response)
+                sitemap, cut = self._sitemap(response)
             except UnreadableBody as exc:
-                sitemap, unreadable = None, exc
+                sitemap, cut, unreadable = None, False, exc
             kind = sitemap.type if sitemap is not None else None
             if kind in SITEMAP_ROOTS or kind in FEED_ROOTS:
-                self.recovered.add(asked)  # what it is, read: its failure goes (forget_recovered)
+                # What it is, read: its failure goes (forget_recovered), unless it was cut
+                # short (_read_sitemap, parse_feed).
+                self.recovered.add(asked)
             if kind in SITEMAP_ROOTS:
-                return self._read_retried_sitemap(asked, response, sitemap)
+                return self._read_retried_sitemap(asked, response, sitemap, cut)
             self._retry_done(asked, kind in FEED_ROOTS)  # a feed reads as a sitemap too
             if kind in FEED_ROOTS:
                 return self.parse_feed(response)
@@ -681,51 +681,50 @@ class FamilySpider(Spider):
             self._retry_done(asked, False)
         why = (unreadable.kind, str(unreadable)) if unreadable else ()
         if role == "sitemap":  # no page to store: a sitemap that failed again
-            return [self._not_a_sitemap(asked, *why)]
+            return [self._failed_sitemap(asked, *why)]
         if role == "feed":
             self.crawler.stats.inc_value("pressarchive/feeds_invalid")
-            return [self._not_a_feed(asked, *why)]
+            return [self._failed_feed(asked, *why)]
         return self.parse_page(response)
 
     def _read_retried_sitemap(self, asked: str, response: Response,
-                              sitemap: Sitemap | TextSitemap) -> Iterable[Request]:
+                              sitemap: Sitemap | TextSitemap, cut: bool) -> Iterable[Any]:
         try:
-            yield from self._read_sitemap(response, sitemap)
+            yield from self._read_sitemap(response, sitemap, cut)
         finally:  # once its entries are all asked for or passed over
             self._retry_done(asked, True)
 
-    def _sitemap(self, response: Response) -> Sitemap | TextSitemap | None:
+    def _sitemap(self, response: Response) -> tuple[Sitemap | TextSitemap | None, bool]:
         """The response's body as Scrapy's Sitemap (its ``type``: the root element's name),
-        ungzipped if need be (a ``.xml.gz`` served as a file, with no Content-Encoding), or
-        as a sitemap in text (``TextSitemap``); None for what neither can be made of."""
+        ungzipped if need be, or as a sitemap in text (``TextSitemap``), and whether it was
+        cut short (``spiders.sitemaps``); None for what neither can be made of."""
         body = self._body(response)
         try:
-            return Sitemap(body)
+            sitemap = Sitemap(body.data)
         except Exception:  # lxml raises many kinds on garbage
-            return TextSitemap.read(body, self.links.hosts)
+            return TextSitemap.read(body, self.links.hosts), body.cut
+        # An XML body tells by its end whether it is whole (a gzip stream cut short leaves
+        # it unended), and Scrapy's dataloss flag alone (a server whose Content-Length is
+        # wrong, let through) does not make it cut.
+        return sitemap, not ends_whole(body.data, sitemap.type)
 
-    def _body(self, response: Response) -> bytes:
-        """The response's body, ungzipped if it is gzip'd; UnreadableBody if that fails."""
-        if not gzip_magic_number(response):
-            return response.body
-        limit = self.settings.getint("DOWNLOAD_MAXSIZE")
-        try:
-            return gunzip(response.body, max_size=limit)
-        except _TooLarge:
-            raise UnreadableBody("gzip_too_large", f"larger than DOWNLOAD_MAXSIZE ({limit} "
-                                 "bytes) once ungzipped") from None
-        except Exception as exc:  # gzip raises many kinds on garbage
-            raise UnreadableBody("bad_gzip", f"cannot be ungzipped: {exc!r}") from None
+    def _body(self, response: Response) -> SitemapBody:
+        return read_body(response, self.settings.getint("DOWNLOAD_MAXSIZE"))
 
-    def _read_sitemap(self, response: Response,
-                      sitemap: Sitemap | TextSitemap) -> Iterable[Request]:
+    def _read_sitemap(self, response: Response, sitemap: Sitemap | TextSitemap,
+                      cut: bool) -> Iterable[Any]:
         # Its entries are read as Scrapy's Sitemap parses them, not gathered first: this
         # generator lives until its last request is scheduled, and a large sitemap's entries
         # (a dict each) kept that long, for several sitemaps at once, raised a 50,000-article
         # crawl's peak memory by a tenth.
         self.crawler.stats.inc_value("pressarchive/sitemaps_read")
-        self._recovered_after_giving_up(response)
-        entries = (entry for entry in sitemap if entry.get("loc"))
+        if cut:  # what it lists before the cut is read; it is a failure all the same
+            yield self._cut_short(response)
+        else:
+            self._recovered_after_giving_up(response)
+        # Of an XML sitemap cut short, the last entry read may stop at the cut; a text one
+        # has left out its last line already (TextSitemap.read).
+        entries = whole_entries(iter(sitemap), cut and isinstance(sitemap, Sitemap))
         if sitemap.type == "sitemapindex":
             # The index itself is read every time: it names the sitemaps that may be new.
             # Each sitemap once: one that robots.txt names too, or that the index lists
@@ -742,9 +741,10 @@ class FamilySpider(Spider):
                 else:
                     yield self.sitemap_request(url, states.get(url))
             return
-        etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
-                          for name in (b"ETag", b"Last-Modified"))
-        self.sitemaps_read[response.url] = (etag, modified)
+        if not cut:
+            etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
+                              for name in (b"ETag", b"Last-Modified"))
+            self.sitemaps_read[response.url] = (etag, modified)
         listed, after = [], []
         for entry in entries:
             if not self._in_window(lastmod := entry.get("lastmod")):
@@ -779,6 +779,21 @@ class FamilySpider(Spider):
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
+
+    def _cut_short(self, response: Response) -> FetchFailure:
+        """A sitemap whose body stops before its end (``spiders.sitemaps``): its entries
+        before the cut are read, but it is a failure, ``truncated`` as a page cut short is,
+        counted in the run's errors and asked for again, unconditionally, by the next run;
+        never remembered, nor its failure cleared in this run (``recovered``). And, as when a
+        sitemap fails, the known articles links lead to are not left waiting for it
+        (``_hold``): it may not list them."""
+        self.logger.warning("Sitemap cut short, read up to the cut: %s", response.url)
+        self.crawler.stats.inc_value("pressarchive/sitemaps_cut")
+        self.sitemap_failed = True
+        asked = _asked(response)
+        self.recovered.discard(asked)
+        return self._failed_sitemap(asked, "truncated", "the body stops before the sitemap "
+                                    "ends; what it lists before the cut was read")
 
     def _not_due(self, url: str, state, sitemap: str) -> bool:
         """Whether a known page whose sitemap lastmod changed is left for a later run (counted,
@@ -840,34 +855,48 @@ class FamilySpider(Spider):
                 article, lastmod) == lastmod else ""
         return unchanged
 
-    def parse_feed(self, response: Response) -> Iterable[Request]:
+    def parse_feed(self, response: Response) -> Iterable[Any]:
         # Read as XML whatever its Content-Type: served as text/html, an RSS feed's <link>
         # elements are empty to an HTML parser. Anything but a feed (a maintenance page) is
         # logged, counted, and a failure, as an invalid sitemap is.
         unreadable: tuple[str, str] | tuple[()] = ()
         if isinstance(response, XmlResponse) and not gzip_magic_number(response):
+            body = response.body
             selector = response.selector
         else:
             try:
-                body = self._body(response)
+                body = self._body(response).data
             except UnreadableBody as exc:
                 body, unreadable = b"", (exc.kind, str(exc))
             # An empty body (parsel refuses one) reads as an empty page: no feed.
             selector = Selector(body=body or b" ", type="xml",
                                 encoding=getattr(response, "encoding", None) or "utf-8")
         root = getattr(selector.root, "tag", None)
-        if not isinstance(root, str) or root.rsplit("}", 1)[-1] not in FEED_ROOTS:
+        root = root.rsplit("}", 1)[-1] if isinstance(root, str) else None
+        asked = _asked(response)
+        if root not in FEED_ROOTS:
             self.logger.warning("Ignoring invalid feed: %s%s", response.url,
                                 f" ({unreadable[1]})" if unreadable else "")
             self.crawler.stats.inc_value("pressarchive/feeds_invalid")
-            asked = _asked(response)
             if asked not in self.failed_again:  # a retry's failure is given once
-                yield self._not_a_feed(asked, *unreadable)
+                yield self._failed_feed(asked, *unreadable)
             return
         self.crawler.stats.inc_value("pressarchive/feeds_read")
-        self._recovered_after_giving_up(response)
         selector.remove_namespaces()
-        urls = [url for h in selector.xpath("//item/link/text() | //entry/link/@href").getall()
+        links = selector.xpath("//item/link/text() | //entry/link/@href").getall()
+        if ends_whole(body, root):
+            self._recovered_after_giving_up(response)
+        else:
+            # Cut short: its items before the cut are read, not the last, whose link may stop
+            # at the cut; a failure, as a sitemap cut short is (_cut_short), retried next run.
+            self.logger.warning("Feed cut short, read up to the cut: %s", response.url)
+            self.crawler.stats.inc_value("pressarchive/feeds_cut")
+            self.recovered.discard(asked)
+            links = links[:-1]
+            if asked not in self.failed_again:
+                yield self._failed_feed(asked, "truncated", "the body stops before the feed "
+                                        "ends; what it lists before the cut was read")
+        urls = [url for h in links
                 if (url := self._local(response.urljoin(h.strip()))) not in self.asked
                 and self._short_enough(url)]
         states = self._states(urls)
@@ -1147,46 +1176,6 @@ class FamilySpider(Spider):
 def _asked(response: Response) -> str:
     """The URL a response answers as asked for, before any redirect."""
     return response.meta.get("redirect_urls", [response.url])[0]
-
-
-class UnreadableBody(Exception):
-    """A gzip'd sitemap or feed that cannot be ungzipped: ``kind`` says why, the failure's
-    kind ("gzip_too_large", "bad_gzip")."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class TextSitemap:
-    """A sitemap as a text file (sitemaps.org): one absolute URL a line, in UTF-8, nothing
-    else, every one on the site. Read as a ``urlset`` whose entries have no ``lastmod``."""
-
-    type = "urlset"
-
-    def __init__(self, urls: list[str]) -> None:
-        self.urls = urls
-
-    @classmethod
-    def read(cls, body: bytes, hosts: set[str | None]) -> TextSitemap | None:
-        """The body as a text sitemap; None unless every line is an http(s) URL on one of
-        ``hosts`` (the site's): an HTML or plain-text maintenance page is none, nor is one
-        that only names a status page elsewhere (a review's find: taken for a sitemap, its
-        validators were kept as the sitemap's, and a 304 hid the month's edits)."""
-        try:
-            urls = body.decode("utf-8-sig").split()
-        except UnicodeDecodeError:
-            return None
-        try:
-            if urls and all(url.startswith(("https://", "http://"))
-                            and urlsplit(url).hostname in hosts for url in urls):
-                return cls(urls)
-        except ValueError:  # a malformed URL (a bad port, say)
-            pass
-        return None
-
-    def __iter__(self) -> Iterator[dict[str, str]]:
-        return ({"loc": url} for url in self.urls)
 
 
 def _turn(key: str) -> int:
