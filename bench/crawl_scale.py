@@ -187,7 +187,15 @@ def main() -> None:
                         help="unchanged reruns of the last full crawl's archive (default 3)")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only-memory", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy setting for every crawl, ours and the no-op spider's "
+                        "alike (TWISTED_REACTOR=..., say); may be given more than once")
     args = parser.parse_args()
+    for pair in args.set:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            parser.error(f"--set takes NAME=VALUE, not {pair!r}")
+        COMMON[name] = value
     print(f"{'crawl':<30} {'pages':>7} {'crawl s':>8} {'pages/s':>8} {'wall s':>7} "
           f"{'CPU s':>7} {'worker':>7} {'server':>7} {'RSS MiB':>8} {'tree MiB':>9}")
     print("(CPU s: the crawl process and its ingest worker together; worker: the worker alone;"

@@ -570,10 +570,13 @@ class FamilySpider(Spider):
             if sitemap is None or sitemap.type not in SITEMAP_ROOTS:
                 # A maintenance page served with 200, say: a failure, as a 503 would be,
                 # recorded to be asked for again next run (unconditionally) and counted in
-                # the run's errors.
+                # the run's errors. What is cut short before it can tell (a text sitemap cut
+                # in its first line) fails as cut short.
                 self.logger.warning("Ignoring invalid sitemap: %s", response.url)
                 self.sitemap_failed = True
-                yield self._failed_sitemap(_asked(response))
+                yield self._failed_sitemap(_asked(response), *(
+                    ("truncated", "the body stops before anything can be read of it")
+                    if cut and sitemap is None else ()))
                 return
             yield from self._read_sitemap(response, sitemap, cut)
         finally:  # once its entries are all asked for or passed over
@@ -668,10 +671,8 @@ class FamilySpider(Spider):
             except UnreadableBody as exc:
                 sitemap, cut, unreadable = None, False, exc
             kind = sitemap.type if sitemap is not None else None
-            if kind in SITEMAP_ROOTS or kind in FEED_ROOTS:
-                # What it is, read: its failure goes (forget_recovered), unless it was cut
-                # short (_read_sitemap, parse_feed).
-                self.recovered.add(asked)
+            if (kind in SITEMAP_ROOTS or kind in FEED_ROOTS) and not cut:
+                self.recovered.add(asked)  # what it is, read: its failure goes (forget_recovered)
             if kind in SITEMAP_ROOTS:
                 return self._read_retried_sitemap(asked, response, sitemap, cut)
             self._retry_done(asked, kind in FEED_ROOTS)  # a feed reads as a sitemap too
@@ -718,10 +719,10 @@ class FamilySpider(Spider):
         # (a dict each) kept that long, for several sitemaps at once, raised a 50,000-article
         # crawl's peak memory by a tenth.
         self.crawler.stats.inc_value("pressarchive/sitemaps_read")
-        if cut:  # what it lists before the cut is read; it is a failure all the same
-            yield self._cut_short(response)
-        else:
+        if not cut:
             self._recovered_after_giving_up(response)
+        elif failure := self._cut_short(response):  # what it lists before the cut is read
+            yield failure
         # Of an XML sitemap cut short, the last entry read may stop at the cut; a text one
         # has left out its last line already (TextSitemap.read).
         entries = whole_entries(iter(sitemap), cut and isinstance(sitemap, Sitemap))
@@ -780,18 +781,20 @@ class FamilySpider(Spider):
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
                                sitemap=response.url)
 
-    def _cut_short(self, response: Response) -> FetchFailure:
+    def _cut_short(self, response: Response) -> FetchFailure | None:
         """A sitemap whose body stops before its end (``spiders.sitemaps``): its entries
         before the cut are read, but it is a failure, ``truncated`` as a page cut short is,
-        counted in the run's errors and asked for again, unconditionally, by the next run;
-        never remembered, nor its failure cleared in this run (``recovered``). And, as when a
-        sitemap fails, the known articles links lead to are not left waiting for it
-        (``_hold``): it may not list them."""
+        counted in the run's errors and asked for again, unconditionally, by the next run
+        (None: its failure given already in this run); never remembered, nor its failure
+        cleared in this run (``recovered``). And, as when a sitemap fails, the known articles
+        links lead to are not left waiting for it (``_hold``): it may not list them."""
         self.logger.warning("Sitemap cut short, read up to the cut: %s", response.url)
         self.crawler.stats.inc_value("pressarchive/sitemaps_cut")
         self.sitemap_failed = True
         asked = _asked(response)
         self.recovered.discard(asked)
+        if asked in self.failed_again:
+            return None
         return self._failed_sitemap(asked, "truncated", "the body stops before the sitemap "
                                     "ends; what it lists before the cut was read")
 

@@ -18,12 +18,10 @@ from urllib.parse import urlsplit
 from scrapy.http import Response
 from scrapy.utils.gz import gzip_magic_number
 
-# Output asked of zlib at a time, so that DOWNLOAD_MAXSIZE is checked as a body grows.
+# Output asked of zlib at a time, so that DOWNLOAD_MAXSIZE is checked as a body grows, and
+# input given at a time, so that a body of many members is not copied once a member.
 _GZIP_CHUNK = 1 << 20
-# What may follow the root element's end tag: blanks, comments (Yoast SEO signs its sitemaps
-# with one), processing instructions. Looked for in the body's last 4 KiB.
-_EPILOGUE = rb"(?:\s|<!--.*?-->|<\?.*?\?>)*\Z"
-_TAIL = 4096
+_GZIP_INPUT = 1 << 16
 
 
 class UnreadableBody(Exception):
@@ -39,9 +37,9 @@ class SitemapBody(NamedTuple):
     """A response's body as read (``data``) and whether it is known to be cut short
     (``cut``): its gzip stream stops before its end, or Scrapy flagged the response
     ``dataloss`` (a body shorter than its Content-Length, let through with
-    DOWNLOAD_FAIL_ON_DATALOSS off). An XML body is also judged by its end
-    (``ends_whole``), which tells where HTTP cannot: a transfer closed early with no
-    Content-Length."""
+    DOWNLOAD_FAIL_ON_DATALOSS off). That is what tells for a text sitemap; an XML body is
+    judged by its root element's end tag alone (``ends_whole``), which tells where HTTP
+    cannot (a transfer closed early with no Content-Length) and needs neither."""
 
     data: bytes
     cut: bool
@@ -64,37 +62,44 @@ def ungzip(data: bytes, max_size: int = 0) -> tuple[bytes, bool]:
     checksum that does not match. Bytes after the last member that start no other (zero
     padding, say) are ignored, as gzip(1) ignores them."""
     out = bytearray()
-    while True:
-        stream = zlib.decompressobj(wbits=31)  # a gzip header and trailer
-        pending = data
-        try:
+    view, taken = memoryview(data), 0  # how much of data zlib has been given
+    try:
+        while True:
+            stream = zlib.decompressobj(wbits=31)  # a gzip header and trailer
             while not stream.eof:
-                part = stream.decompress(pending, _GZIP_CHUNK)
-                pending = stream.unconsumed_tail
-                if not part and not pending:
+                if stream.unconsumed_tail:  # what the last output's limit left over
+                    piece = stream.unconsumed_tail
+                else:
+                    piece = view[taken:taken + _GZIP_INPUT]
+                    taken += len(piece)
+                part = stream.decompress(piece, _GZIP_CHUNK)
+                if not part and not piece:
                     break  # the input is spent and the stream not ended: cut short
                 out += part
                 if max_size and len(out) > max_size:
                     raise UnreadableBody("gzip_too_large", f"larger than DOWNLOAD_MAXSIZE "
                                          f"({max_size} bytes) once ungzipped")
-        except zlib.error as exc:
-            raise UnreadableBody("bad_gzip", f"cannot be ungzipped: {exc}") from None
-        if not stream.eof:
-            return bytes(out), False
-        data = stream.unused_data
-        if not data.startswith(b"\x1f\x8b"):
-            return bytes(out), True
+            if not stream.eof:
+                return bytes(out), False
+            taken -= len(stream.unused_data)  # given, but past this member's end
+            if not data.startswith(b"\x1f\x8b", taken):
+                return bytes(out), True
+    except zlib.error as exc:
+        raise UnreadableBody("bad_gzip", f"cannot be ungzipped: {exc}") from None
 
 
 def ends_whole(body: bytes, root: str) -> bool:
-    """Whether an XML body ends with the end tag of its root element (``root``, its local
-    name), with nothing after it but blanks, comments and processing instructions. A body cut
-    short does not, however much of it lxml, recovering, reads (its error log does not
-    always say: a body that stops at a ``<`` logs only a missing name). Encodings other than
-    ASCII's supersets (UTF-16) read as cut: the safe side, such a sitemap is read in full
-    every run."""
-    end = rb"</(?:[^\s<>/:]+:)?" + re.escape(root.encode()) + rb"\s*>" + _EPILOGUE
-    return re.search(end, body[-_TAIL:], re.S) is not None
+    """Whether an XML body holds the end of its root element (``root``, its local name): its
+    end tag, or the root written empty (``<urlset/>``). Once the root is closed every entry
+    is whole, whatever follows it (a PHP notice, a host's script, NUL bytes: whole sitemaps
+    all, which a test of the body's very end took for cut every run). A body cut short does
+    not hold it, however much of it lxml, recovering, reads (its error log does not always
+    say: a body that stops at a ``<`` logs only a missing name). UTF-16 with a byte-order
+    mark is judged decoded."""
+    if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        body = body.decode("utf-16", errors="replace").encode()
+    name = rb"(?:[^\s<>/:]+:)?" + re.escape(root.encode())
+    return re.search(rb"</" + name + rb"\s*>|<" + name + rb"(?:\s[^<>]*)?/>", body) is not None
 
 
 def whole_entries(entries: Iterator[dict], cut: bool) -> Iterator[dict]:
