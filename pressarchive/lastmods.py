@@ -8,6 +8,14 @@ from __future__ import annotations
 import datetime as dt
 from email.utils import parsedate_to_datetime
 
+# A lastmod with a time but no offset (W3C Datetime asks for one; sites leave it out) is a
+# clock reading in a zone not given, as far west as UTC-12: where a page may be passed over,
+# it is read as the latest UTC time it can mean, as a date alone is read as the end of its
+# day. Read as UTC, a site west of Greenwich writing its local time had a page passed over
+# when a copy fetched up to its offset before the edit was as recent as the lastmod read so,
+# and the edit was lost until the next one.
+LATEST_ZONE = dt.timedelta(hours=12)
+
 
 def vouches(lastmod: str, last_modified: str | None) -> bool:
     """Whether a copy of a page sent with the ``Last-Modified`` ``last_modified`` may be
@@ -22,7 +30,10 @@ def as_recent(lastmod: str, last_modified: str | None, *,
     recent as the sitemap ``lastmod``; None when either cannot be read. A date alone counts
     as the end of that day (the latest it can mean: whether a page may be passed over), or,
     with ``whole_day`` False, as that day itself (whether a page may vouch for it: a copy
-    modified that day is that day's)."""
+    modified that day is that day's). A time with no offset counts as the latest UTC time it
+    can mean (LATEST_ZONE) where a page may be passed over; as UTC where a copy may vouch for
+    it (east of Greenwich, a fresh copy then looks older than its lastmod: one more
+    conditional request, whose 304 records the lastmod)."""
     stamp, sent = utc(lastmod), http_date(last_modified)
     if stamp is None or sent is None:
         return None
@@ -32,11 +43,21 @@ def as_recent(lastmod: str, last_modified: str | None, *,
         if stamp.date() == dt.date.max:  # the end of time: no page is more recent
             return False
         stamp += dt.timedelta(days=1)
+    elif whole_day and not _zoned(lastmod):
+        if stamp > dt.datetime.max - LATEST_ZONE:  # the end of time: no page is more recent
+            return False
+        stamp += LATEST_ZONE
     return stamp <= sent
 
 
+def _zoned(stamp: str) -> bool:
+    """Whether an ISO 8601 time that ``utc`` reads carries its offset (or Z)."""
+    return dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00")).tzinfo is not None
+
+
 def utc(stamp: str) -> dt.datetime | None:
-    """An ISO 8601 time as naive UTC (no offset read as UTC), or None."""
+    """An ISO 8601 time as naive UTC (no offset read as UTC: ``as_recent`` allows for the
+    zone it may be in), or None."""
     try:
         value = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
         if value.tzinfo is not None:

@@ -52,6 +52,29 @@ def test_dates_past_the_calendar_s_ends_are_unreadable_not_errors():
     assert http_date("Fri, 31 Dec 9999 23:00:00 -0500") is None
 
 
+def test_a_lastmod_time_with_no_offset_passes_a_page_over_only_at_the_latest_it_can_mean():
+    # A site at UTC-5 writing its local time: the edit at 13:00 local is 18:00 UTC. The copy
+    # stored was sent at 14:00 UTC, before the edit: read as UTC, the lastmod 13:00 made it
+    # as recent, the page was passed over, and the edit was lost until the next one.
+    from pressarchive.lastmods import as_recent, vouches
+
+    before_edit = "Wed, 18 Jun 2025 14:00:00 GMT"
+    assert as_recent("2025-06-18T13:00:00", before_edit) is False
+    assert not _unchanged_since("2025-06-18T13:00:00",
+                                state(last_modified=before_edit, lastmod="2025-06-17"))
+    # Passed over once no zone can put the edit after the copy (UTC-12 at the latest) ...
+    assert as_recent("2025-06-18T13:00:00", "Thu, 19 Jun 2025 01:00:00 GMT") is True
+    assert as_recent("2025-06-18T13:00:00", "Thu, 19 Jun 2025 00:59:59 GMT") is False
+    # ... while a time with its offset, or Z, is read as it says.
+    assert as_recent("2025-06-18T13:00:00-05:00", "Wed, 18 Jun 2025 18:00:00 GMT") is True
+    assert as_recent("2025-06-18T13:00:00Z", "Wed, 18 Jun 2025 13:00:00 GMT") is True
+    # Vouching reads it as UTC, as before (east of Greenwich, a fresh copy looks older: one
+    # conditional request more, no edit lost).
+    assert vouches("2025-06-18T13:00:00", "Wed, 18 Jun 2025 13:00:00 GMT")
+    assert not vouches("2025-06-18T13:00:00", "Wed, 18 Jun 2025 12:59:59 GMT")
+    assert as_recent("9999-12-31T23:00:00", "Fri, 31 Dec 9999 23:59:59 GMT") is False
+
+
 def test_a_changed_lastmod_asks_in_full_unless_lastmods_run_ahead_on_a_trusted_site():
     from scrapy.utils.test import get_crawler
 
