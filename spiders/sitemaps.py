@@ -10,6 +10,7 @@ unchanged (a month's sitemap, for good). ``SitemapBody.cut`` says so instead.
 
 from __future__ import annotations
 
+import functools
 import re
 import zlib
 from typing import Iterator, NamedTuple
@@ -98,8 +99,15 @@ def ends_whole(body: bytes, root: str) -> bool:
     mark is judged decoded."""
     if body[:2] in (b"\xff\xfe", b"\xfe\xff"):
         body = body.decode("utf-16", errors="replace").encode()
+    end = _root_end(root)
+    # Near the end first, where it nearly always is (a 10 MB sitemap read whole: 35 ms).
+    return bool(end.search(body, max(0, len(body) - _GZIP_INPUT)) or end.search(body))
+
+
+@functools.lru_cache(maxsize=16)
+def _root_end(root: str) -> re.Pattern[bytes]:
     name = rb"(?:[^\s<>/:]+:)?" + re.escape(root.encode())
-    return re.search(rb"</" + name + rb"\s*>|<" + name + rb"(?:\s[^<>]*)?/>", body) is not None
+    return re.compile(rb"</" + name + rb"\s*>|<" + name + rb"(?:\s[^<>]*)?/>")
 
 
 def whole_entries(entries: Iterator[dict], cut: bool) -> Iterator[dict]:
