@@ -9,12 +9,17 @@ import datetime as dt
 from email.utils import parsedate_to_datetime
 
 # A lastmod with a time but no offset (W3C Datetime asks for one; sites leave it out) is a
-# clock reading in a zone not given, as far west as UTC-12: where a page may be passed over,
-# it is read as the latest UTC time it can mean, as a date alone is read as the end of its
-# day. Read as UTC, a site west of Greenwich writing its local time had a page passed over
-# when a copy fetched up to its offset before the edit was as recent as the lastmod read so,
-# and the edit was lost until the next one.
+# clock reading in a zone not given, from UTC-12 to UTC+14. Where a page may be passed over it
+# is read as the latest UTC time it can mean, where a copy may vouch for it as the earliest,
+# as a date alone is read as the end or the start of its day. Read as UTC, a site west of
+# Greenwich writing its local time had a page passed over when a copy fetched up to its
+# offset before the edit was as recent as the lastmod read so, and the edit was lost until the
+# next one; a site east of it (Riyadh's, UTC+3) had every fresh copy refused as older than
+# its lastmod, and once its ETags changed with the masthead's date, those refusals counted as
+# lastmods running ahead: every page went on the revisit schedule, edits waiting days (a
+# helper's soak).
 LATEST_ZONE = dt.timedelta(hours=12)
+EARLIEST_ZONE = dt.timedelta(hours=14)
 
 
 def vouches(lastmod: str, last_modified: str | None) -> bool:
@@ -30,10 +35,8 @@ def as_recent(lastmod: str, last_modified: str | None, *,
     recent as the sitemap ``lastmod``; None when either cannot be read. A date alone counts
     as the end of that day (the latest it can mean: whether a page may be passed over), or,
     with ``whole_day`` False, as that day itself (whether a page may vouch for it: a copy
-    modified that day is that day's). A time with no offset counts as the latest UTC time it
-    can mean (LATEST_ZONE) where a page may be passed over; as UTC where a copy may vouch for
-    it (east of Greenwich, a fresh copy then looks older than its lastmod: one more
-    conditional request, whose 304 records the lastmod)."""
+    modified that day is that day's). A time with no offset counts, in the same way, as the
+    latest UTC time it can mean (LATEST_ZONE) or the earliest (EARLIEST_ZONE)."""
     stamp, sent = utc(lastmod), http_date(last_modified)
     if stamp is None or sent is None:
         return None
@@ -43,10 +46,13 @@ def as_recent(lastmod: str, last_modified: str | None, *,
         if stamp.date() == dt.date.max:  # the end of time: no page is more recent
             return False
         stamp += dt.timedelta(days=1)
-    elif whole_day and not _zoned(lastmod):
-        if stamp > dt.datetime.max - LATEST_ZONE:  # the end of time: no page is more recent
-            return False
-        stamp += LATEST_ZONE
+    elif not _zoned(lastmod):
+        if whole_day:
+            if stamp > dt.datetime.max - LATEST_ZONE:  # the end of time: none more recent
+                return False
+            stamp += LATEST_ZONE
+        else:
+            stamp = max(stamp, dt.datetime.min + EARLIEST_ZONE) - EARLIEST_ZONE
     return stamp <= sent
 
 

@@ -915,6 +915,17 @@ class FamilySpider(Spider):
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
+        if "dataloss" in response.flags and not _ends_as_html(response.body):
+            # Shorter than its Content-Length, let through (DOWNLOAD_FAIL_ON_DATALOSS off), and
+            # stopping before the page's end: a failure, as Scrapy's refusal would have been,
+            # tried again by the next run (one whose server sends a wrong Content-Length with
+            # whole pages is read as usual). Its validators are the whole page's: kept, a 304
+            # would hide what was cut.
+            self.crawler.stats.inc_value("pressarchive/pages_cut")
+            yield FetchFailure(url=self.public_url(requested), site=self.site.slug,
+                               kind="truncated", message="the body stops before the page ends "
+                               "(Scrapy's dataloss flag)", failed_at=now(), retry=True)
+            return
         url = self.public_url(response.url)
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
@@ -1174,6 +1185,13 @@ class FamilySpider(Spider):
             return False
         day = lastmod[:10]
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
+
+
+def _ends_as_html(body: bytes) -> bool:
+    """Whether an HTML body reaches its end (``</body>`` or ``</html>`` near it), as the
+    extractor judges a page cut short (``Template.is_complete``)."""
+    tail = body[-2048:].lower()
+    return b"</html>" in tail or b"</body>" in tail
 
 
 def _asked(response: Response) -> str:

@@ -121,3 +121,74 @@ def test_a_redirect_loop_is_remembered_and_the_page_archived_by_the_next_run(tmp
     assert first["pressarchive/failed/redirect_loop"] == chains
     assert second["pressarchive/retrying_failed"] >= 1
     assert second["pressarchive/stored/new_article"] == 1
+
+
+def test_an_article_cut_short_before_its_text_is_retried_not_kept_as_no_article(tmp_path):
+    # DOWNLOAD_FAIL_ON_DATALOSS off (a user's choice for a server whose Content-Length is
+    # wrong): the server sends half of an article page, then closes. Cut before its text, the
+    # page looked like one with no article: it was kept as a page that is none, with the
+    # whole page's validators, and every later run got a 304 and left the article out (a
+    # helper's soak). Scrapy's dataloss flag on a page that stops before its end now makes it
+    # a failure the next run retries; and the extractor calls a page cut before any article
+    # text cut short, not "no article", however it came (a transfer closed with no length).
+    from pressarchive.extract import InvalidArticle, NotAnArticle, extract
+    from pressarchive.sitegen.render import render_page
+
+    family = SiteFamily(120, seed=5)
+    article = family.article(family.ids("arabpress")[3])
+    path = "/" + article.url("arabpress").split(".com/", 1)[1]
+    page = render_page(family, "arabpress", path).body
+    before_text = page[:page.index(b'<article class="article">') + 30]
+    with pytest.raises(InvalidArticle) as cut:
+        extract(before_text, article.url("arabpress"), site="arabpress")
+    assert cut.value.key == "truncated"
+    listing = render_page(family, "arabpress", "/").body
+    with pytest.raises(NotAnArticle):  # a whole page with no article is still none
+        extract(listing, "https://arabpress.com/", site="arabpress")
+
+    db = tmp_path / "archive.sqlite"
+    lenient = {"DOWNLOAD_FAIL_ON_DATALOSS": "False"}
+    with FamilyServer(family) as server:
+        site = server.origins["arabpress"]
+        server.faults = Faults(truncated=1.0, retry_factor=0.0, targets=(path,))
+        first = run_crawl("arabpress", db, tmp_path, base_url=site, settings=lenient).stats
+        server.faults = None
+        second = run_crawl("arabpress", db, tmp_path, base_url=site, settings=lenient).stats
+    assert first["finish_reason"] == second["finish_reason"] == "finished"
+    assert first["pressarchive/pages_cut"] == 1
+    assert first["pressarchive/failed/truncated"] == 1
+    assert second["pressarchive/retrying_failed"] == 1
+    assert "pressarchive/pages_cut" not in second
+    con = sqlite3.connect(db)
+    stored = {url for (url,) in con.execute("SELECT url FROM appearances")}
+    failing = con.execute("SELECT url FROM pages WHERE failures > 0").fetchall()
+    con.close()
+    assert article.url("arabpress") in stored and failing == []
+    assert stored == set(expected_articles(family))
+
+
+def test_a_page_flagged_dataloss_that_reaches_its_end_is_read_as_usual():
+    # A server whose Content-Length is wrong for whole pages (why a user turns
+    # DOWNLOAD_FAIL_ON_DATALOSS off): its pages are read; one that stops short is a failure.
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from pressarchive.fetched import FetchedPage, FetchFailure
+    from spiders.family import ArabPressSpider
+
+    crawler = get_crawler(ArabPressSpider)
+    spider = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url="http://127.0.0.1:9")
+    whole = b"<html><body><p>" + b"x" * 5000 + b"</p></body>\n</html>\n"
+    url = "http://127.0.0.1:9/a"
+
+    def parsed(body):
+        return list(spider.parse_page(HtmlResponse(url, body=body, request=Request(url),
+                                                   flags=["dataloss"])))
+
+    (page,) = parsed(whole)
+    assert isinstance(page, FetchedPage) and page.body == whole
+    (failure,) = parsed(whole[:3000])
+    assert isinstance(failure, FetchFailure)
+    assert (failure.url, failure.kind, failure.retry) == ("https://arabpress.com/a", "truncated",
+                                                          True)

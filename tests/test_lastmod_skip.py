@@ -68,11 +68,17 @@ def test_a_lastmod_time_with_no_offset_passes_a_page_over_only_at_the_latest_it_
     # ... while a time with its offset, or Z, is read as it says.
     assert as_recent("2025-06-18T13:00:00-05:00", "Wed, 18 Jun 2025 18:00:00 GMT") is True
     assert as_recent("2025-06-18T13:00:00Z", "Wed, 18 Jun 2025 13:00:00 GMT") is True
-    # Vouching reads it as UTC, as before (east of Greenwich, a fresh copy looks older: one
-    # conditional request more, no edit lost).
-    assert vouches("2025-06-18T13:00:00", "Wed, 18 Jun 2025 13:00:00 GMT")
-    assert not vouches("2025-06-18T13:00:00", "Wed, 18 Jun 2025 12:59:59 GMT")
+    # A copy vouches for it from the earliest it can mean (UTC+14): at Riyadh's UTC+3, the
+    # copy sent at the edit, 10:00 UTC, vouches for the lastmod 13:00. Read as UTC, it looked
+    # three hours older: the lastmod was forgotten every time, and with the masthead's ETags
+    # those refusals counted as lastmods running ahead, edits waiting days (a helper's soak).
+    assert vouches("2025-06-18T13:00:00", "Wed, 18 Jun 2025 10:00:00 GMT")
+    assert vouches("2025-06-18T13:00:00", "Tue, 17 Jun 2025 23:00:00 GMT")
+    assert not vouches("2025-06-18T13:00:00", "Tue, 17 Jun 2025 22:59:59 GMT")
+    assert vouches("2025-06-18T13:00:00+03:00", "Wed, 18 Jun 2025 10:00:00 GMT")
+    assert not vouches("2025-06-18T13:00:00Z", "Wed, 18 Jun 2025 12:59:59 GMT")
     assert as_recent("9999-12-31T23:00:00", "Fri, 31 Dec 9999 23:59:59 GMT") is False
+    assert vouches("0001-01-01T05:00:00", "Mon, 01 Jan 0001 00:00:00 GMT")
 
 
 def test_a_changed_lastmod_asks_in_full_unless_lastmods_run_ahead_on_a_trusted_site():

@@ -133,7 +133,8 @@ def validate(record: Record) -> None:
 
 def _template_for(page: Page, profile: Site | None, fetched: dt.datetime) -> Template:
     """The template version in effect when the page was fetched, or the generic extractor;
-    raises NotAnArticle for pages that are not articles."""
+    raises NotAnArticle for pages that are not articles, InvalidArticle for one cut short
+    before anything tells."""
     versions = TEMPLATES.get(profile.family, []) if profile else []
     template = choose(versions, fetched.date())
     if page.jsonld:
@@ -149,7 +150,21 @@ def _template_for(page: Page, profile: Site | None, fetched: dt.datetime) -> Tem
         return template
     if GENERIC.fits(page):
         return GENERIC
+    if _starts_as_html(page) and not GENERIC.is_complete(page):
+        # An article cut short before its text (a transfer closed early) looks like a page
+        # with none: taken for one, it was kept as a page that is no article, with the whole
+        # page's validators, and every later 304 left the article out (a helper's soak). Not
+        # what is no HTML at all (a PDF served as text/html): that has no end to reach.
+        raise InvalidArticle("truncated HTML: the page stops before any article text",
+                             key="truncated")
     raise NotAnArticle("not an article (no article text found)")
+
+
+def _starts_as_html(page: Page) -> bool:
+    """Whether the page's source opens as an HTML document (a doctype, ``<html>`` or
+    ``<head>`` in its first kilobyte)."""
+    head = page.html[:1024].lower()
+    return "<!doctype html" in head or "<html" in head or "<head" in head
 
 
 def _first(*candidates: tuple[Callable[[], Any], str]) -> tuple[Any, str | None]:
