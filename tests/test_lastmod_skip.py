@@ -1,5 +1,6 @@
 """When a sitemap lastmod lets a crawl pass a known page over."""
 
+import pytest
 from sqlalchemy import select
 
 from pressarchive.storage import crawlstate
@@ -638,3 +639,45 @@ def test_checks_that_find_a_page_unchanged_are_counted_until_one_finds_it_change
                                      replace(fetch, fetched_at=dt.datetime(2025, 6, 27, 10)))])
     assert checks() == 1
     archive.close()
+
+
+@pytest.mark.parametrize("zone", [3, -5])
+def test_sitemap_lastmods_in_local_time_with_no_offset_cost_nothing_and_lose_no_edit(
+        tmp_path, zone):
+    # A site writing its sitemap lastmods in its local time with no offset, east of
+    # Greenwich (Riyadh's, UTC+3) or west of it (UTC-5), crawled once a day as the site
+    # advances (new articles, edits, the masthead's date and so every page's ETag changing).
+    # Read as UTC, the first had every fresh copy refused as older than its lastmod
+    # (lastmods_unvouched), the refusals counted as lastmods running ahead, and two days on
+    # every page was on the revisit schedule, edits waiting days (a helper's soak).
+    import sqlite3
+
+    from pressarchive.sitegen import FamilyServer, SiteFamily
+
+    from conftest import run_crawl
+
+    family = SiteFamily(150, seed=9)
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family, lastmod_zone=zone) as server:
+        site = server.origins["arabpress"]
+        runs, plans = [run_crawl("arabpress", db, tmp_path, base_url=site).stats], []
+        for _ in range(3):
+            plans.append(family.advance())
+            runs.append(run_crawl("arabpress", db, tmp_path, base_url=site).stats)
+    assert all(run["finish_reason"] == "finished" for run in runs)
+    assert not any(run.get("pressarchive/lastmods_unvouched") for run in runs)
+    assert not any(run.get("pressarchive/skipped/lastmod_ahead") for run in runs)
+    edited = [[family.article(i).url("arabpress") for i in plan["edited"]
+               if "arabpress" in family.sites_of(i)] for plan in plans]
+    assert sum(map(len, edited)) >= 3
+    for run, urls in zip(runs[1:], edited):  # each day's edits stored by that day's run
+        assert run.get("pressarchive/stored/new_version", 0) >= len(urls), urls
+    con = sqlite3.connect(db)
+    ahead = con.execute("SELECT count(*) FROM pages WHERE lastmod_ahead > 0").fetchone()[0]
+    versions = dict(con.execute(
+        "SELECT a.url, count(*) FROM appearances a JOIN versions v "
+        "ON v.article_id = a.article_id GROUP BY a.url"))
+    con.close()
+    assert ahead == 0
+    for urls in edited:
+        assert all(versions[url] >= 2 for url in urls)

@@ -420,6 +420,23 @@ def restamp_sitemap(page: Page, when: dt.datetime) -> Page:
     return Page(page.status, page.content_type, body, page.kind, when)
 
 
+def local_lastmods(page: Page, hours: float) -> Page:
+    """``page``, a sitemap, with every ``lastmod`` that has a time written as the local time
+    of the zone ``hours`` east of UTC, with no offset (W3C Datetime asks for one; many sites
+    leave it out)."""
+    zone = dt.timezone(dt.timedelta(hours=hours))
+
+    def local(match: re.Match) -> bytes:
+        stamp = dt.datetime.fromisoformat(match[1].decode())
+        if stamp.tzinfo is None or len(match[1]) == 10:
+            return match[0]
+        return b"<lastmod>%s</lastmod>" % stamp.astimezone(zone).replace(
+            tzinfo=None).isoformat().encode()
+
+    body = re.sub(rb"<lastmod>([^<]*)</lastmod>", local, page.body)
+    return Page(page.status, page.content_type, body, page.kind, page.last_modified)
+
+
 def render_sitemap_index(fam: SiteFamily, site: str, origin: str) -> Page:
     return _sitemap("sitemapindex", "sitemap",
                     [(f"{origin}/sitemaps/{month}.xml", fam.month_lastmod(site, month))

@@ -22,8 +22,8 @@ from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from .model import SiteFamily, hash_of
-from .render import (FAULT_FREE_PREFIXES, Page, not_found, render_page, render_robots,
-                     restamp_sitemap, route_key)
+from .render import (FAULT_FREE_PREFIXES, Page, local_lastmods, not_found, render_page,
+                     render_robots, restamp_sitemap, route_key)
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
            400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
@@ -129,6 +129,8 @@ class FamilyServer:
     sitemaps tell when they were generated, not when each page changed.
     ``article_last_modified``: every article is sent with this ``Last-Modified``, whatever its
     edits, as by a server that sends the time it started (and answers 304 by it).
+    ``lastmod_zone``: hours east of UTC; every sitemap ``lastmod`` is then written as that
+    zone's local time with no offset (``2025-06-18T13:00:00``), as many sites write them.
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
@@ -137,8 +139,10 @@ class FamilyServer:
                  hub_validators: bool = True, robots: bool = True,
                  sitemap_index: bool = True,
                  lastmods_at: Callable[[], dt.datetime] | None = None,
-                 article_last_modified: dt.datetime | None = None):
+                 article_last_modified: dt.datetime | None = None,
+                 lastmod_zone: float | None = None):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
+        self._lastmod_zone = lastmod_zone
         self._robots, self._sitemap_index = robots, sitemap_index
         self._hub_validators = hub_validators
         self._lastmods_at = lastmods_at
@@ -303,6 +307,8 @@ class FamilyServer:
                 page = render_robots(fam, self.origins[site], self.crawl_delay, months_of=site)
         elif page.kind == "sitemap" and page.status == 200 and self._lastmods_at:
             page = restamp_sitemap(page, self._lastmods_at())
+        if page.kind == "sitemap" and page.status == 200 and self._lastmod_zone is not None:
+            page = local_lastmods(page, self._lastmod_zone)
         elif page.kind == "article" and page.status == 200 and self._article_last_modified:
             page = Page(page.status, page.content_type, page.body, page.kind,
                         self._article_last_modified)
