@@ -616,14 +616,14 @@ class FamilySpider(Spider):
         return self._failed_sitemap(url)
 
     def _failed_sitemap(self, url: str, kind: str = "not_a_sitemap",
-                       message: str = "a sitemap the site names answered with no sitemap"
-                       ) -> FetchFailure:
+                        message: str = "a sitemap the site names answered with no sitemap"
+                        ) -> FetchFailure:
         self.failed_again.add(url)
         return FetchFailure(url=self.public_url(url), site=self.site.slug, kind=kind,
                             message=message[:200], failed_at=now(), retry=True, role="sitemap")
 
     def _failed_feed(self, url: str, kind: str = "not_a_feed",
-                    message: str = "a feed answered with no feed") -> FetchFailure:
+                     message: str = "a feed answered with no feed") -> FetchFailure:
         self.failed_again.add(url)
         return FetchFailure(url=self.public_url(url), site=self.site.slug, kind=kind,
                             message=message[:200], failed_at=now(), retry=True, role="feed")
@@ -704,9 +704,9 @@ class FamilySpider(Spider):
             sitemap = Sitemap(body.data)
         except Exception:  # lxml raises many kinds on garbage
             return TextSitemap.read(body, self.links.hosts), body.cut
-        # An XML body tells by its end whether it is whole (a gzip stream cut short leaves
-        # it unended), and Scrapy's dataloss flag alone (a server whose Content-Length is
-        # wrong, let through) does not make it cut.
+        # An XML body is whole when it holds its root's end (a gzip stream cut short leaves
+        # it unended); Scrapy's dataloss flag alone (a server whose Content-Length is wrong,
+        # let through) does not make it cut.
         return sitemap, not ends_whole(body.data, sitemap.type)
 
     def _body(self, response: Response) -> SitemapBody:
