@@ -886,7 +886,7 @@ class FamilySpider(Spider):
             return
         self.crawler.stats.inc_value("pressarchive/feeds_read")
         selector.remove_namespaces()
-        links = selector.xpath("//item/link/text() | //entry/link/@href").getall()
+        items = selector.xpath("//item | //entry")
         if ends_whole(body, root):
             self._recovered_after_giving_up(response)
         else:
@@ -895,10 +895,11 @@ class FamilySpider(Spider):
             self.logger.warning("Feed cut short, read up to the cut: %s", response.url)
             self.crawler.stats.inc_value("pressarchive/feeds_cut")
             self.recovered.discard(asked)
-            links = links[:-1]
+            items = items[:-1]
             if asked not in self.failed_again:
                 yield self._failed_feed(asked, "truncated", "the body stops before the feed "
                                         "ends; what it lists before the cut was read")
+        links = items.xpath("self::item/link/text() | self::entry/link/@href").getall()
         urls = [url for h in links
                 if (url := self._local(response.urljoin(h.strip()))) not in self.asked
                 and self._short_enough(url)]

@@ -198,6 +198,16 @@ def test_a_feed_cut_short_is_read_up_to_its_last_item_and_is_a_failure():
     s = spider()
     out = list(s.parse_feed(XmlResponse(feed, body=rss, request=Request(feed))))
     assert len(out) == 5 and not any(isinstance(f, FetchFailure) for f in out)
+    # Atom, cut in its last entry after that entry's link: the whole entry is left out.
+    entries = "".join(f'<entry><link href="https://arabpress.com/a-{i}"/><title>T{i}</title>'
+                      "</entry>" for i in range(3))
+    atom = f'<feed xmlns="http://www.w3.org/2005/Atom">{entries}</feed>'.encode()
+    s = spider()
+    out = list(s.parse_feed(XmlResponse(feed, body=atom[:-20], request=Request(feed))))
+    assert [r.url for r in out if isinstance(r, Request)] == [f"{LOCAL}/a-0", f"{LOCAL}/a-1"]
+    s = spider()
+    out = list(s.parse_feed(XmlResponse(feed, body=atom, request=Request(feed))))
+    assert [r.url for r in out] == [f"{LOCAL}/a-{i}" for i in range(3)]
     # Retried after failing (parse_any), a cut one stays failed: not cleared at the run's end.
     s = spider()
     s.retrying, s.retry_roles = {feed}, {feed: "feed"}
