@@ -30,6 +30,7 @@ import asyncio
 import concurrent.futures
 import logging
 import multiprocessing
+import os
 import resource
 from typing import Any, Union
 
@@ -115,7 +116,7 @@ class ArchivePipeline:
                 max_workers=1, mp_context=_worker_context(),
                 initializer=ingest.start_worker,
                 initargs=(archive.url, self.max_bytes, self.records, site_links,
-                          self.scheduling))
+                          self.scheduling, os.getpid()))
         else:
             self.executor = _Inline(
                 ingest.Ingester(archive, self.max_bytes, self.records, site_links))

@@ -235,14 +235,21 @@ def scheduling_policy(name: str) -> str:
 
 
 def start_worker(archive_url: str, max_bytes: int, records: bool,
-                 links: SiteLinks | None = None, scheduling: str = "normal") -> None:
+                 links: SiteLinks | None = None, scheduling: str = "normal",
+                 parent: int | None = None) -> None:
     """Initializer of the ingest process: opens its own connection to the archive (the
-    crawl process has already applied the migrations), under the ``scheduling`` policy."""
+    crawl process has already applied the migrations), under the ``scheduling`` policy.
+
+    ``parent``: the crawl process's pid, as it forked this one. The watch for its end starts
+    first, with that pid: read here with ``os.getppid()`` after the archive was opened, it
+    was already init's when the crawl had been killed meanwhile, and the worker, waiting
+    for work, outlived it for good (a helper's soak: kill -9 just after the fork)."""
     global _worker
+    threading.Thread(target=_exit_with_parent,
+                     args=(os.getppid() if parent is None else parent,), daemon=True,
+                     name="exit-with-parent").start()
     _schedule_as(scheduling)
     _worker = Ingester(Archive(archive_url, migrate=False), max_bytes, records, links)
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
-                     name="exit-with-parent").start()
 
 
 def _schedule_as(name: str) -> None:

@@ -93,3 +93,33 @@ def test_without_the_archive_pipeline_the_spider_reads_links_itself(tmp_path, lo
     assert dry.stats["finish_reason"] == "finished"
     assert "pressarchive/extracted" not in dry.stats
     assert dry.stats["response_received_count"] == archived.stats["response_received_count"]
+
+
+def test_a_worker_whose_crawl_died_before_it_started_ends_at_once(tmp_path):
+    # kill -9 of the crawl just after it forked its worker: by the time the worker had opened
+    # the archive and looked for its parent, init had adopted it, and it watched init, waiting
+    # for work for good (a helper's soak). It now watches the pid the crawl gave it.
+    from pressarchive import ingest
+    from pressarchive.storage.archive import Archive
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    Archive(url).close()
+    gone = os.getpid() + 10**6  # a crawl already dead: not the forked worker's parent
+    child = os.fork()
+    if child == 0:  # the worker
+        try:
+            ingest.start_worker(url, 1 << 20, True, parent=gone)
+            time.sleep(10)
+        finally:
+            os._exit(0)  # only if the watch failed to end it
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+        raise AssertionError("the worker outlived its crawl")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 1
