@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from functools import partial
+from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, NoReturn
 from urllib.parse import urlsplit
 
@@ -205,7 +206,30 @@ class FamilySpider(Spider):
             jobdir = crawler.settings.get("JOBDIR")
             crawler.signals.connect(lambda: remove_jobdir(jobdir),
                                     signal=signals.engine_stopped, weak=False)
+        elif crawler.settings.get("JOBDIR"):
+            crawler.signals.connect(spider.end_job, signal=signals.spider_closed)
         return spider
+
+    def end_job(self, reason: str) -> None:
+        """A JOBDIR of the user's (``-s JOBDIR=...``, to pause and resume) after a run that
+        finished: nothing is left to resume, so the requests it saw are forgotten and the next
+        run under it starts afresh. Kept, Scrapy's duplicate filter read them back and dropped
+        every start request (robots.txt aside): a later run fetched nothing and reported
+        ``finished``, a day's news left out (a helper's soak: a Ctrl-C that came after the
+        run had ended, then a resume; or a JOBDIR left in a cron line). A run stopped before
+        its end (Ctrl-C, a budget) keeps them, and its queue, to be resumed. Runs after the
+        scheduler closed, which wrote them (Scrapy closes it before spider_closed)."""
+        if reason != "finished":
+            return
+        seen = Path(self.settings["JOBDIR"]) / "requests.seen"
+        try:
+            seen.unlink(missing_ok=True)
+        except OSError as exc:
+            self.logger.error("the finished run's requests in %s could not be forgotten (%s): "
+                              "the next run under it would fetch nothing; remove it", seen, exc)
+        else:
+            self.logger.info("JOBDIR %s: the run finished, its requests are forgotten; the "
+                             "next run under it starts afresh", self.settings["JOBDIR"])
 
     # -- discovery -----------------------------------------------------------------------
 

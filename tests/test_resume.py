@@ -127,3 +127,35 @@ def test_a_run_stopped_by_sigterm_ends_cleanly_and_the_next_goes_on(tmp_path):
         con.close()
     assert sorted(urls) == sorted(expected)
     assert reasons == ["shutdown", "finished"]
+
+
+def test_a_jobdir_resumes_a_stopped_run_and_is_forgotten_once_a_run_finishes(tmp_path):
+    # Scrapy's JOBDIR keeps a stopped run's queue and the requests it saw, to resume it. Kept
+    # after a run that finished, those requests made Scrapy's duplicate filter drop every
+    # start request of the next run under it: it fetched robots.txt alone and reported
+    # "finished", the day's news left out (a helper's soak: a Ctrl-C after the run had
+    # ended, then a resume; a JOBDIR left in a cron line).
+    family = SiteFamily(300, seed=9)
+    db, jobdir = tmp_path / "archive.sqlite", tmp_path / "crawls-arabpress"
+    job = {"JOBDIR": str(jobdir)}
+    seen = jobdir / "requests.seen"
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        stopped = run_crawl("arabpress", db, tmp_path, base_url=origin,
+                            settings={**job, "CLOSESPIDER_PAGECOUNT": 60}).stats
+        kept = seen.exists() and seen.stat().st_size > 0
+        resumed = run_crawl("arabpress", db, tmp_path, base_url=origin, settings=job).stats
+        forgotten = not seen.exists()
+        plan = family.advance()
+        next_day = run_crawl("arabpress", db, tmp_path, base_url=origin, settings=job).stats
+    assert stopped["finish_reason"] == "closespider_pagecount" and kept
+    assert resumed["finish_reason"] == "finished" and forgotten
+    assert next_day["finish_reason"] == "finished"
+    new = {family.article(i).url("arabpress") for i in plan["new"]
+           if "arabpress" in family.sites_of(i)}
+    assert new and next_day["pressarchive/stored/new_article"] == len(new)
+    con = sqlite3.connect(db)
+    stored = {url for (url,) in con.execute(
+        "SELECT url FROM appearances WHERE site = 'arabpress'")}
+    con.close()
+    assert stored == {family.article(i).url("arabpress") for i in family.ids("arabpress")}
