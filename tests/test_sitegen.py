@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import http.client
 import re
 import signal
@@ -483,6 +484,21 @@ def test_serve_generated_command():
         status, _, page = get(origins[sister], "/" + fam.slug(i))
         line = fam.article(i, sister).body[-1][1]
         assert status == 200 and line.encode() in page and line not in fam.article(i).body_text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    proc = subprocess.Popen([sys.executable, "-m", "pressarchive.cli", "serve-generated",
+                             "--articles", "100", "--gzip-sitemaps", "--lastmod-zone", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        origins = dict(proc.stdout.readline().split() for _ in range(2))
+        status, _, index = get(origins["arabpress"], "/sitemap.xml")
+        month = re.search(rb"/sitemaps/[0-9-]+\.xml\.gz", index)
+        assert status == 200 and month
+        status, _, packed = get(origins["arabpress"], month[0].decode())
+        lastmods = re.findall(rb"<lastmod>([^<]+)</lastmod>", gzip.decompress(packed))
+        assert status == 200 and lastmods
+        assert all(len(stamp) == 19 for stamp in lastmods)  # a local time, no offset
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(10) == 0

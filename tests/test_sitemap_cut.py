@@ -259,3 +259,45 @@ def test_a_month_and_feed_cut_in_transfer_are_failures_read_in_full_by_the_next_
     assert second["pressarchive/retrying_failed"] == 2
     assert failing_rows(db) == []
     assert stored_urls(db) == articles_of(family)
+
+
+def test_gzip_d_sitemaps_rerun_by_304s_and_a_month_or_page_cut_on_disk_is_fetched_again(
+        tmp_path):
+    # A site whose index names its months as .xml.gz files: read, then answered 304 while
+    # unchanged. After a day's advance the newest month's file is cut on disk (a 200 with
+    # half the file, its Content-Length and ETag saying so: nothing at the HTTP level tells),
+    # and so is a new article's page: the month is a truncated failure and not remembered,
+    # the page is dropped as cut; the next run reads the month in full and stores the page.
+    family = SiteFamily(200, seed=17)
+    db = tmp_path / "archive.sqlite"
+    months = family.months("arabpress")
+    with FamilyServer(family, gzip_sitemaps=True) as server:
+        site = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=site).stats
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=site).stats
+        plan = family.advance()
+        new = [i for i in plan["new"] if "arabpress" in family.sites_of(i)]
+        newest = f"/sitemaps/{family.months('arabpress')[-1]}.xml.gz"
+        page = "/" + family.article(new[0]).url("arabpress").split(".com/", 1)[1]
+        server.faults = Faults(cut_file=1.0, retry_factor=1.0, faults_on_all=True,
+                               targets=(newest, page))
+        cut = run_crawl("arabpress", db, tmp_path, base_url=site).stats
+        rows = failing_rows(db)
+        server.faults = None
+        mended = run_crawl("arabpress", db, tmp_path, base_url=site).stats
+        after = run_crawl("arabpress", db, tmp_path, base_url=site).stats
+    runs = (first, rerun, cut, mended, after)
+    assert all(run["finish_reason"] == "finished" for run in runs)
+    assert first["pressarchive/sitemaps_read"] == len(months) + 1  # the index and each month
+    assert rerun["pressarchive/skipped/sitemap"] == len(months)  # gzip'd files answer 304
+    assert "pressarchive/failed/truncated" not in first and "pressarchive/failed/truncated" \
+        not in rerun
+    assert cut["pressarchive/sitemaps_cut"] == 1
+    assert cut["pressarchive/dropped/truncated"] == 1  # the page: no article from half of it
+    assert rows == [(f"https://arabpress.com{newest}", 1, "sitemap")]
+    assert mended["pressarchive/retrying_failed"] == 1 and "pressarchive/sitemaps_cut" \
+        not in mended
+    assert failing_rows(db) == []
+    assert stored_urls(db) == articles_of(family)
+    assert after.get("pressarchive/stored/new_article", 0) == 0
+    assert after["pressarchive/skipped/sitemap"] == len(family.months("arabpress"))

@@ -51,13 +51,18 @@ def _parse_faults(specs: tuple[str, ...], seed: int):
 @click.option("--lastmods-now", "lastmods_now", is_flag=True,
               help="Every sitemap lastmod is the time the sitemap was asked for, as on a "
                    "site that makes its sitemaps on each request.")
+@click.option("--lastmod-zone", "lastmod_zone", type=click.FloatRange(-12, 14), default=None,
+              metavar="HOURS", help="Write sitemap lastmods as the local time of the zone "
+                                    "HOURS east of UTC, with no offset, as many sites do.")
+@click.option("--gzip-sitemaps", "gzip_sitemaps", is_flag=True,
+              help="The sitemap index names each month's sitemap as a gzip'd .xml.gz file.")
 @click.option("--fault", "faults", multiple=True, metavar="NAME=VALUE",
               help="A fault probability or setting, e.g. error_5xx=0.1, timeout_seconds=3, "
                    "targets=/a,/b (only those pages; repeatable).")
 def serve_generated(articles: int, seed: int, shared: float, start: str, port_base: int | None,
                     crawl_delay: float | None, no_robots: bool, no_sitemap_index: bool,
-                    sister_variants: bool, lastmods_now: bool,
-                    faults: tuple[str, ...]) -> None:
+                    sister_variants: bool, lastmods_now: bool, lastmod_zone: float | None,
+                    gzip_sitemaps: bool, faults: tuple[str, ...]) -> None:
     """Serve a generated Arab Press / Saudi Press family on 127.0.0.1 until interrupted.
 
     The same --articles and --seed always give the same sites. POST /__advance__?days=1 to any
@@ -86,7 +91,8 @@ def serve_generated(articles: int, seed: int, shared: float, start: str, port_ba
     try:
         server = FamilyServer(family, fault_config, port_base=port_base, crawl_delay=crawl_delay,
                               robots=not no_robots, sitemap_index=not no_sitemap_index,
-                              lastmods_at=_now if lastmods_now else None)
+                              lastmods_at=_now if lastmods_now else None,
+                              lastmod_zone=lastmod_zone, gzip_sitemaps=gzip_sitemaps)
     except OSError as exc:
         where = f"ports {port_base}-{port_base + len(family.sites) - 1}" if port_base else "a port"
         raise UserError(f"cannot listen on 127.0.0.1 ({where}): {exc.strerror or exc}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import json
 import random
@@ -435,6 +436,19 @@ def local_lastmods(page: Page, hours: float) -> Page:
 
     body = re.sub(rb"<lastmod>([^<]*)</lastmod>", local, page.body)
     return Page(page.status, page.content_type, body, page.kind, page.last_modified)
+
+
+def gzip_sitemap(page: Page, index: bool, gzipped: bool) -> Page:
+    """For a site whose sitemaps are gzip'd files: the index (``index``) naming each month's
+    as ``.xml.gz``; a month's, asked for as ``.xml.gz`` (``gzipped``), gzip'd (the same bytes
+    every time, so its ETag holds); any other as it is."""
+    if index:
+        body = page.body.replace(b".xml</loc>", b".xml.gz</loc>")
+        return Page(page.status, page.content_type, body, page.kind, page.last_modified)
+    if gzipped:
+        return Page(page.status, "application/gzip", gzip.compress(page.body, mtime=0),
+                    page.kind, page.last_modified)
+    return page
 
 
 def render_sitemap_index(fam: SiteFamily, site: str, origin: str) -> Page:

@@ -22,8 +22,8 @@ from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from .model import SiteFamily, hash_of
-from .render import (FAULT_FREE_PREFIXES, Page, local_lastmods, not_found, render_page,
-                     render_robots, restamp_sitemap, route_key)
+from .render import (FAULT_FREE_PREFIXES, Page, gzip_sitemap, local_lastmods, not_found,
+                     render_page, render_robots, restamp_sitemap, route_key)
 
 REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
            400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
@@ -61,12 +61,17 @@ class Faults:
     redirect_chain: float = 0.0  # 301 -> 302 -> the article (at /article/<slug>)
     redirect_loop: float = 0.0  # 302 /loop/a/... <-> /loop/b/... forever
     offsite_redirect: float = 0.0  # 302 to https://evil.example.net/...
+    # 200 with the first half of the body, its Content-Length and ETag saying so: a file cut
+    # on disk, or a cache holding a partial copy; nothing at the HTTP level tells.
+    cut_file: float = 0.0
     retry_factor: float = 0.1
     faults_on_all: bool = False
     targets: tuple[str, ...] = ()  # when given, the only pages (routed paths) faults hit
 
+    # New kinds go last: a draw picks the same kind as before for every kind listed before.
     KINDS = ("error_5xx", "error_503_retry_after", "error_429", "slow", "timeout", "reset",
-             "truncated", "soft_404", "redirect_chain", "redirect_loop", "offsite_redirect")
+             "truncated", "soft_404", "redirect_chain", "redirect_loop", "offsite_redirect",
+             "cut_file")
 
     def __post_init__(self) -> None:
         for name in (*self.KINDS, "retry_factor"):
@@ -131,6 +136,9 @@ class FamilyServer:
     edits, as by a server that sends the time it started (and answers 304 by it).
     ``lastmod_zone``: hours east of UTC; every sitemap ``lastmod`` is then written as that
     zone's local time with no offset (``2025-06-18T13:00:00``), as many sites write them.
+    ``gzip_sitemaps``: the index names each month's sitemap as a gzip'd file
+    (``/sitemaps/2025-06.xml.gz``, served as one, with no Content-Encoding); the plain
+    ``.xml`` is still served.
     """
 
     def __init__(self, family: SiteFamily, faults: Faults | None = None, *,
@@ -140,9 +148,9 @@ class FamilyServer:
                  sitemap_index: bool = True,
                  lastmods_at: Callable[[], dt.datetime] | None = None,
                  article_last_modified: dt.datetime | None = None,
-                 lastmod_zone: float | None = None):
+                 lastmod_zone: float | None = None, gzip_sitemaps: bool = False):
         self.family, self.faults, self.crawl_delay = family, faults, crawl_delay
-        self._lastmod_zone = lastmod_zone
+        self._lastmod_zone, self._gzip_sitemaps = lastmod_zone, gzip_sitemaps
         self._robots, self._sitemap_index = robots, sitemap_index
         self._hub_validators = hub_validators
         self._lastmods_at = lastmods_at
@@ -299,19 +307,25 @@ class FamilyServer:
         if hit is not None and not (self._lastmods_at and hit[0].kind == "sitemap"):
             self._cache.move_to_end(key)
             return hit
-        page = render_page(fam, site, target, self.origins[site], self.crawl_delay)
+        gzipped = self._gzip_sitemaps and path.startswith("/sitemaps/") \
+            and path.endswith(".xml.gz")
+        page = render_page(fam, site, path[:-3] if gzipped else target, self.origins[site],
+                           self.crawl_delay)
         if page.kind == "robots" and not self._robots:
             page = not_found(fam, site, 404, "robots")
         elif page.kind == "robots" and not self._sitemap_index:
             with fam.lock:
                 page = render_robots(fam, self.origins[site], self.crawl_delay, months_of=site)
-        elif page.kind == "sitemap" and page.status == 200 and self._lastmods_at:
-            page = restamp_sitemap(page, self._lastmods_at())
-        if page.kind == "sitemap" and page.status == 200 and self._lastmod_zone is not None:
-            page = local_lastmods(page, self._lastmod_zone)
         elif page.kind == "article" and page.status == 200 and self._article_last_modified:
             page = Page(page.status, page.content_type, page.body, page.kind,
                         self._article_last_modified)
+        elif page.kind == "sitemap" and page.status == 200:
+            if self._lastmods_at:
+                page = restamp_sitemap(page, self._lastmods_at())
+            if self._lastmod_zone is not None:
+                page = local_lastmods(page, self._lastmod_zone)
+            if self._gzip_sitemaps:
+                page = gzip_sitemap(page, path == "/sitemap.xml", gzipped)
         validators = b""  # ETag and Last-Modified: sent with the page and with its 304s
         if page.status == 200 and (self._hub_validators or page.kind not in HUBS):
             validators = (f"ETag: {page.etag}\r\n" + (
@@ -397,6 +411,15 @@ class FamilyServer:
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 writer.transport.abort()
             return True, False
+        if fault == "cut_file":
+            cut = Page(page.status, page.content_type, page.body[:len(page.body) // 2],
+                       page.kind, page.last_modified)
+            self._count(site, page.kind, cut.status, fault)
+            head = (f"Content-Type: {cut.content_type}\r\nContent-Length: {len(cut.body)}\r\n"
+                    f"ETag: {cut.etag}\r\n").encode()
+            writer.write(self._head(cut.status, head, b"", keep)
+                         + (b"" if req.method == "HEAD" else cut.body))
+            return True, keep
         if fault == "soft_404":
             soft = not_found(self.family, site, 200, page.kind)
             self._count(site, page.kind, 200, fault)
