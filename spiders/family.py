@@ -7,7 +7,7 @@ import hashlib
 from functools import partial
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterable, NoReturn
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from protego import Protego
 from parsel import Selector
@@ -89,6 +89,9 @@ class FamilySpider(Spider):
         self.since, self.until = window_day(since, "since"), window_day(until, "until")
         host = urlsplit(self.base_url).hostname or ""
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
+        # A copy's port, when its base_url names one: sister sites served on one machine
+        # differ by port alone (on_site).
+        self.copy_port = urlsplit(self.base_url).port if base_url else None
         # Where links lead: pages of this site, as the copy's canonical URLs (URLLENGTH_LIMIT
         # is applied once the settings are known, in from_crawler).
         self.links = SiteLinks(self.base_url, self.site.origin, asset_suffixes=ASSET_SUFFIXES)
@@ -209,6 +212,21 @@ class FamilySpider(Spider):
         elif crawler.settings.get("JOBDIR"):
             crawler.signals.connect(spider.end_job, signal=signals.spider_closed)
         return spider
+
+    def on_site(self, url: SplitResult) -> bool:
+        """Whether a URL (a redirect's target) is on the site being crawled: on one of
+        ``allowed_domains`` (or below it) and, on a copy whose base_url names a port, on that
+        port. The copies of sister sites share 127.0.0.1, each on its own port: by host
+        alone, a Saudi Press article's redirect to its Arab Press copy was followed and
+        stored under a raw local URL, and that page's links asked of the wrong site, failing
+        (a helper's soak). The real sites differ by name, and stay refused."""
+        host = (url.hostname or "").lower()
+        if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
+            return False
+        try:
+            return self.copy_port is None or url.port == self.copy_port
+        except ValueError:  # a port out of range
+            return False
 
     def end_job(self, reason: str) -> None:
         """A JOBDIR of the user's (``-s JOBDIR=...``, to pause and resume) after a run that

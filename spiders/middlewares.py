@@ -103,12 +103,17 @@ class OffsiteRedirectMiddleware:
         if response.status not in self.REDIRECTS or b"Location" not in response.headers:
             return response
         target = urlsplit(urljoin(request.url, response.headers[b"Location"].decode("latin-1")))
-        allowed = getattr(self.crawler.spider, "allowed_domains", None) or []
-        host = (target.hostname or "").lower()
-        if not allowed or any(host == d or host.endswith("." + d) for d in allowed):
-            return response
+        spider = self.crawler.spider
+        if hasattr(spider, "on_site"):
+            if spider.on_site(target):
+                return response
+        else:
+            allowed = getattr(spider, "allowed_domains", None) or []
+            host = (target.hostname or "").lower()
+            if not allowed or any(host == d or host.endswith("." + d) for d in allowed):
+                return response
         self.crawler.stats.inc_value("pressarchive/offsite_redirects")
-        raise IgnoreRequest(f"redirect off the site to {host}")
+        raise IgnoreRequest(f"redirect off the site to {target.netloc}")
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):

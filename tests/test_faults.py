@@ -192,3 +192,43 @@ def test_a_page_flagged_dataloss_that_reaches_its_end_is_read_as_usual():
     assert isinstance(failure, FetchFailure)
     assert (failure.url, failure.kind, failure.retry) == ("https://arabpress.com/a", "truncated",
                                                           True)
+
+
+def test_a_redirect_to_a_sister_site_s_copy_on_another_port_is_off_the_site():
+    # Local copies of the sister sites share 127.0.0.1, each on its own port: judged by host
+    # alone, a Saudi Press article's 301 to its Arab Press copy was followed, stored under a
+    # raw local URL, and that page's links asked of Saudi Press, failing (a helper's soak).
+    from scrapy import Request
+    from scrapy.exceptions import IgnoreRequest
+    from scrapy.http import Response
+    from scrapy.utils.test import get_crawler
+
+    from spiders.family import ArabPressSpider, SaudiPressSpider
+    from spiders.middlewares import OffsiteRedirectMiddleware
+
+    def redirect(spider_cls, base_url, request_url, location):
+        crawler = get_crawler(spider_cls)
+        crawler.spider = spider_cls.from_crawler(crawler, base_url=base_url)
+        crawler.stats.open_spider()
+        middleware = OffsiteRedirectMiddleware.from_crawler(crawler)
+        response = Response(request_url, status=301, headers={"Location": location})
+        try:
+            middleware.process_response(Request(request_url), response)
+        except IgnoreRequest as exc:
+            return str(exc)
+        return "followed"
+
+    copy = "http://127.0.0.1:8001"
+    assert redirect(SaudiPressSpider, copy, f"{copy}/a", "http://127.0.0.1:8000/a") \
+        == "redirect off the site to 127.0.0.1:8000"
+    assert redirect(SaudiPressSpider, copy, f"{copy}/a", "/article/a") == "followed"
+    assert redirect(SaudiPressSpider, copy, f"{copy}/a", "http://127.0.0.1/a") != "followed"
+    # The real sites: another name is off the site; www and a move to https are not.
+    real = "https://saudipress.com"
+    assert redirect(SaudiPressSpider, None, f"{real}/a", "https://arabpress.com/a") \
+        == "redirect off the site to arabpress.com"
+    assert redirect(SaudiPressSpider, None, "http://saudipress.com/a",
+                    "https://www.saudipress.com/a") == "followed"
+    # A copy named without a port: its host alone decides.
+    assert redirect(ArabPressSpider, "https://staging.example.org", "https://staging.example.org/a",
+                    "http://staging.example.org:8443/a") == "followed"
