@@ -466,27 +466,42 @@ class StatsFile:
     A forked ingest worker's CPU is its own stat (``pressarchive/ingest_cpu_seconds``).
 
     The file is written when the engine has stopped, after every extension has closed: it
-    then holds what the run record says too (``pressarchive/run_id``, ``.../run_reason``)."""
+    then holds what the run record says too (``pressarchive/run_id``, ``.../run_reason``).
+    A run closed as it opened (``already_running``, ``archive_unwritable``) never starts the
+    engine, so never stops it: its file is written when the spider has closed, after the run
+    record (otherwise the last run's file stayed, and said ``finished``: a soak's find)."""
 
-    def __init__(self, path: str, stats):
+    def __init__(self, path: str, crawler):
         self.path = path
-        self.stats = stats
+        self.crawler = crawler
+        self.stats = crawler.stats
         self.cpu_at_open: float | None = None
         self.closed: dict[str, Any] = {}
+        self.engine_started = False
 
     @classmethod
     def from_crawler(cls, crawler):
         path = crawler.settings.get("STATS_FILE")
         if not path:
             raise NotConfigured
-        ext = cls(path, crawler.stats)
+        ext = cls(path, crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.started, signal=signals.engine_started)
         crawler.signals.connect(ext.engine_stopped, signal=signals.engine_stopped)
         return ext
 
+    def started(self) -> None:
+        self.engine_started = True
+
     def spider_opened(self, spider) -> None:
         self.cpu_at_open = _cpu_seconds()
+        # Connected now, after every extension's own receivers: it runs after the run record.
+        self.crawler.signals.connect(self.closed_unstarted, signal=signals.spider_closed)
+
+    def closed_unstarted(self, spider, reason: str) -> None:
+        if not self.engine_started:
+            self.engine_stopped()
 
     def spider_closed(self, spider, reason: str) -> None:
         self.closed = {"finish_reason": reason}

@@ -70,6 +70,11 @@ def test_a_run_that_starts_while_the_last_is_going_fetches_nothing(tmp_path):
                 [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", str(db),
                  "--base-url", origin], cwd=ROOT, capture_output=True, text=True, timeout=120)
             assert first.poll() is None, "the first crawl ended before the second was refused"
+            # As `scrapy crawl` with a STATS_FILE: the file says what became of this run (a
+            # run refused as it opened never started the engine, whose stop wrote the file:
+            # a scheduler read the last run's "finished" there, a soak's find).
+            refused = run_crawl("arabpress", db, tmp_path, base_url=origin)
+            assert first.poll() is None, "the first crawl ended before the third was refused"
             # Another site on the same archive is a run of its own: not turned away.
             sister = run_crawl("saudipress", db, tmp_path,
                                base_url=server.origins["saudipress"])
@@ -81,11 +86,15 @@ def test_a_run_that_starts_while_the_last_is_going_fetches_nothing(tmp_path):
     summary = [line for line in second.stdout.splitlines() if line.startswith("run #")]
     assert len(summary) == 1 and "already_running; 0 pages fetched" in summary[0], summary
     assert sister.returncode == 0 and sister.stats["finish_reason"] == "finished"
+    assert refused.returncode == 1
+    assert refused.stats["finish_reason"] == refused.stats["pressarchive/run_reason"] \
+        == "already_running"
     assert first.returncode == 0
     # The first run finished its crawl; the second is recorded, having fetched nothing.
     arabpress = sorted((reason, pages) for site, reason, pages in runs(db) if site == "arabpress")
-    assert [reason for reason, _ in arabpress] == ["already_running", "finished"]
-    assert arabpress[0][1] == 0 and arabpress[1][1] > 60
+    assert [reason for reason, _ in arabpress] == ["already_running", "already_running",
+                                                   "finished"]
+    assert arabpress[0][1] == arabpress[1][1] == 0 and arabpress[2][1] > 60
     # Once the first has ended, the next run goes ahead (and finds nothing new).
     with FamilyServer(family) as server:
         after = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
