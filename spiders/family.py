@@ -334,7 +334,19 @@ class FamilySpider(Spider):
             return []
         rules = Protego.parse(response.text)
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
-        return list(sitemap_urls_from_robots(response.body, base_url=response.url))
+        sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url))
+        agent = self.settings.get("ROBOTSTXT_USER_AGENT") or self.settings.get("USER_AGENT")
+        starts = [self.base_url + "/", *(sitemaps or [self.base_url + "/sitemap.xml"])]
+        if not self.only_urls and not any(rules.can_fetch(start, agent) for start in starts):
+            # "Disallow: /", say: a site that has shut the archiver out. Not a run that
+            # finished with nothing to do: exit status 1 tells the scheduler, and the next run
+            # asks again.
+            self.crawler.stats.set_value("pressarchive/robots_forbidden", len(starts))
+            self.logger.warning("robots.txt of %s disallows its home page and every sitemap: "
+                                "this run fetches nothing; the next run reads it again",
+                                self.site.slug)
+            raise CloseSpider("robots_forbidden")
+        return sitemaps
 
     def _robots_unavailable(self, why: str) -> NoReturn:
         self.crawler.stats.set_value("pressarchive/robots_unavailable", why)

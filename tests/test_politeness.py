@@ -191,3 +191,26 @@ def test_pages_are_fetched_as_a_fresh_visitor_without_referer_or_cookies(tmp_pat
     assert seen["by_header"].get("referer", 0) == 0
     assert seen["by_header"].get("cookie", 0) == 0
     assert "found no" not in result.log and "WARNING" not in result.log
+
+
+def test_a_site_whose_robots_txt_shuts_the_crawler_out_is_no_finished_run(tmp_path):
+    # "Disallow: /": the home page and every sitemap refused. The run fetched robots.txt,
+    # logged nothing above INFO and reported "finished", exit 0, every night, however long
+    # the site kept the archiver out (a helper's soak). It now says so and exits 1.
+    import shutil
+
+    from pressarchive.localsite import FIXTURES, serving
+
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURES / "site" / "arabpress", root)
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /\n")
+    db = tmp_path / "a.sqlite"
+    with serving("arabpress", root) as server:
+        run = run_crawl("arabpress", db, tmp_path, base_url=server.origin)
+        (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n")
+        again = run_crawl("arabpress", db, tmp_path, base_url=server.origin)
+    assert run.returncode == 1 and run.stats["finish_reason"] == "robots_forbidden"
+    assert run.stats["downloader/request_count"] == 1  # robots.txt alone
+    assert "disallows its home page and every sitemap" in run.log
+    assert again.returncode == 0 and again.stats["finish_reason"] == "finished"
+    assert again.stats.get("pressarchive/stored/new_article", 0) > 0
