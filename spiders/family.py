@@ -1189,10 +1189,12 @@ class FamilySpider(Spider):
             return  # robots.txt said no: a decision, not a failure
         if request.callback == self.parse_any:
             self.failed_again.add(asked)  # the index naming it later gives no second failure
-        if request.meta.get("sitemap"):
+        if request.meta.get("sitemap") or request.callback == self.parse_any:
             # A sitemap lists the page, so even a 404 (published before the page, a cache
             # holding an old 404) is tried again by the next runs, up to their limit: its
-            # sitemap, answering 304, would otherwise leave it unread for good.
+            # sitemap, answering 304, would otherwise leave it unread for good. So is one
+            # retried from the last runs (only those recorded as worth retrying are): asked
+            # for before any sitemap is read, its 404 gave up all the runs left at once.
             retry = True
         yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
                            message=str(failure.value)[:200], failed_at=now(), retry=retry,
