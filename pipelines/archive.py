@@ -326,7 +326,9 @@ def _settle(waiter: Waiter, outcome: Any = None, error: Exception | None = None)
 
 def _worker_context():
     """Fork where there is fork: the worker starts in milliseconds with everything imported
-    (it opens its own database connection and never touches the reactor). Spawn elsewhere."""
+    (it opens its own database connection and never touches the reactor). Spawn elsewhere.
+    Not forkserver: the worker's parent would be the fork server, and the worker, watching
+    for the crawl's pid as its parent (ingest.start_worker), would end at once."""
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 

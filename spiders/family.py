@@ -91,7 +91,8 @@ class FamilySpider(Spider):
         self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
         # A copy's port, when its base_url names one: sister sites served on one machine
         # differ by port alone (on_site).
-        self.copy_port = urlsplit(self.base_url).port if base_url else None
+        self.copy_port = _port(urlsplit(self.base_url)) \
+            if base_url and urlsplit(self.base_url).port else None
         # Where links lead: pages of this site, as the copy's canonical URLs (URLLENGTH_LIMIT
         # is applied once the settings are known, in from_crawler).
         self.links = SiteLinks(self.base_url, self.site.origin, asset_suffixes=ASSET_SUFFIXES)
@@ -224,7 +225,7 @@ class FamilySpider(Spider):
         if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
             return False
         try:
-            return self.copy_port is None or url.port == self.copy_port
+            return self.copy_port is None or _port(url) == self.copy_port
         except ValueError:  # a port out of range
             return False
 
@@ -336,8 +337,10 @@ class FamilySpider(Spider):
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
         sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url))
         agent = self.settings.get("ROBOTSTXT_USER_AGENT") or self.settings.get("USER_AGENT")
-        starts = [self.base_url + "/", *(sitemaps or [self.base_url + "/sitemap.xml"])]
-        if not self.only_urls and not any(rules.can_fetch(start, agent) for start in starts):
+        starts = [*([] if self.windowed else [self.base_url + "/"]),  # a back-fill: no home
+                  *(sitemaps or [self.base_url + "/sitemap.xml"])]
+        if self.settings.getbool("ROBOTSTXT_OBEY") and not self.only_urls \
+                and not any(rules.can_fetch(start, agent) for start in starts):
             # "Disallow: /", say: a site that has shut the archiver out. Not a run that
             # finished with nothing to do: exit status 1 tells the scheduler, and the next run
             # asks again.
@@ -787,7 +790,7 @@ class FamilySpider(Spider):
             # sitemaps_done False for the whole run.
             children = list(dict.fromkeys(
                 url for entry in entries if (url := self._local(entry["loc"]))
-                not in self.sitemap_urls and self._short_enough(url)))
+                not in self.sitemap_urls and self._askable(url)))
             states = self._states(children)
             for url in children:
                 if url in self.retrying:  # asked for already, as a failure to retry
@@ -807,7 +810,7 @@ class FamilySpider(Spider):
             url = self._local(entry["loc"])
             if url in self.asked:
                 after.append((url, lastmod))
-            elif self._short_enough(url):
+            elif self._askable(url):
                 listed.append((url, lastmod))
         states = self._states([url for url, _ in listed + after])
         for url, lastmod in after:
@@ -956,7 +959,7 @@ class FamilySpider(Spider):
         links = items.xpath("self::item/link/text() | self::entry/link/@href").getall()
         urls = [url for h in links
                 if (url := self._local(response.urljoin(h.strip()))) not in self.asked
-                and self._short_enough(url)]
+                and self._askable(url)]
         states = self._states(urls)
         for url in urls:
             if url in self.asked:
@@ -1189,12 +1192,14 @@ class FamilySpider(Spider):
             return  # robots.txt said no: a decision, not a failure
         if request.callback == self.parse_any:
             self.failed_again.add(asked)  # the index naming it later gives no second failure
-        if request.meta.get("sitemap") or request.callback == self.parse_any:
+        if request.meta.get("sitemap") or (request.callback == self.parse_any
+                                           and kind != "http_410"):
             # A sitemap lists the page, so even a 404 (published before the page, a cache
             # holding an old 404) is tried again by the next runs, up to their limit: its
             # sitemap, answering 304, would otherwise leave it unread for good. So is one
             # retried from the last runs (only those recorded as worth retrying are): asked
-            # for before any sitemap is read, its 404 gave up all the runs left at once.
+            # for before any sitemap is read, its 404 gave up all the runs left at once (a
+            # 410, the site's word that the page is gone for good, still does).
             retry = True
         yield FetchFailure(url=self.public_url(asked), site=self.site.slug, kind=kind,
                            message=str(failure.value)[:200], failed_at=now(), retry=retry,
@@ -1206,15 +1211,21 @@ class FamilySpider(Spider):
         """A public URL of this site moved onto the copy being crawled, tracking removed."""
         return self.links.local(url)
 
-    def _short_enough(self, url: str) -> bool:
-        """Scrapy's URLLENGTH_LIMIT, for the URLs sitemaps and feeds list (``SiteLinks`` holds
-        links to it): a longer one is not asked for, logged and counted as Scrapy's
-        UrlLengthMiddleware (off: see settings.py) would."""
-        if len(url) <= self.links.max_length:
-            return True
-        self.logger.info("Ignoring link (url length > %d): %s", self.links.max_length, url)
-        self.crawler.stats.inc_value("urllength/request_ignored_count")
-        return False
+    def _askable(self, url: str) -> bool:
+        """Whether a URL a sitemap or feed lists may be asked for (``SiteLinks`` judges
+        links so): within Scrapy's URLLENGTH_LIMIT (a longer one is logged and counted as
+        Scrapy's UrlLengthMiddleware, off: see settings.py, would), and on the copy's port
+        (``on_site``: Scrapy's offsite middleware judges by host alone, and a sister copy's
+        URL on another port of 127.0.0.1 was asked of this site and stored as a raw local
+        URL; counted as ``pressarchive/offsite_entries``)."""
+        if len(url) > self.links.max_length:
+            self.logger.info("Ignoring link (url length > %d): %s", self.links.max_length, url)
+            self.crawler.stats.inc_value("urllength/request_ignored_count")
+            return False
+        if self.copy_port is not None and not self.on_site(urlsplit(url)):
+            self.crawler.stats.inc_value("pressarchive/offsite_entries")
+            return False
+        return True
 
     def public_url(self, url: str) -> str:
         return self.links.public(url)
@@ -1242,6 +1253,12 @@ class FamilySpider(Spider):
             return False
         day = lastmod[:10]
         return (not self.since or day >= self.since) and (not self.until or day <= self.until)
+
+
+def _port(url: SplitResult) -> int | None:
+    """A URL's port, its scheme's default when it names none (``http://host:80`` and
+    ``http://host`` are one origin)."""
+    return url.port or {"http": 80, "https": 443}.get(url.scheme)
 
 
 def _ends_as_html(body: bytes) -> bool:

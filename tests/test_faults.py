@@ -232,3 +232,30 @@ def test_a_redirect_to_a_sister_site_s_copy_on_another_port_is_off_the_site():
     # A copy named without a port: its host alone decides.
     assert redirect(ArabPressSpider, "https://staging.example.org", "https://staging.example.org/a",
                     "http://staging.example.org:8443/a") == "followed"
+
+
+def test_a_sister_copy_s_url_in_a_feed_or_sitemap_is_not_asked_of_this_copy():
+    # A sitemap or feed entry on another port of 127.0.0.1 (the sister's copy) passed Scrapy's
+    # offsite check (host alone) and was stored as a raw local URL (a review's find). And a
+    # copy named with its scheme's default port takes redirects written without it.
+    from scrapy import Request
+    from scrapy.http import XmlResponse
+    from scrapy.utils.test import get_crawler
+
+    from spiders.family import ArabPressSpider
+
+    crawler = get_crawler(ArabPressSpider)
+    copy = "http://127.0.0.1:8000"
+    spider = crawler.spider = ArabPressSpider.from_crawler(crawler, base_url=copy)
+    body = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            b"<url><loc>https://arabpress.com/a</loc></url>"
+            b"<url><loc>http://127.0.0.1:8001/b</loc></url></urlset>")
+    url = spider.sitemap_request(f"{copy}/sitemaps/m.xml").url
+    out = list(spider.parse_sitemap(XmlResponse(url, body=body, request=Request(url))))
+    assert [r.url for r in out] == [f"{copy}/a"]
+    assert crawler.stats.get_value("pressarchive/offsite_entries") == 1
+    crawler = get_crawler(ArabPressSpider)
+    spider = ArabPressSpider.from_crawler(crawler, base_url="http://127.0.0.1:80")
+    from urllib.parse import urlsplit
+    assert spider.on_site(urlsplit("http://127.0.0.1/article/a"))
+    assert not spider.on_site(urlsplit("http://127.0.0.1:8001/article/a"))

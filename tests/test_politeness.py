@@ -214,3 +214,26 @@ def test_a_site_whose_robots_txt_shuts_the_crawler_out_is_no_finished_run(tmp_pa
     assert "disallows its home page and every sitemap" in run.log
     assert again.returncode == 0 and again.stats["finish_reason"] == "finished"
     assert again.stats.get("pressarchive/stored/new_article", 0) > 0
+
+
+def test_robots_forbidden_only_when_robots_txt_is_obeyed_and_a_back_fill_judges_its_sitemaps(
+        tmp_path):
+    import shutil
+
+    from pressarchive.localsite import FIXTURES, serving
+
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURES / "site" / "arabpress", root)
+    (root / "robots.txt").write_text("User-agent: *\nDisallow: /\n")
+    with serving("arabpress", root) as server:
+        # A user who turned robots.txt off (their own site, say) is not stopped by it.
+        own = run_crawl("arabpress", tmp_path / "a.sqlite", tmp_path, base_url=server.origin,
+                        settings={"ROBOTSTXT_OBEY": "False"})
+        # A back-fill fetches no home page: its sitemaps alone decide.
+        (root / "robots.txt").write_text("User-agent: *\nDisallow: /sitemap\n")
+        window = run_crawl("arabpress", tmp_path / "b.sqlite", tmp_path,
+                           base_url=server.origin,
+                           spider_args={"since": "2000-01-01", "until": "2100-01-01"})
+    assert own.returncode == 0 and own.stats["finish_reason"] == "finished"
+    assert own.stats.get("pressarchive/stored/new_article", 0) > 0
+    assert window.returncode == 1 and window.stats["finish_reason"] == "robots_forbidden"

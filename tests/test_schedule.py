@@ -148,6 +148,9 @@ def test_an_archive_that_cannot_be_opened_is_one_line_and_exit_1_before_any_requ
                 said = [line for line in err.splitlines() if "cannot be opened" in line]
                 assert said == [f"pressarchive: the archive at sqlite:///{db} cannot be opened: "
                                 f"{why}"], err[-2000:]
+            # STATS_FILE says so too: the last run's file, left, said "finished" (a review).
+            assert direct.stats["finish_reason"] == "not_started"
+            assert why in direct.stats["pressarchive/not_started"]
         assert server.requests["total"] == 0
     assert stranger.read_text() == "not a database"
     assert not (tmp_path / "missing").exists()

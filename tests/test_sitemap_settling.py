@@ -857,6 +857,11 @@ def test_a_sitemap_entry_that_failed_is_tried_again_by_the_next_runs(tmp_path):
     later.retrying = {request.url}
     (again,) = later.on_error(failed(later.request(request.url, callback=later.parse_any)))
     assert (again.kind, again.retry) == ("http_404", True)
+    gone_for_good = Failure(HttpError(HtmlResponse(url=request.url, status=410,
+                                                   request=request)))
+    gone_for_good.request = later.request(request.url, callback=later.parse_any)
+    (final,) = later.on_error(gone_for_good)  # 410: the site's word, given up at once
+    assert (final.kind, final.retry) == ("http_410", False)
     archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
     runs = 0
     while True:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
@@ -35,12 +36,22 @@ class Command(ScrapyCrawl):
                 archive_url(self.settings.get("ARCHIVE_URL")))
             if problem:
                 print(f"pressarchive: {problem}", file=sys.stderr)
+                _not_started(self.settings.get("STATS_FILE"), problem)
                 self.exitcode = 1
                 return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
             if run_reason(self.crawler.stats.get_stats()) not in FINISHED:
                 self.exitcode = 1
+
+
+def _not_started(stats_file: str | None, problem: str) -> None:
+    """STATS_FILE for a run that never started: otherwise the last run's file stayed, and a
+    scheduler reading it took this one for that one (its "finished", say)."""
+    if stats_file:
+        with open(stats_file, "w", encoding="utf-8") as out:
+            json.dump({"finish_reason": "not_started", "pressarchive/not_started": problem},
+                      out, indent=1, sort_keys=True)
 
 
 def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
