@@ -19,6 +19,7 @@ from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
 from scrapy.linkextractors import IGNORED_EXTENSIONS
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gzip_magic_number
+from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from pressarchive.crawl import shared_archive, write_archive
@@ -337,10 +338,13 @@ class FamilySpider(Spider):
         self.crawl_delay = rules.crawl_delay(self.settings.get("USER_AGENT")) or None
         sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url))
         agent = self.settings.get("ROBOTSTXT_USER_AGENT") or self.settings.get("USER_AGENT")
+        # Judged by the parser Scrapy's robots.txt middleware will obey (ROBOTSTXT_PARSER).
+        obeyed = build_from_crawler(load_object(self.settings.get("ROBOTSTXT_PARSER")),
+                                    self.crawler, response.body)
         starts = [*([] if self.windowed else [self.base_url + "/"]),  # a back-fill: no home
                   *(sitemaps or [self.base_url + "/sitemap.xml"])]
         if self.settings.getbool("ROBOTSTXT_OBEY") and not self.only_urls \
-                and not any(rules.can_fetch(start, agent) for start in starts):
+                and not any(obeyed.allowed(start, agent) for start in starts):
             # "Disallow: /", say: a site that has shut the archiver out. Not a run that
             # finished with nothing to do: exit status 1 tells the scheduler, and the next run
             # asks again.
