@@ -474,7 +474,6 @@ class StatsFile:
     def __init__(self, path: str, crawler):
         self.path = path
         self.crawler = crawler
-        self.stats = crawler.stats
         self.cpu_at_open: float | None = None
         self.closed: dict[str, Any] = {}
         self.engine_started = False
@@ -509,9 +508,13 @@ class StatsFile:
             self.closed["crawl_cpu_seconds"] = round(_cpu_seconds() - self.cpu_at_open, 3)
 
     def engine_stopped(self) -> None:
-        data = {**self.stats.get_stats(), **self.closed}
-        with open(self.path, "w", encoding="utf-8") as out:
-            json.dump(data, out, default=str, indent=1, sort_keys=True)
+        write_stats(self.path, {**self.crawler.stats.get_stats(), **self.closed})
+
+
+def write_stats(path: str, data: dict[str, Any]) -> None:
+    """STATS_FILE's JSON (the crawl command writes it too, for a run that never started)."""
+    with open(path, "w", encoding="utf-8") as out:
+        json.dump(data, out, default=str, indent=1, sort_keys=True)
 
 
 def _cpu_seconds() -> float:

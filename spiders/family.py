@@ -29,7 +29,7 @@ from pressarchive.lastmods import as_recent, vouches
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
-from spiders.middlewares import robots_fetched
+from spiders.middlewares import robots_fetched, within_domains
 from spiders.queues import remove_jobdir, temporary_jobdir
 from spiders.sitemaps import (SitemapBody, TextSitemap, UnreadableBody, ends_whole,
                               read_body, whole_entries)
@@ -88,12 +88,12 @@ class FamilySpider(Spider):
         self.base_url = (base_url or self.site.origin).rstrip("/")
         self.only_urls = [u.strip() for u in (urls or "").split(",") if u.strip()]
         self.since, self.until = window_day(since, "since"), window_day(until, "until")
-        host = urlsplit(self.base_url).hostname or ""
-        self.allowed_domains = [host] if base_url else [self.site.host, "www." + self.site.host]
+        copy = urlsplit(self.base_url)
+        self.allowed_domains = [copy.hostname or ""] if base_url else [
+            self.site.host, "www." + self.site.host]
         # A copy's port, when its base_url names one: sister sites served on one machine
         # differ by port alone (on_site).
-        self.copy_port = _port(urlsplit(self.base_url)) \
-            if base_url and urlsplit(self.base_url).port else None
+        self.copy_port = _port(copy) if base_url and copy.port else None
         # Where links lead: pages of this site, as the copy's canonical URLs (URLLENGTH_LIMIT
         # is applied once the settings are known, in from_crawler).
         self.links = SiteLinks(self.base_url, self.site.origin, asset_suffixes=ASSET_SUFFIXES)
@@ -222,8 +222,7 @@ class FamilySpider(Spider):
         alone, a Saudi Press article's redirect to its Arab Press copy was followed and
         stored under a raw local URL, and that page's links asked of the wrong site, failing
         (a helper's soak). The real sites differ by name, and stay refused."""
-        host = (url.hostname or "").lower()
-        if not any(host == d or host.endswith("." + d) for d in self.allowed_domains):
+        if not within_domains(url, self.allowed_domains):
             return False
         try:
             return self.copy_port is None or _port(url) == self.copy_port

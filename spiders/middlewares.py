@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, RedirectMiddleware
@@ -84,6 +84,12 @@ class CrawlDelayMiddleware:
         return None
 
 
+def within_domains(url: SplitResult, domains: list[str]) -> bool:
+    """Whether a URL's host is one of ``domains`` or below one (Scrapy's allowed_domains)."""
+    host = (url.hostname or "").lower()
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
 class OffsiteRedirectMiddleware:
     """Refuses a redirect that leaves the site before Scrapy's RedirectMiddleware follows it.
 
@@ -104,13 +110,12 @@ class OffsiteRedirectMiddleware:
             return response
         target = urlsplit(urljoin(request.url, response.headers[b"Location"].decode("latin-1")))
         spider = self.crawler.spider
-        if hasattr(spider, "on_site"):
+        if hasattr(spider, "on_site"):  # ours: the port of a local copy counts too
             if spider.on_site(target):
                 return response
         else:
             allowed = getattr(spider, "allowed_domains", None) or []
-            host = (target.hostname or "").lower()
-            if not allowed or any(host == d or host.endswith("." + d) for d in allowed):
+            if not allowed or within_domains(target, allowed):
                 return response
         self.crawler.stats.inc_value("pressarchive/offsite_redirects")
         raise IgnoreRequest(f"redirect off the site to {target.netloc}")

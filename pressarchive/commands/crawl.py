@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from pressarchive.crawl import FINISHED, run_reason
+from pressarchive.crawl import FINISHED, run_reason, write_stats
 from pressarchive.storage import archive_problem, archive_url
 
 
@@ -49,9 +48,8 @@ def _not_started(stats_file: str | None, problem: str) -> None:
     """STATS_FILE for a run that never started: otherwise the last run's file stayed, and a
     scheduler reading it took this one for that one (its "finished", say)."""
     if stats_file:
-        with open(stats_file, "w", encoding="utf-8") as out:
-            json.dump({"finish_reason": "not_started", "pressarchive/not_started": problem},
-                      out, indent=1, sort_keys=True)
+        write_stats(stats_file, {"finish_reason": "not_started",
+                                 "pressarchive/not_started": problem})
 
 
 def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
