@@ -38,6 +38,9 @@ STORED = "stored"            # a record was saved; key says what it added (new_a
 NOT_ARTICLE = "not_article"  # a listing, tag, video page...: no loss, its fetch is remembered
 DROPPED = "dropped"          # a page that gives no trustworthy record; key says why
 FAILED = "failed"            # a fetch that failed after retries; key is its kind
+# A page that is no article at a URL whose last fetch gave one the archive holds: a "not
+# found" page served with 200 (or a redirect to the front page), so a failure of this kind.
+SOFT_404 = "soft_404"
 NOT_MODIFIED = "not_modified"  # a 304: the archived page still holds
 ERROR = "error"              # a bug: message holds the traceback; nothing was written
 UNSAVED = "unsaved"          # the archive could not be written at all (disk full, read-only,
@@ -132,6 +135,7 @@ class Ingester:
     def _write_batch(self, session, read: list[tuple[Any, Outcome]]) -> list[Outcome]:
         """Every item's outcome written in the caller's transaction; the records through
         ``Archive.save_many``, which writes the many new ones a table at a time."""
+        read = _soft_404s(session, read)
         out: list[Outcome] = [outcome for _, outcome in read]
         stored = [i for i, (_, outcome) in enumerate(read) if outcome.kind == STORED]
         # Listings and the like: their fetches noted together (one query, two statements);
@@ -152,7 +156,10 @@ class Ingester:
 
     def _write(self, session, item, outcome: Outcome) -> Outcome:
         """What ``outcome`` means for the archive, written in the caller's transaction."""
-        if outcome.kind == FAILED:
+        if outcome.kind == FAILED and isinstance(item, FetchedPage):  # a soft 404
+            crawlstate.note_failure(session, item.site, fetch_of(item).url, outcome.key,
+                                    crawlstate.stored_time(item.fetched_at))
+        elif outcome.kind == FAILED:
             crawlstate.note_failure(session, item.site, item.url, item.kind,
                                     crawlstate.stored_time(item.failed_at), retry=item.retry,
                                     role=item.role)
@@ -184,7 +191,7 @@ class Ingester:
         for attempt in (1, 2):
             try:
                 with self.archive.transaction() as session:
-                    return self._write(session, item, outcome)
+                    return self._write(session, *_soft_404s(session, [(item, outcome)])[0])
             except (IntegrityError, RacedError):
                 if attempt == 2:
                     return Outcome(ERROR, message=traceback.format_exc())
@@ -194,6 +201,29 @@ class Ingester:
                     return _unsaved(outcome, reason)
                 return Outcome(ERROR, message=traceback.format_exc())
         raise AssertionError("unreachable")
+
+
+def _soft_404s(session, read: list[tuple[Any, Outcome]]) -> list[tuple[Any, Outcome]]:
+    """``read`` with each page that is no article, at a URL whose last fetch gave an article
+    the archive holds, made a failure (SOFT_404): the article's URL now answers a "not
+    found" page with 200, or the page's redirect ends at one that is no article (the front
+    page). Noted as an ordinary fetch, it was neither a failure nor a drop: the run's summary
+    said nothing of it. As a failure it is counted in the run's errors and tried again by the
+    next runs, up to their limit, as a 404 at a sitemap's entry is; the archive keeps the
+    article, and the validators recorded stay the article's. A page that never gave an
+    article (a listing) is noted as before."""
+    pages = [(item.site, fetch_of(item).url) for item, outcome in read
+             if outcome.kind == NOT_ARTICLE]
+    if not pages:
+        return read
+    held = crawlstate.holding_articles(session, pages)
+    if not held:
+        return read
+    return [(item, Outcome(FAILED, SOFT_404,
+                           f"failed ({SOFT_404}): {item.url} gave an article, now a page "
+                           f"with none")
+             if outcome.kind == NOT_ARTICLE and (item.site, fetch_of(item).url) in held
+             else outcome) for item, outcome in read]
 
 
 def _not_modified(item: FetchedPage) -> crawlstate.NotModified:

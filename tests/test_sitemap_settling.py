@@ -289,6 +289,71 @@ def test_a_page_that_was_not_found_is_fetched_again_from_its_remembered_sitemap(
     assert "pressarchive/stored/new_article" not in third.stats
 
 
+def test_an_archived_article_answering_not_found_with_200_is_a_soft_404_failure(tmp_path):
+    """An article the archive holds whose URL now answers a "not found" page with 200 (or
+    redirects to the front page): a failure, soft_404, in the run's errors and its stats,
+    retried by the next run, the article and its versions kept. Noted as a page that is no
+    article (a soak's find), it was neither a failure nor a drop: no run said a word of it.
+    Once the page is back, the retry clears the failure and no version is made."""
+    family = SiteFamily(150, seed=8)
+    gone = family.article(family.month_ids("arabpress", family.months("arabpress")[0])[0])
+    public = gone.url("arabpress")
+    path = "/" + public.split(".com/", 1)[1]
+    db = tmp_path / "archive.sqlite"
+
+    def versions() -> list[tuple]:
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("SELECT * FROM versions ORDER BY id").fetchall()
+        finally:
+            con.close()
+
+    def state() -> list[tuple]:
+        """Its pages: (URL, failures, last error, whether an article is the URL's)."""
+        con = sqlite3.connect(db)
+        try:
+            return con.execute("SELECT url, failures, last_error, article_id IS NOT NULL "
+                               "FROM pages WHERE lower(url) = ? ORDER BY url",
+                               (public.lower(),)).fetchall()
+        finally:
+            con.close()
+
+    with FamilyServer(family) as server:
+        def crawl():
+            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return run.stats
+
+        crawl()
+        held = versions()
+        server.faults = Faults(soft_404=1.0, retry_factor=1.0, targets=(path,))
+        # Asked for again by a full re-check (its sitemap would pass it over as unchanged).
+        missing = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                            settings={"FULL_RECHECK": True}).stats
+        after_missing = state()
+        again = crawl()  # retried as a failure, still missing
+        after_again = state()
+        server.faults = None
+        back = crawl()
+    # Both spellings of its URL the crawl state holds (the site links an upper-case one).
+    shouting = public.replace(path, path.upper())
+    assert missing["finish_reason"] == "finished"
+    assert missing["pressarchive/failed/soft_404"] == 2
+    assert after_missing == [(shouting, 1, "soft_404", 1), (public, 1, "soft_404", 1)]
+    assert again["pressarchive/retrying_failed"] == 2
+    assert again["pressarchive/failed/soft_404"] == 2
+    assert after_again == [(shouting, 2, "soft_404", 1), (public, 2, "soft_404", 1)]
+    con = sqlite3.connect(db)
+    errors = [json.loads(e or "{}") for (e,) in con.execute(
+        "SELECT errors FROM crawl_runs ORDER BY id")]
+    con.close()
+    assert errors[1:3] == [{"soft_404": 2}, {"soft_404": 2}]
+    assert "pressarchive/failed" not in back
+    assert state() == [(shouting, 0, None, 1), (public, 0, None, 1)]
+    assert versions() == held  # no version made or lost by its absence and return
+    assert stored_urls(db) == articles_of(family)
+
+
 def known(**changes) -> PageState:
     """A known article, listed with its lastmod by sitemaps/b.xml (answered 304 below)."""
     values = dict(lastmod="2025-06-01", etag='"a"', last_modified=None, fetched=True,
@@ -680,8 +745,9 @@ def stored_pages(tmp_path, family: SiteFamily, n: int, last_modified: str):
 def test_a_page_that_gave_an_article_and_now_gives_none_is_no_longer_settled_by_a_lastmod(
         tmp_path):
     # A listed article answered with a "not found" page (served with 200) under a newer
-    # lastmod: that fetch is no article, so a later run does not pass the page over on the
-    # word of the lastmod recorded with it, nor does a link to it count as settled.
+    # lastmod: that fetch is no article but a failure (soft_404), so a later run does not
+    # pass the page over on the word of a lastmod, nor does a link to it count as settled;
+    # the article stays the URL's, and the lastmod recorded with it stays the one it had.
     from pressarchive.ingest import Ingester
     from pressarchive.sitegen import render_page
     from pressarchive.storage import crawlstate
@@ -697,17 +763,25 @@ def test_a_page_that_gave_an_article_and_now_gives_none_is_no_longer_settled_by_
                                 "Last-Modified": "Sat, 21 Jun 2025 10:00:00 GMT"},
                        body=gone.body, fetched_at="2025-06-21T10:00:05+00:00",
                        site="arabpress", lastmod="2025-06-21T09:00:00+00:00", sitemap=june)
-    assert [o.kind for o in Ingester(archive).ingest([soft])] == ["not_article"]
+    with archive.session() as session:
+        before = crawlstate.page_states(session, "arabpress", [url])[url]
+    assert [(o.kind, o.key) for o in Ingester(archive).ingest([soft])] == [
+        ("failed", "soft_404")]
     with archive.session() as session:
         state = crawlstate.page_states(session, "arabpress", [url])[url]
     archive.close()
-    assert state.article_id is None and state.lastmod == "2025-06-21T09:00:00+00:00"
+    assert state == dataclasses.replace(before, failures=1)
+    assert state.article_id is not None
     assert not _unchanged_since("2025-06-21T09:00:00+00:00", state)
+    assert not _unchanged_since(state.lastmod, state)
     s = spider()
     s.sitemaps_asked = s.sitemaps_answered = 1
     s.sitemaps_unchanged.add(june)
-    assert s._settled_by_sitemap(dataclasses.replace(state, article_id=7))  # as it was
-    assert not s._settled_by_sitemap(state)
+    assert s._settled_by_sitemap(dataclasses.replace(state, failures=0,
+                                                     lastmod="2025-06-21T09:00:00+00:00",
+                                                     sitemap=june))  # were it not failing
+    assert not s._settled_by_sitemap(dataclasses.replace(state, lastmod="2025-06-21T09:00:00"
+                                                         "+00:00", sitemap=june))
 
 
 def test_a_page_older_than_its_lastmod_keeps_its_sitemap_unremembered(tmp_path):

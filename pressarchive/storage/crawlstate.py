@@ -86,9 +86,8 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     """The columns a successful fetch sets. ``known`` (the page's row as it was, if any) keeps
     its sitemap lastmod, and the sitemap that gave it, when this fetch brings none (unless it
     says to forget them: the page is older than its new lastmod). The
-    article is this fetch's: a page that gave an article once and now gives none (a "not
-    found" page served with 200) is no longer taken for it, so no sitemap lastmod settles it
-    (``_unchanged_since``)."""
+    article is this fetch's (a page that gave an article once and now gives none, a "not
+    found" page served with 200, is not noted here but as a failure: ingest._soft_404s)."""
     if fetch.lastmod or fetch.forget_lastmod:
         lastmod, sitemap = fetch.lastmod, fetch.sitemap
     else:
@@ -160,6 +159,19 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     if updates:
         session.execute(update(Page), updates)
     _restart_counts(session, fetches)
+
+
+def holding_articles(session: Session, pages: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of ``pages`` ((site, URL) pairs) whose last fetch gave an article the archive
+    holds: one query per site and 500 URLs."""
+    held: set[tuple[str, str]] = set()
+    for site in {site for site, _ in pages}:
+        urls = [url for page_site, url in pages if page_site == site]
+        for start in range(0, len(urls), 500):
+            held.update((site, url) for url in session.scalars(
+                select(Page.url).where(Page.site == site, Page.url.in_(urls[start:start + 500]),
+                                       Page.article_id.is_not(None))))
+    return held
 
 
 def _note_evidence(session: Session, page: Any, fetch: Fetch) -> None:
