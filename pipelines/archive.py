@@ -64,6 +64,8 @@ class ArchivePipeline:
         self.gap = settings.getfloat("INGEST_GAP", 0.02)
         self.linger = settings.getfloat("INGEST_LINGER", 0.25)
         self.deadline = 0.0  # when the partial batch must go (reactor time)
+        # A stored copy's content age stands for unchanged checks (crawlstate.checks_for_age)
+        self.revisit_hours = max(0.0, settings.getfloat("LASTMOD_AHEAD_REVISIT", 20.0))
         # Stored records travel back from the worker only for those who read them: feed
         # exports (-o/-O, FEEDS) or INGEST_RECORDS=True; otherwise a short receipt does.
         records = settings.get("INGEST_RECORDS")
@@ -116,10 +118,10 @@ class ArchivePipeline:
                 max_workers=1, mp_context=_worker_context(),
                 initializer=ingest.start_worker,
                 initargs=(archive.url, self.max_bytes, self.records, site_links,
-                          self.scheduling, os.getpid()))
+                          self.scheduling, os.getpid(), self.revisit_hours))
         else:
-            self.executor = _Inline(
-                ingest.Ingester(archive, self.max_bytes, self.records, site_links))
+            self.executor = _Inline(ingest.Ingester(archive, self.max_bytes, self.records,
+                                                    site_links, self.revisit_hours))
 
     def close_spider(self) -> None:
         self._flush()  # nothing should be waiting by now; if something is, it is not lost

@@ -12,6 +12,7 @@ process's end. Nothing here knows about Scrapy.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import threading
@@ -61,8 +62,12 @@ class Ingester:
     """Turns fetched items into archive rows, a batch per transaction."""
 
     def __init__(self, archive: Archive, max_bytes: int = 5 * 1024 * 1024,
-                 records: bool = True, links: SiteLinks | None = None):
+                 records: bool = True, links: SiteLinks | None = None,
+                 revisit_hours: float = 0.0):
         self.archive = archive
+        # LASTMOD_AHEAD_REVISIT: a stored copy counts the unchanged checks its content's age
+        # stands for (crawlstate.checks_for_age); 0: none.
+        self.revisit_hours = revisit_hours
         self.max_bytes = max_bytes
         self.records = records  # whether outcomes carry the stored record (for feed exports)
         # Resolves the links of pages that ask for them (FetchedPage.follow), each link given
@@ -148,7 +153,7 @@ class Ingester:
             if outcome.kind not in (STORED, NOT_ARTICLE, NOT_MODIFIED):
                 out[i] = self._write(session, item, outcome)
         saved = self.archive.save_many(
-            session, [(read[i][0].record, fetch_of(read[i][0])) for i in stored])
+            session, [(read[i][0].record, self._fetch_of(read[i][0])) for i in stored])
         for i, one in zip(stored, saved):
             item, outcome = read[i]
             out[i] = replace(outcome, key=one.outcome, record=self._record(item.record, one))
@@ -170,9 +175,18 @@ class Ingester:
             # the next run can ask for them conditionally.
             crawlstate.note_fetch(session, fetch_of(item), None)
         elif outcome.kind == STORED:
-            saved = self.archive.save_in(session, item.record, fetch_of(item))
+            saved = self.archive.save_in(session, item.record, self._fetch_of(item))
             return replace(outcome, key=saved.outcome, record=self._record(item.record, saved))
         return outcome
+
+    def _fetch_of(self, item: FetchedPage) -> crawlstate.Fetch:
+        """The crawl-state entry of a page that gave a record, with the unchanged checks its
+        content's age stands for."""
+        fetch = fetch_of(item)
+        if self.revisit_hours:
+            fetch.quiet_checks = crawlstate.checks_for_age(content_age(item.record),
+                                                           self.revisit_hours)
+        return fetch
 
     def _record(self, record, saved) -> dict:
         """What a stored page gives back: the record, or (when nobody wants it: no feed
@@ -201,6 +215,25 @@ class Ingester:
                     return _unsaved(outcome, reason)
                 return Outcome(ERROR, message=traceback.format_exc())
         raise AssertionError("unreachable")
+
+
+def content_age(record) -> float | None:
+    """Hours from the article's last change (``modified_at``, else ``published_at``) to the
+    day its page shows (the masthead's date, the day it was viewed: at its start, so the age
+    is never more than it is), else to its fetch; None when a date is missing or unreadable,
+    and never less than 0."""
+    changed = record.modified_at or record.published_at
+    if not changed:
+        return None
+    try:
+        since = dt.datetime.fromisoformat(changed)
+        now = (dt.datetime.fromisoformat(record.page_date).replace(tzinfo=dt.timezone.utc)
+               if record.page_date else dt.datetime.fromisoformat(record.fetched_at))
+        if since.tzinfo is None or now.tzinfo is None:
+            return None
+        return max(0.0, (now - since).total_seconds() / 3600.0)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def _soft_404s(session, read: list[tuple[Any, Outcome]]) -> list[tuple[Any, Outcome]]:
@@ -266,7 +299,7 @@ def scheduling_policy(name: str) -> str:
 
 def start_worker(archive_url: str, max_bytes: int, records: bool,
                  links: SiteLinks | None = None, scheduling: str = "normal",
-                 parent: int | None = None) -> None:
+                 parent: int | None = None, revisit_hours: float = 0.0) -> None:
     """Initializer of the ingest process: opens its own connection to the archive (the
     crawl process has already applied the migrations), under the ``scheduling`` policy.
 
@@ -279,7 +312,8 @@ def start_worker(archive_url: str, max_bytes: int, records: bool,
                      args=(os.getppid() if parent is None else parent,), daemon=True,
                      name="exit-with-parent").start()
     _schedule_as(scheduling)
-    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes, records, links)
+    _worker = Ingester(Archive(archive_url, migrate=False), max_bytes, records, links,
+                       revisit_hours)
 
 
 def _schedule_as(name: str) -> None:

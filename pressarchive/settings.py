@@ -169,7 +169,9 @@ LASTMOD_AHEAD_REVISIT = 20
 # not in weekly waves. A run a day checks an old article every six or seven days (160 hours
 # on average), never more than a week apart (168 would make it eight days now and then), so
 # a page edited long after it was published has that edit stored within a week; one found
-# changed goes back to 20. At or below LASTMOD_AHEAD_REVISIT: the wait does not grow
+# changed goes back to 20. A page new to the archive starts as far along as its content's age
+# allows: a tenth of the time since its last change (crawlstate.checks_for_age; 67 days old or
+# more: 160). At or below LASTMOD_AHEAD_REVISIT: the wait does not grow
 # (bench/revisit_days.py: with it, a third of the requests over a site's first three weeks,
 # edits of old articles stored up to 6 days late).
 LASTMOD_AHEAD_REVISIT_MAX = 160

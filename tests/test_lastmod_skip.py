@@ -681,3 +681,119 @@ def test_sitemap_lastmods_in_local_time_with_no_offset_cost_nothing_and_lose_no_
     assert ahead == 0
     for urls in edited:
         assert all(versions[url] >= 2 for url in urls)
+
+
+def test_the_age_of_a_page_s_content_stands_for_unchanged_checks():
+    # RFC 9111's heuristic freshness, a tenth of the time since the content last changed:
+    # each doubling of the 20-hour wait that stays within it counts one check past the two
+    # that showed the lastmods run ahead; content under 400 hours old (17 days) counts none.
+    from pressarchive.storage.crawlstate import AHEAD_RUNS, checks_for_age, revisit_wait
+
+    assert [checks_for_age(age, 20.0) for age in (None, 0.0, 399.0, 400.0, 799.0, 800.0,
+                                                  1600.0, 24 * 365.0)] == [
+        0, 0, 0, AHEAD_RUNS + 1, AHEAD_RUNS + 1, AHEAD_RUNS + 2, AHEAD_RUNS + 3,
+        AHEAD_RUNS + 5]
+    # No overflow, whatever the age.
+    assert [checks_for_age(age, 20.0) for age in (1e9, 1e300, float("inf"), float("nan"))] == [
+        AHEAD_RUNS + 22, AHEAD_RUNS + 32, AHEAD_RUNS + 32, 0]
+    assert checks_for_age(24 * 365.0, 0.0) == 0  # no revisit: nothing to count
+    # The wait a count gives never passes a tenth of the age, nor the longest wait.
+    for age in (400.0, 900.0, 1700.0, 5000.0):
+        assert revisit_wait(checks_for_age(age, 20.0), 20.0, 160.0) <= min(age / 10, 160.0)
+
+
+def test_a_record_s_age_runs_from_its_last_change_to_the_day_its_page_shows():
+    from pressarchive.ingest import content_age
+    from pressarchive.record import Record
+
+    def record(**dates) -> Record:
+        return Record(url="https://arabpress.com/a", site="arabpress", headline="A",
+                      body="b", fetched_at="2026-11-30T12:00:00+00:00", **dates)
+
+    # The masthead's day (the day the page was viewed), at its start; else the fetch.
+    assert content_age(record(published_at="2025-06-10T00:00:00+00:00",
+                              page_date="2025-06-20")) == 240.0
+    assert content_age(record(published_at="2025-06-10T00:00:00+00:00",
+                              modified_at="2025-06-19T00:00:00+00:00",
+                              page_date="2025-06-20")) == 24.0
+    assert content_age(record(published_at="2026-11-29T12:00:00+00:00")) == 24.0
+    # Never less than 0 (a time later on the masthead's day, a clock ahead), and nothing
+    # from a record without a date or with one that cannot be read.
+    assert content_age(record(published_at="2025-06-20T09:00:00+03:00",
+                              page_date="2025-06-20")) == 0.0
+    assert content_age(record()) is None
+    assert content_age(record(published_at="2025-06-10T00:00:00+00:00",
+                              page_date="June")) is None
+
+
+def test_a_first_fetch_counts_the_checks_its_content_s_age_stands_for():
+    # A page new to the archive whose content is old starts at the checks its age stands
+    # for, not at 0; a check that finds it as held counts one more, or its age's if more;
+    # an edit found starts again at 0, whatever the dates say; a 304 counts one more.
+    import datetime as dt
+    from dataclasses import replace
+
+    archive, url, record, fetch = port_reopens()
+
+    def checks() -> int:
+        with archive.session() as session:
+            return session.scalar(select(Page.unchanged_checks).where(Page.url == url))
+
+    archive.save(record, replace(fetch, quiet_checks=5))
+    assert checks() == 5
+    archive.save(replace(record, fetched_at="2025-06-21T10:00:00+00:00"),
+                 replace(fetch, fetched_at=dt.datetime(2025, 6, 21, 10), quiet_checks=5))
+    assert checks() == 6
+    archive.save(replace(record, fetched_at="2025-06-22T10:00:00+00:00"),
+                 replace(fetch, fetched_at=dt.datetime(2025, 6, 22, 10), quiet_checks=9))
+    assert checks() == 9
+    with archive.transaction() as session:
+        crawlstate.note_not_modified(session, [crawlstate.NotModified(
+            site="arabpress", url=url, when=dt.datetime(2025, 6, 23, 10))])
+    assert checks() == 10
+    edited = replace(record, body=record.body + " It closed again.", fingerprint="",
+                     fetched_at="2025-06-24T10:00:00+00:00")
+    with archive.transaction() as session:  # the worker's way, many at once
+        archive.save_many(session, [(edited, replace(fetch, fetched_at=dt.datetime(
+            2025, 6, 24, 10), quiet_checks=9))])
+    assert checks() == 0
+    archive.close()
+
+
+def test_a_crawl_stores_old_articles_at_the_checks_their_age_stands_for(tmp_path):
+    # End to end, through the ingest worker: after a first crawl of a generated site, an
+    # article published long before the masthead's day starts at the longest wait's count,
+    # one published within 17 days, or with no date on its page, at 0. With
+    # LASTMOD_AHEAD_REVISIT=0 (no revisit) none counts any.
+    import sqlite3
+
+    from pressarchive.ingest import content_age
+    from pressarchive.sitegen import FamilyServer, SiteFamily, render_page
+    from pressarchive.extract import extract, read_page
+    from pressarchive.storage.crawlstate import checks_for_age
+
+    from conftest import run_crawl
+
+    family = SiteFamily(120, seed=3)
+    expected = {}
+    for i in family.ids("arabpress"):
+        url = family.article(i).url("arabpress")
+        page = render_page(family, "arabpress", "/" + url.split(".com/", 1)[1],
+                           "https://arabpress.com")
+        record = extract(read_page(page.body, url, None), url, "2026-11-30T12:00:00+00:00",
+                         site="arabpress")
+        expected[url] = checks_for_age(content_age(record), 20.0)
+    assert {0, crawlstate.AHEAD_RUNS + 3} < set(expected.values())  # both kinds are there
+    counts = {}
+    with FamilyServer(family) as server:
+        for revisit in ("20", "0"):
+            db = tmp_path / f"archive-{revisit}.sqlite"
+            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                            settings={"LASTMOD_AHEAD_REVISIT": revisit})
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            con = sqlite3.connect(db)
+            counts[revisit] = dict(con.execute(
+                "SELECT url, unchanged_checks FROM pages WHERE article_id IS NOT NULL"))
+            con.close()
+    assert {url: counts["20"][url] for url in expected} == expected
+    assert set(counts["0"].values()) == {0}
