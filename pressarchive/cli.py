@@ -116,8 +116,12 @@ def demo(db: str) -> None:
 @click.option("--since", help="Back-fill: only sitemap entries modified on or after this day.")
 @click.option("--until", help="Back-fill: only sitemap entries modified on or before this day.")
 @click.option("--log-level", default="WARNING", show_default=True)
+@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="A Scrapy or pressarchive setting for every run, as scrapy crawl's -s "
+                   "(STATS_FILE=..., JOBDIR=..., LASTMOD_AHEAD_REVISIT=...); it wins over "
+                   "the options above. The archive is --db's.")
 def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
-          log_level) -> None:
+          log_level, overrides) -> None:
     """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
 
     Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
@@ -165,6 +169,7 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
         from .crawl import LOCAL_SETTINGS
 
         settings.update(LOCAL_SETTINGS)
+    settings.update(_settings_given(overrides))
     from .crawl import FINISHED, run_reason
 
     ended = run_spiders(jobs, **settings)
@@ -176,6 +181,22 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
             failed += run_reason(stats) not in FINISHED
     if failed:
         sys.exit(1)
+
+
+def _settings_given(overrides: tuple[str, ...]) -> dict[str, str]:
+    """``-s NAME=VALUE`` options as settings (strings, as Scrapy's own ``-s`` gives them,
+    read by the settings' get* methods); a one-line error for anything else."""
+    given: dict[str, str] = {}
+    for override in overrides:
+        name, equals, value = override.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise UserError(f"-s {override}: give a setting as NAME=VALUE")
+        if name == "ARCHIVE_URL":
+            raise UserError("-s ARCHIVE_URL: give the archive with --db (it is checked "
+                            "before the crawl starts)")
+        given[name] = value
+    return given
 
 
 def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None) -> int:
@@ -259,7 +280,8 @@ def fixtures(cases: tuple[str, ...], write: bool) -> None:
             click.echo(f"{folder.name}: {name}: expected {json.dumps(expected.get(name), ensure_ascii=False)[:200]}")
             click.echo(f"{' ' * len(folder.name)}  {' ' * len(name)}  actual   {json.dumps(actual.get(name), ensure_ascii=False)[:200]}")
     verb = "rewritten" if write else "differ"
-    click.echo(f"{len(folders)} cases, {differing} fields {verb}", err=True)
+    click.echo(f"{len(folders)} case{'' if len(folders) == 1 else 's'}, {differing} "
+               f"field{'' if differing == 1 else 's'} {verb}", err=True)
     if differing and not write:
         sys.exit(1)
 

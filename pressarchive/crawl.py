@@ -385,7 +385,7 @@ class RunRecorder:
                     "time_budget": settings.getfloat("CLOSESPIDER_TIMEOUT") or None,
                     "since": getattr(spider, "since", None), "until": getattr(spider, "until", None)}
         site = _site_of(spider)
-        mode = "full" if settings.getbool("FULL_RECHECK") else "incremental"
+        mode = run_mode(spider, settings.getbool("FULL_RECHECK"))
         self.run_id, failure = write_archive(self.crawler, lambda session: crawlstate.start_run(
             session, spider.name, site, mode, recorded, _utcnow()))
         if failure:
@@ -417,10 +417,21 @@ class RunRecorder:
             logger.error("run #%d could not be recorded as ended (%s)", self.run_id, failure)
         logger.info(
             "run #%d (%s, %s): %d pages fetched; %d new, %d seen at a new URL, %d changed, "
-            "%d unchanged, %d not modified; %d dropped %s; %d failed %s",
+            "%d unchanged, %d not modified; %d dropped%s; %d failed%s",
             self.run_id, spider.name, reason, counts["pages_fetched"], counts["new"],
             counts["appeared"], counts["changed"], counts["unchanged"], counts["not_modified"],
-            counts["dropped"], drops or "", counts["failed"], errors or "")
+            counts["dropped"], f" {drops}" if drops else "", counts["failed"],
+            f" {errors}" if errors else "")
+
+
+def run_mode(spider: Any, full: bool) -> str:
+    """What kind of run a crawl is, as recorded: ``backfill`` (a date window: its sitemap
+    entries only), ``urls`` (a list of URLs), ``full`` (FULL_RECHECK) or ``incremental``."""
+    if getattr(spider, "since", None) or getattr(spider, "until", None):
+        return "backfill"
+    if getattr(spider, "only_urls", None):
+        return "urls"
+    return "full" if full else "incremental"
 
 
 def run_counts(stats: dict[str, Any]) -> dict[str, int]:

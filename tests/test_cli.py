@@ -165,3 +165,34 @@ def test_the_crawl_command_reads_base_urls_for_its_sites_only(tmp_path, monkeypa
                                        "--base-url", "saudipress=http://127.0.0.1:2/"])
     assert result.exit_code != 0 and not jobs
     assert "saudipress is not among the sites crawled" in result.output
+
+
+def test_the_crawl_command_takes_settings_as_scrapy_crawl_does(tmp_path):
+    # What a scheduled run (cron, a systemd timer) calls can set what `scrapy crawl -s` can:
+    # here the stats file a scheduler reads, and a JOBDIR; they win over the options'
+    # defaults. A setting not written NAME=VALUE, or the archive given so (it is --db's,
+    # checked before the crawl), is one line and exit 1, with no crawl.
+    from pressarchive.sitegen import FamilyServer, SiteFamily
+
+    db = tmp_path / "archive.sqlite"
+    stats_file = tmp_path / "stats.json"
+    with FamilyServer(SiteFamily(40, seed=2)) as server:
+        proc = run("crawl", "arabpress", "--db", str(db),
+                   "--base-url", server.origins["arabpress"],
+                   "-s", f"STATS_FILE={stats_file}", "--set", "LOG_LEVEL=ERROR",
+                   "-s", f"JOBDIR={tmp_path / 'job'}")
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        stats = json.loads(stats_file.read_text())
+        assert stats["finish_reason"] == "finished"
+        assert stats["pressarchive/stored/new_article"] > 0
+        assert (tmp_path / "job").is_dir()
+        assert b"INFO" not in proc.stderr and b"WARNING" not in proc.stderr
+        for bad, says in ((["-s", "STATS_FILE"], "give a setting as NAME=VALUE"),
+                          (["-s", "=1"], "give a setting as NAME=VALUE"),
+                          (["-s", f"ARCHIVE_URL=sqlite:///{tmp_path / 'other.sqlite'}"],
+                           "give the archive with --db")):
+            proc = run("crawl", "arabpress", "--db", str(db),
+                       "--base-url", server.origins["arabpress"], *bad)
+            lines = proc.stderr.decode().strip().splitlines()
+            assert proc.returncode == 1 and len(lines) == 1 and says in lines[0], lines
+    assert not (tmp_path / "other.sqlite").exists()

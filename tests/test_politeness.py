@@ -140,10 +140,23 @@ def test_a_date_window_back_fills_only_that_window(tmp_path):
     with FamilyServer(family) as server:
         run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
                         spider_args={"since": f"{month}-01", "until": f"{month}-{last_day}"})
+        stored = stored_urls(db)
+        # A list of URLs, then a full re-check (cut short by a budget), into the same archive.
+        listed = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                           spider_args={"urls": server.origins["arabpress"] + "/"})
+        full = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                         settings={"FULL_RECHECK": True, "CLOSESPIDER_PAGECOUNT": 5})
     in_window = {family.article(i).url("arabpress") for i in ids
                  if family.lastmod(i).strftime("%Y-%m") == month}
-    assert run.returncode == 0
-    assert in_window and stored_urls(db) == in_window
+    assert run.returncode == listed.returncode == full.returncode == 0
+    assert in_window and stored == in_window
+    # Each run says what kind it was: a back-fill is told apart from a scheduled run.
+    con = sqlite3.connect(db)
+    try:
+        modes = [mode for (mode,) in con.execute("SELECT mode FROM crawl_runs ORDER BY id")]
+    finally:
+        con.close()
+    assert modes == ["backfill", "urls", "full"]
 
 
 def test_a_back_fill_follows_no_link_of_a_page_it_retries(tmp_path):

@@ -275,7 +275,7 @@ def export(output: str, fmt: str | None, site, since, until, section, query: str
     Records carry the record contract's fields (docs/record.md) plus article_id, version_id,
     first_seen, last_seen and times_seen. JSON is one array, JSON Lines one record a line,
     CSV one row a record with lists as JSON text; CSV cells that a spreadsheet would run as
-    formulas (starting with = + - @) get a leading apostrophe. Memory stays flat at any
+    formulas (starting with = + - @, a tab or a carriage return) get a leading apostrophe. Memory stays flat at any
     size. Beside OUTPUT goes OUTPUT.manifest.json: command, filters, counts, date range,
     schema and extractor versions and the file's sha256. OUTPUT "-" writes to standard
     output, without a manifest.
@@ -301,7 +301,8 @@ def export(output: str, fmt: str | None, site, since, until, section, query: str
             with _progress(archive, filters, query) as progress:
                 manifest = run_export(archive, output, fmt, filters=filters, query=query,
                                       bom=bom, command=command, progress=progress)
-        click.echo(f"wrote {manifest['records']} records ({manifest['articles']} articles) to "
+        click.echo(f"wrote {_count(manifest['records'], 'record')} "
+                   f"({_count(manifest['articles'], 'article')}) to "
                    f"{output}, sha256 {manifest['sha256'][:16]}…; manifest "
                    f"{output}.manifest.json", err=True)
     finally:
@@ -439,3 +440,8 @@ def reindex(db: str | None) -> None:
 
 
 COMMANDS = (search, show, export, stats, serve, reindex)
+
+
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1: "1 record", "2 records"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
