@@ -275,10 +275,10 @@ def export(output: str, fmt: str | None, site, since, until, section, query: str
     Records carry the record contract's fields (docs/record.md) plus article_id, version_id,
     first_seen, last_seen and times_seen. JSON is one array, JSON Lines one record a line,
     CSV one row a record with lists as JSON text; CSV cells that a spreadsheet would run as
-    formulas (starting with = + - @, a tab or a carriage return) get a leading apostrophe. Memory stays flat at any
-    size. Beside OUTPUT goes OUTPUT.manifest.json: command, filters, counts, date range,
-    schema and extractor versions and the file's sha256. OUTPUT "-" writes to standard
-    output, without a manifest.
+    formulas (starting with = + - @, a tab or a carriage return) get a leading apostrophe.
+    Memory stays flat at any size. Beside OUTPUT goes OUTPUT.manifest.json: command, filters,
+    counts, date range, schema and extractor versions and the file's sha256. OUTPUT "-"
+    writes to standard output, without a manifest.
 
     Example: pressarchive export snapshot.csv --bom --site arabpress --since 2021
     """
