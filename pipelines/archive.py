@@ -288,6 +288,8 @@ class ArchivePipeline:
             stats.inc_value(f"pressarchive/stored/{outcome.key}")
             return outcome.record  # the record (for feed exports), or a receipt
         if kind == ingest.FAILED:
+            if isinstance(item, FetchedPage):  # a soft 404
+                item.failed_as = outcome.key
             stats.inc_value("pressarchive/failed")
             stats.inc_value(f"pressarchive/failed/{outcome.key}")
             raise DropItem(outcome.message, log_level="DEBUG")

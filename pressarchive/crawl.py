@@ -454,13 +454,15 @@ def run_counts(stats: dict[str, Any]) -> dict[str, int]:
 
 def read_anything(stats: dict[str, Any]) -> bool:
     """Whether a run read anything of its site, from its stats: a page (stored, found
-    unchanged, not modified, not an article, or dropped for what it held) or a sitemap or
-    feed (read, or answered 304). robots.txt does not count."""
+    unchanged, not modified, not an article, dropped for what it held, or a soft 404: the
+    site answered it) or a sitemap or feed (read, or answered 304). robots.txt does not
+    count."""
     return any(int(value) for key, value in stats.items()
                if key.startswith("pressarchive/stored/") or key in (
                    "pressarchive/not_article", "pressarchive/not_modified",
-                   "pressarchive/dropped", "pressarchive/skipped/sitemap",
-                   "pressarchive/sitemaps_read", "pressarchive/feeds_read"))
+                   "pressarchive/dropped", "pressarchive/failed/soft_404",
+                   "pressarchive/skipped/sitemap", "pressarchive/sitemaps_read",
+                   "pressarchive/feeds_read"))
 
 
 def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:

@@ -31,6 +31,10 @@ class FetchedPage:
     # the archive pipeline sends its batch at once instead of waiting for the batch to fill.
     waited_on: bool = False
     record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
+    # The failure the archive recorded the page as (a soft 404: an archived article's URL
+    # answering a page with none), set by the archive pipeline: a failure to retry, which
+    # settles its sitemap entry as a failed fetch does (FamilySpider.page_unsettled).
+    failed_as: str | None = None
     # Where the page's links go back to the spider: called by the archive pipeline with the
     # new links the ingester found (a PageLinks), or None. It stays in the crawl process.
     follow_links: Callable[[Any], None] | None = field(default=None, repr=False, compare=False)

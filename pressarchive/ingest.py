@@ -218,22 +218,28 @@ class Ingester:
 
 
 def content_age(record) -> float | None:
-    """Hours from the article's last change (``modified_at``, else ``published_at``) to the
-    day its page shows (the masthead's date, the day it was viewed: at its start, so the age
-    is never more than it is), else to its fetch; None when a date is missing or unreadable,
-    and never less than 0."""
-    changed = record.modified_at or record.published_at
-    if not changed:
+    """Hours from the article's last change (the later of ``modified_at`` and
+    ``published_at``: a modification dated before the publication is a template's slip) to
+    the day its page shows (the masthead's date, the day it was viewed, at its start, so the
+    age is never more than it is; or its fetch, if earlier: a masthead dated ahead); None
+    when no date can be read, and never less than 0."""
+    changed = [stamp for value in (record.modified_at, record.published_at)
+               if (stamp := _aware(value)) is not None]
+    fetched = _aware(record.fetched_at)
+    shown = _aware(record.page_date + "T00:00:00+00:00") if record.page_date else None
+    until = min((stamp for stamp in (shown, fetched) if stamp is not None), default=None)
+    if not changed or until is None:
         return None
+    return max(0.0, (until - max(changed)).total_seconds() / 3600.0)
+
+
+def _aware(value: str | None) -> dt.datetime | None:
+    """An ISO 8601 time with an offset, or None (no offset, unreadable, none)."""
     try:
-        since = dt.datetime.fromisoformat(changed)
-        now = (dt.datetime.fromisoformat(record.page_date).replace(tzinfo=dt.timezone.utc)
-               if record.page_date else dt.datetime.fromisoformat(record.fetched_at))
-        if since.tzinfo is None or now.tzinfo is None:
-            return None
-        return max(0.0, (now - since).total_seconds() / 3600.0)
-    except (TypeError, ValueError, OverflowError):
+        stamp = dt.datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
         return None
+    return stamp if stamp is not None and stamp.tzinfo is not None else None
 
 
 def _soft_404s(session, read: list[tuple[Any, Outcome]]) -> list[tuple[Any, Outcome]]:

@@ -1170,8 +1170,9 @@ class FamilySpider(Spider):
         archive neither a record nor a failure to retry (a listing, as expected; or a "not
         found" page served with 200, a page cut short, one that is not HTML). If a sitemap
         listed it, that sitemap is not remembered (remember_sitemaps). A 304 is settled: the
-        page is as the archive holds it."""
-        if not isinstance(item, FetchedPage) or item.status == 304 \
+        page is as the archive holds it; so is a page recorded as a failure to retry (a soft
+        404 at an archived article's URL), as a 404 is."""
+        if not isinstance(item, FetchedPage) or item.status == 304 or item.failed_as \
                 or not isinstance(response, Response):
             return
         if sitemap := response.meta.get("sitemap"):

@@ -333,12 +333,18 @@ def test_an_archived_article_answering_not_found_with_200_is_a_soft_404_failure(
         after_missing = state()
         again = crawl()  # retried as a failure, still missing
         after_again = state()
+        # A run of that URL alone: the site answered it, so the run finished (exit 0), not
+        # site_unreadable (a helper's soak).
+        alone = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                          spider_args={"urls": public})
         server.faults = None
         back = crawl()
     # Both spellings of its URL the crawl state holds (the site links an upper-case one).
     shouting = public.replace(path, path.upper())
     assert missing["finish_reason"] == "finished"
     assert missing["pressarchive/failed/soft_404"] == 2
+    # A failure to retry, as a 404 is: its sitemap is remembered all the same.
+    assert "pressarchive/sitemaps_unsettled" not in missing
     assert after_missing == [(shouting, 1, "soft_404", 1), (public, 1, "soft_404", 1)]
     assert again["pressarchive/retrying_failed"] == 2
     assert again["pressarchive/failed/soft_404"] == 2
@@ -347,7 +353,9 @@ def test_an_archived_article_answering_not_found_with_200_is_a_soft_404_failure(
     errors = [json.loads(e or "{}") for (e,) in con.execute(
         "SELECT errors FROM crawl_runs ORDER BY id")]
     con.close()
-    assert errors[1:3] == [{"soft_404": 2}, {"soft_404": 2}]
+    assert errors[1:4] == [{"soft_404": 2}, {"soft_404": 2}, {"soft_404": 1}]
+    assert alone.returncode == 0, alone.log[-2000:]
+    assert alone.stats["pressarchive/run_reason"] == "finished"
     assert "pressarchive/failed" not in back
     assert state() == [(shouting, 0, None, 1), (public, 0, None, 1)]
     assert versions() == held  # no version made or lost by its absence and return

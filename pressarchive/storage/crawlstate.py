@@ -62,8 +62,8 @@ class Fetch:
     ran_ahead: bool = False
     edited: bool = False
     as_held: bool = False  # the very version held at that URL: counted in unchanged_checks
-    # The unchanged checks the age of the copy's content stands for (``checks_for_age``): a
-    # fetch that does not find an edit counts at least these (``_fetched``).
+    # The unchanged checks the age of the copy's content stands for (``checks_for_age``):
+    # where the first article fetched at a URL starts (``_fetched``).
     quiet_checks: int = 0
 
 
@@ -97,15 +97,20 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
     ahead = (getattr(known, "lastmod_ahead", 0) or 0) + fetch.ran_ahead
-    # A first fetch starts at the checks its content's age stands for, even of another URL of
-    # an article held (an upper-case spelling): a check of this row is what counts. An edit
-    # found starts again at 0, whatever the dates the page gives.
+    # The first article fetched at this row starts at the checks its content's age stands
+    # for, even at another URL of an article held (an upper-case spelling): a check of this
+    # row is what counts. A check that finds the version held counts one more, and an edit
+    # found starts again at 0: the age does not count again, since a page whose dates say
+    # nothing of its edits (a publication date alone) would otherwise go back to the longest
+    # wait at the first check after an edit (a helper's soak).
     if fetch.edited:
         unchanged = 0
     elif fetch.as_held and known is not None:
-        unchanged = max((known.unchanged_checks or 0) + 1, fetch.quiet_checks)
-    else:
+        unchanged = (known.unchanged_checks or 0) + 1
+    elif known is None or getattr(known, "article_id", None) is None:
         unchanged = fetch.quiet_checks
+    else:
+        unchanged = 0
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
             "last_modified": fetch.last_modified, "lastmod": lastmod, "sitemap": sitemap,
             "lastmod_ahead": ahead, "unchanged_checks": unchanged, "article_id": article_id,
@@ -151,7 +156,7 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
         urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
         for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap,
                                           Page.lastmod_ahead, Page.unchanged_checks,
-                                          Page.etag, Page.last_modified)
+                                          Page.etag, Page.last_modified, Page.article_id)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
     inserts, updates = [], []
@@ -423,8 +428,9 @@ def checks_for_age(age_hours: float | None, hours: float) -> int:
     year ago is not more likely to change this week for being new to the archive; with the
     defaults, content 67 days old or more starts at the longest wait, 17 days old at 40
     hours. The longest wait (LASTMOD_AHEAD_REVISIT_MAX) is what an edit may wait, as
-    before; an edit found starts the page again at the shortest."""
-    if not hours or age_hours is None or not age_hours >= 20.0 * hours:
+    before; an edit found starts the page again at the shortest, and its age is not
+    counted again."""
+    if not hours > 0 or age_hours is None or not age_hours >= 20.0 * hours:
         return 0
     doublings = math.log2(age_hours / (10.0 * hours))
     return AHEAD_RUNS + (min(int(doublings), 32) if math.isfinite(doublings) else 32)
