@@ -128,6 +128,13 @@ def failing_rows(db) -> list[tuple[str, int, str | None]]:
         con.close()
 
 
+def finished(server, db, tmp_path) -> dict:
+    """A crawl of the generated site's arabpress into ``db`` that must finish: its stats."""
+    run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+    return run.stats
+
+
 def articles_of(family: SiteFamily, month: str | None = None) -> set[str]:
     ids = family.month_ids("arabpress", month) if month else family.ids("arabpress")
     return {family.article(i).url("arabpress") for i in ids}
@@ -201,16 +208,11 @@ def test_a_sitemap_index_or_feed_read_again_after_a_failure_is_no_failure_any_mo
     down = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
                   targets=("/sitemap.xml", "/feed.xml"))
     with FamilyServer(family) as server:
-        def crawl():
-            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
-            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
-            return run.stats
-
-        crawl()
+        finished(server, db, tmp_path)
         server.faults = down
-        failed = crawl()
+        failed = finished(server, db, tmp_path)
         server.faults = None
-        mended, after = crawl(), crawl()
+        mended, after = finished(server, db, tmp_path), finished(server, db, tmp_path)
     assert failed["pressarchive/failed"] == 2, failed
     assert mended["pressarchive/retrying_failed"] == 2, mended
     assert "pressarchive/failed" not in mended, mended
@@ -319,26 +321,21 @@ def test_an_archived_article_answering_not_found_with_200_is_a_soft_404_failure(
             con.close()
 
     with FamilyServer(family) as server:
-        def crawl():
-            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
-            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
-            return run.stats
-
-        crawl()
+        finished(server, db, tmp_path)
         held = versions()
         server.faults = Faults(soft_404=1.0, retry_factor=1.0, targets=(path,))
         # Asked for again by a full re-check (its sitemap would pass it over as unchanged).
         missing = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
                             settings={"FULL_RECHECK": True}).stats
         after_missing = state()
-        again = crawl()  # retried as a failure, still missing
+        again = finished(server, db, tmp_path)  # retried as a failure, still missing
         after_again = state()
         # A run of that URL alone: the site answered it, so the run finished (exit 0), not
         # site_unreadable (a helper's soak).
         alone = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
                           spider_args={"urls": public})
         server.faults = None
-        back = crawl()
+        back = finished(server, db, tmp_path)
     # Both spellings of its URL the crawl state holds (the site links an upper-case one).
     shouting = public.replace(path, path.upper())
     assert missing["finish_reason"] == "finished"
@@ -1296,23 +1293,18 @@ def test_a_failed_sitemap_answering_a_maintenance_page_with_its_index_fails_agai
     month = f"/sitemaps/{family.months('arabpress')[-2]}.xml"
     db = tmp_path / "archive.sqlite"
     with FamilyServer(family) as server:
-        def crawl():
-            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
-            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
-            return run.stats
-
         server.faults = Faults(error_5xx=1.0, retry_factor=1.0, faults_on_all=True,
                                targets=(month, "/feed.xml"))
-        crawl()
+        finished(server, db, tmp_path)
         server.faults = Faults(soft_404=1.0, retry_factor=1.0, faults_on_all=True,
                                targets=("/sitemap.xml", month, "/feed.xml"))
-        maintenance = crawl()
+        maintenance = finished(server, db, tmp_path)
         con = sqlite3.connect(db)
         rows = con.execute("SELECT url, failures, role, last_error, etag, last_modified, "
                            "last_fetched FROM pages WHERE failures > 0 ORDER BY url").fetchall()
         con.close()
         server.faults = None
-        mended = crawl()
+        mended = finished(server, db, tmp_path)
     public = "https://arabpress.com"
     assert rows == [(f"{public}/feed.xml", 2, "feed", "not_a_feed", None, None, None),
                     (f"{public}/sitemap.xml", 1, "sitemap", "not_a_sitemap", None, None, None),
@@ -1503,16 +1495,11 @@ def test_an_index_or_feed_given_up_after_failing_is_cleared_once_read_again(tmp_
                   targets=("/sitemap.xml", "/feed.xml"))
 
     with FamilyServer(family, down) as server:
-        def crawl():
-            run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
-            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
-            return run.stats
-
         for _ in range(crawlstate.MAX_FAILURES):
-            crawl()
+            finished(server, db, tmp_path)
         given_up = failing_rows(db)
         server.faults = None
-        mended = crawl()
+        mended = finished(server, db, tmp_path)
     assert given_up == [("https://arabpress.com/feed.xml", crawlstate.MAX_FAILURES, "feed"),
                         ("https://arabpress.com/sitemap.xml", crawlstate.MAX_FAILURES,
                          "sitemap")]
