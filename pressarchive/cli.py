@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -131,13 +132,50 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
     Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
     """
     from .crawl import run_spiders
+
+    given = _settings_given(overrides, sites)
+    try:
+        jobs, settings = _crawl_jobs(sites, db, base_urls, since, until, given)
+    except UserError as exc:  # the stats file a scheduler reads says so, not the last run's
+        from .commands.crawl import _not_started
+
+        for site in sites:
+            _not_started(per_site(given.get("STATS_FILE"), site), exc.message)
+        raise
+    settings.update({"LOG_LEVEL": log_level, "FULL_RECHECK": full,
+                     "CLOSESPIDER_PAGECOUNT": budget, "CLOSESPIDER_TIMEOUT": time_budget})
+    if any("127.0.0.1" in b or "localhost" in b
+           for b in (args.get("base_url", "") for _, args in jobs)):
+        from .crawl import LOCAL_SETTINGS
+
+        settings.update(LOCAL_SETTINGS)
+    settings.update(given)
+    from .crawl import FINISHED, run_reason
+
+    ended = run_spiders(jobs, **settings)
+    ids = [stats.get("pressarchive/run_id") for stats in ended]
+    failed = _print_runs(settings["ARCHIVE_URL"], ids=[i for i in ids if i is not None])
+    for (site, _), stats, run_id in zip(jobs, ended, ids):
+        if run_id is None:  # stopped before its run was recorded (another run going, say)
+            click.echo(f"{site}: no run recorded ({run_reason(stats) or 'not started'})")
+            failed += run_reason(stats) not in FINISHED
+    if failed:
+        sys.exit(1)
+
+
+def _crawl_jobs(sites, db, base_urls, since, until,
+                given: dict[str, str]) -> tuple[list[tuple[str, dict]], dict[str, Any]]:
+    """The crawl command's jobs ((site, spider arguments)) and the archive's setting, every
+    option checked, and the archive opened: a one-line UserError for any mistake."""
+    from .commands.crawl import _mistake
     from .sites import SITES
+    from .storage import archive_problem
 
     unknown = [s for s in sites if s not in SITES]
     if unknown:
         raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
     bases: dict[str, str] = {}
-    for value in (part.strip() for given in base_urls for part in given.split(",")):
+    for value in (part.strip() for given_url in base_urls for part in given_url.split(",")):
         if not value:  # a stray comma: nothing given, not "no base URL" (the real site)
             continue
         site, _, url = value.partition("=") if "=" in value.split("://")[0] else ("", "", value)
@@ -157,35 +195,40 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
             except ValueError:
                 raise UserError(f"--{key} must be a date, YYYY-MM-DD, not {value!r}") from None
     url = research.db_url(db)
-    from .storage import archive_problem
-
-    if problem := archive_problem(url):
+    if problem := _mistake(args, _project_settings(given)) or archive_problem(url):
         raise UserError(problem)
     jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
             for site in sites]
-    settings = {"ARCHIVE_URL": url, "LOG_LEVEL": log_level, "FULL_RECHECK": full,
-                "CLOSESPIDER_PAGECOUNT": budget, "CLOSESPIDER_TIMEOUT": time_budget}
-    if any("127.0.0.1" in b or "localhost" in b for b in bases.values()):
-        from .crawl import LOCAL_SETTINGS
-
-        settings.update(LOCAL_SETTINGS)
-    settings.update(_settings_given(overrides))
-    from .crawl import FINISHED, run_reason
-
-    ended = run_spiders(jobs, **settings)
-    ids = [stats.get("pressarchive/run_id") for stats in ended]
-    failed = _print_runs(url, ids=[i for i in ids if i is not None])
-    for (site, _), stats, run_id in zip(jobs, ended, ids):
-        if run_id is None:  # stopped before its run was recorded (another run going, say)
-            click.echo(f"{site}: no run recorded ({run_reason(stats) or 'not started'})")
-            failed += run_reason(stats) not in FINISHED
-    if failed:
-        sys.exit(1)
+    return jobs, {"ARCHIVE_URL": url}
 
 
-def _settings_given(overrides: tuple[str, ...]) -> dict[str, str]:
+def _project_settings(given: dict[str, str]) -> Any:
+    """The project's Scrapy settings with the ``-s`` ones on top, as a crawl reads them."""
+    import os
+
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
+    settings = get_project_settings()
+    settings.setdict(given, priority="cmdline")
+    return settings
+
+
+# Settings that name a file or folder of one run's own: with several sites, each needs its own.
+PER_SITE_SETTINGS = ("STATS_FILE", "JOBDIR")
+
+
+def per_site(value: str | None, site: str) -> str | None:
+    """A setting's value for one site's run: ``{site}`` in it replaced by the site."""
+    return value.replace("{site}", site) if value else value
+
+
+def _settings_given(overrides: tuple[str, ...], sites: tuple[str, ...]) -> dict[str, str]:
     """``-s NAME=VALUE`` options as settings (strings, as Scrapy's own ``-s`` gives them,
-    read by the settings' get* methods); a one-line error for anything else."""
+    read by the settings' get* methods); a one-line error for anything else. A STATS_FILE or
+    JOBDIR for several sites must name ``{site}``: one file or folder for all, the runs
+    wrote over each other's stats and shared a request queue (one of them fetched almost
+    nothing, and said nothing of it: a review's find)."""
     given: dict[str, str] = {}
     for override in overrides:
         name, equals, value = override.partition("=")
@@ -195,6 +238,9 @@ def _settings_given(overrides: tuple[str, ...]) -> dict[str, str]:
         if name == "ARCHIVE_URL":
             raise UserError("-s ARCHIVE_URL: give the archive with --db (it is checked "
                             "before the crawl starts)")
+        if name in PER_SITE_SETTINGS and len(set(sites)) > 1 and "{site}" not in value:
+            raise UserError(f"-s {name}: with several sites, name {{site}} in it (one each), "
+                            f"as in {name}={value or 'x'}-{{site}}")
         given[name] = value
     return given
 

@@ -552,6 +552,7 @@ def run_reason(stats: dict[str, Any]) -> str | None:
 def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> list[dict]:
     """Run ``(spider name, arguments)`` jobs in one process; return each crawl's stats."""
     from scrapy.crawler import CrawlerProcess
+    from scrapy.settings import SETTINGS_PRIORITIES
     from scrapy.utils.project import get_project_settings
 
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
@@ -561,6 +562,13 @@ def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> lis
     crawlers = []
     for name, kwargs in jobs:
         crawler = process.create_crawler(name)
+        # A file or folder of a run's own (STATS_FILE, JOBDIR) that names {site}: this one's,
+        # above the command line's priority (crawl() merges the process's settings into the
+        # crawler's again, and an equal priority would put {site} back).
+        crawler.settings.setdict({key: value.replace("{site}", name)
+                                  for key, value in overrides.items()
+                                  if isinstance(value, str) and "{site}" in value},
+                                 priority=SETTINGS_PRIORITIES["cmdline"] + 1)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
     process.start()

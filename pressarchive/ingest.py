@@ -258,9 +258,12 @@ def _soft_404s(session, read: list[tuple[Any, Outcome]]) -> list[tuple[Any, Outc
     held = crawlstate.holding_articles(session, pages)
     if not held:
         return read
-    return [(item, Outcome(FAILED, SOFT_404,
-                           f"failed ({SOFT_404}): {item.url} gave an article, now a page "
-                           f"with none")
+    # The outcome keeps its links: the crawl asked for them (a failure retried is followed),
+    # and SiteLinks has given them once for this crawl; dropped here, no page gave them again
+    # (a review's find: a not-found page's menus are the site's sections).
+    return [(item, replace(outcome, kind=FAILED, key=SOFT_404,
+                           message=f"failed ({SOFT_404}): {item.url} gave an article, now a "
+                                   f"page with none")
              if outcome.kind == NOT_ARTICLE and (item.site, fetch_of(item).url) in held
              else outcome) for item, outcome in read]
 

@@ -169,30 +169,45 @@ def test_the_crawl_command_reads_base_urls_for_its_sites_only(tmp_path, monkeypa
 
 def test_the_crawl_command_takes_settings_as_scrapy_crawl_does(tmp_path):
     # What a scheduled run (cron, a systemd timer) calls can set what `scrapy crawl -s` can:
-    # here the stats file a scheduler reads, and a JOBDIR; they win over the options'
-    # defaults. A setting not written NAME=VALUE, or the archive given so (it is --db's,
-    # checked before the crawl), is one line and exit 1, with no crawl.
+    # here the stats files a scheduler reads and a JOBDIR, each site's own ({site}); they
+    # win over the options (LOG_LEVEL over --log-level). A setting not written NAME=VALUE,
+    # the archive given so (it is --db's, checked before the crawl), a word for a number, or
+    # one file or folder for several sites, is one line and exit 1, with no crawl, and the
+    # stats file says the run did not start (not the last run's "finished").
     from pressarchive.sitegen import FamilyServer, SiteFamily
 
     db = tmp_path / "archive.sqlite"
-    stats_file = tmp_path / "stats.json"
     with FamilyServer(SiteFamily(40, seed=2)) as server:
-        proc = run("crawl", "arabpress", "--db", str(db),
-                   "--base-url", server.origins["arabpress"],
-                   "-s", f"STATS_FILE={stats_file}", "--set", "LOG_LEVEL=ERROR",
-                   "-s", f"JOBDIR={tmp_path / 'job'}")
+        bases = ",".join(f"{site}={server.origins[site]}" for site in ("arabpress", "saudipress"))
+        proc = run("crawl", "arabpress", "saudipress", "--db", str(db), "--base-url", bases,
+                   "--log-level", "ERROR", "-s", f"STATS_FILE={tmp_path}/stats-{{site}}.json",
+                   "--set", "LOG_LEVEL=INFO", "-s", f"JOBDIR={tmp_path}/job-{{site}}")
         assert proc.returncode == 0, proc.stderr.decode()[-2000:]
-        stats = json.loads(stats_file.read_text())
-        assert stats["finish_reason"] == "finished"
-        assert stats["pressarchive/stored/new_article"] > 0
-        assert (tmp_path / "job").is_dir()
-        assert b"INFO" not in proc.stderr and b"WARNING" not in proc.stderr
+        assert b"] INFO: " in proc.stderr  # -s LOG_LEVEL won over --log-level
+        for site in ("arabpress", "saudipress"):
+            stats = json.loads((tmp_path / f"stats-{site}.json").read_text())
+            assert stats["finish_reason"] == "finished"
+            assert stats["pressarchive/stored/new_article"] > 0, (site, stats)
+            assert (tmp_path / f"job-{site}").is_dir()
+        stats_file = tmp_path / "stats-arabpress.json"
         for bad, says in ((["-s", "STATS_FILE"], "give a setting as NAME=VALUE"),
                           (["-s", "=1"], "give a setting as NAME=VALUE"),
                           (["-s", f"ARCHIVE_URL=sqlite:///{tmp_path / 'other.sqlite'}"],
-                           "give the archive with --db")):
-            proc = run("crawl", "arabpress", "--db", str(db),
-                       "--base-url", server.origins["arabpress"], *bad)
+                           "give the archive with --db"),
+                          (["-s", f"STATS_FILE={stats_file}", "-s", "LASTMOD_AHEAD_REVISIT=abc"],
+                           "LASTMOD_AHEAD_REVISIT must be a number, not 'abc'"),
+                          (["-s", f"STATS_FILE={stats_file}", "--since", "last week"],
+                           "--since must be a date"),
+                          (["saudipress", "-s", f"JOBDIR={tmp_path}/job"],
+                           "with several sites, name {site} in it")):
+            sites = ["arabpress"] + [b for b in bad if b == "saudipress"]
+            rest = [b for b in bad if b != "saudipress"]
+            base = bases if len(sites) > 1 else server.origins["arabpress"]
+            proc = run("crawl", *sites, "--db", str(db), "--base-url", base, *rest)
             lines = proc.stderr.decode().strip().splitlines()
-            assert proc.returncode == 1 and len(lines) == 1 and says in lines[0], lines
+            assert proc.returncode == 1 and len(lines) == 1 and says in lines[0], (bad, lines)
+            if f"STATS_FILE={stats_file}" in rest:
+                stats = json.loads(stats_file.read_text())
+                assert stats["finish_reason"] == "not_started" and \
+                    says in stats["pressarchive/not_started"], stats
     assert not (tmp_path / "other.sqlite").exists()

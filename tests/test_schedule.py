@@ -169,7 +169,8 @@ def test_a_spider_name_mistyped_touches_no_archive(tmp_path):
 
 
 def test_scrapy_crawl_refuses_a_bad_date_window_or_setting_in_one_line(tmp_path):
-    for extra in (["-a", "since=2021-08"], ["-s", "INGEST_SCHEDULING=bogus"]):
+    for extra in (["-a", "since=2021-08"], ["-s", "INGEST_SCHEDULING=bogus"],
+                  ["-s", "LASTMOD_AHEAD_REVISIT=abc"], ["-s", "INGEST_BATCH=many"]):
         proc = subprocess.run(
             [sys.executable, "-m", "scrapy", "crawl", "arabpress", *extra,
              "-s", f"ARCHIVE_URL=sqlite:///{tmp_path / 'archive.sqlite'}"],
@@ -178,6 +179,7 @@ def test_scrapy_crawl_refuses_a_bad_date_window_or_setting_in_one_line(tmp_path)
         assert proc.returncode == 1, proc.stderr[-2000:]
         assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
         assert any(line.startswith("pressarchive: ") and ("since must be a date" in line
-                                                          or "INGEST_SCHEDULING" in line)
+                                                          or "INGEST_SCHEDULING" in line
+                                                          or "must be a number" in line)
                    for line in proc.stderr.splitlines()), proc.stderr[-2000:]
     assert not (tmp_path / "archive.sqlite").exists()  # refused before the archive is opened

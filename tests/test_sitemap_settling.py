@@ -789,6 +789,29 @@ def test_a_page_that_gave_an_article_and_now_gives_none_is_no_longer_settled_by_
                                                          "+00:00", sitemap=june))
 
 
+def test_a_soft_404_the_crawl_follows_keeps_its_links(tmp_path):
+    # A failure retried is followed, and the ingester resolves its links once a crawl
+    # (SiteLinks gives each link once): a soft 404's outcome keeps them, else the not-found
+    # page's menus, the site's sections, were given up for the whole crawl (a review's find:
+    # the run after a soft 404 asked for no section page).
+    from pressarchive.extract.links import SiteLinks
+    from pressarchive.ingest import Ingester
+    from pressarchive.sitegen import render_page
+
+    family = SiteFamily(40, seed=4)
+    archive, (url,) = stored_pages(tmp_path, family, 1, "Fri, 20 Jun 2025 10:00:00 GMT")
+    gone = render_page(family, "arabpress", "/no-such-page")
+    soft = FetchedPage(url=url, final_url=url, requested_url=url, status=200,
+                       headers={"Content-Type": gone.content_type}, body=gone.body,
+                       fetched_at="2025-06-21T10:00:05+00:00", site="arabpress", follow=True)
+    links = SiteLinks("https://arabpress.com", "https://arabpress.com")
+    (outcome,) = Ingester(archive, links=links).ingest([soft])
+    archive.close()
+    assert (outcome.kind, outcome.key) == ("failed", "soft_404")
+    sections = {link for link in outcome.links.hrefs if "/section/" in link}
+    assert len(sections) >= 3, outcome.links
+
+
 def test_a_page_older_than_its_lastmod_keeps_its_sitemap_unremembered(tmp_path):
     # Two pages a link led to before their sitemaps listed them. The first page is as recent
     # as its lastmod: the lastmod is recorded with it and its sitemap remembered. The second

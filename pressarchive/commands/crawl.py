@@ -52,6 +52,13 @@ def _not_started(stats_file: str | None, problem: str) -> None:
                                  "pressarchive/not_started": problem})
 
 
+# The numbers pressarchive's own parts read from the settings (Scrapy's own are Scrapy's to
+# tell): a word where a number goes was a traceback from each part that reads it.
+NUMBERS = ("LASTMOD_AHEAD_REVISIT", "LASTMOD_AHEAD_REVISIT_MAX", "LASTMOD_AHEAD_RECHECK",
+           "INGEST_BATCH", "INGEST_GAP", "INGEST_LINGER", "PAGE_MAX_BYTES",
+           "CLOSESPIDER_PAGECOUNT", "CLOSESPIDER_TIMEOUT", "DISK_QUEUE_MEMORY")
+
+
 def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
     """A spider argument or setting the crawl would refuse once started (with a traceback,
     from Scrapy's event loop), told before it starts, in one line."""
@@ -64,4 +71,9 @@ def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
         scheduling_policy(settings.get("INGEST_SCHEDULING", "batch"))
     except ValueError as exc:
         return str(exc)
+    for name in NUMBERS:
+        try:
+            settings.getfloat(name)
+        except (TypeError, ValueError):
+            return f"{name} must be a number, not {settings.get(name)!r}"
     return None

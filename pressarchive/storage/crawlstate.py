@@ -418,9 +418,11 @@ LONGEST_WAIT = 24.0 * 3653
 
 def checks_for_age(age_hours: float | None, hours: float) -> int:
     """The unchanged checks (``Page.unchanged_checks``) that a copy whose content last
-    changed ``age_hours`` ago stands for, with revisits starting at ``hours``: past
-    AHEAD_RUNS, one for each doubling of the wait that keeps it within a tenth of that age
-    (RFC 9111's heuristic freshness for a response with a Last-Modified); 0 when none does.
+    changed ``age_hours`` ago stands for, with revisits starting at ``hours``: one for each
+    doubling of the wait that keeps it within a tenth of that age (RFC 9111's heuristic
+    freshness for a response with a Last-Modified); 0 when none does. They come on top of
+    the AHEAD_RUNS checks that show a page's lastmods run ahead, which every page is counted
+    through before any wait applies, so the first wait is ``hours`` doubled this many times.
 
     Without it, a back catalogue crawled in one run had every page at the shortest wait: a
     run a day against a stamped sitemap fetched all of it again on days 2, 3, 4, 6 and 10
@@ -433,7 +435,7 @@ def checks_for_age(age_hours: float | None, hours: float) -> int:
     if not hours > 0 or age_hours is None or not age_hours >= 20.0 * hours:
         return 0
     doublings = math.log2(age_hours / (10.0 * hours))
-    return AHEAD_RUNS + (min(int(doublings), 32) if math.isfinite(doublings) else 32)
+    return min(int(doublings), 32) if math.isfinite(doublings) else 32
 
 
 def revisit_wait(checks: int, hours: float, max_hours: float = 0.0) -> float:
