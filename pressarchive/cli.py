@@ -286,6 +286,48 @@ def runs(db, limit) -> None:
 
 
 @main.command()
+@click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL.")
+@click.option("--site", help="Only this site's URLs.")
+@click.option("--limit", default=50, show_default=True)
+def failures(db, site, limit) -> None:
+    """List the URLs whose last fetches failed, latest first: how many runs in a row, the
+    last error (http_503, timeout, truncated, soft_404, not_a_sitemap...), when, and what
+    the URL was asked for as. The next run tries each again, up to 5 runs in a row; past
+    that it is "given up" (a sitemap or link that leads to it still brings it back).
+
+    Example: pressarchive failures --db archive.sqlite --site arabpress
+    """
+    from sqlalchemy import func, select
+
+    from .storage.crawlstate import MAX_FAILURES
+    from .storage.models import Page
+
+    url = research.db_url(db)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise UserError(f"no archive at {url[len('sqlite:///'):]}")
+    archive = research.open_archive(db)  # one line for a stranger's file or a missing driver
+    query = select(Page.site, Page.url, Page.failures, Page.last_error, Page.last_failed,
+                   Page.role).where(Page.failures > 0)
+    if site:
+        query = query.where(Page.site == site)
+    try:
+        with archive.session() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.execute(query.order_by(Page.last_failed.desc(), Page.id.desc())
+                                   .limit(limit)).all()
+    finally:
+        archive.close()
+    for row in rows:
+        when = f"{row.last_failed:%Y-%m-%d %H:%M}" if row.last_failed else "-"
+        state = "given up" if row.failures >= MAX_FAILURES else "retried"
+        runs = "run " if row.failures == 1 else "runs"
+        click.echo(f"{row.site}  {row.failures:>2} {runs}  {row.last_error or '-':<16} {when}  "
+                   f"{row.role or 'page':<7} {state:<8}  {row.url}")
+    shown = f", the latest {len(rows):,} shown" if len(rows) < total else ""
+    click.echo(f"{total:,} failing URL{'' if total == 1 else 's'}{shown}", err=True)
+
+
+@main.command()
 @click.argument("cases", nargs=-1)
 @click.option("--write", is_flag=True, help="Rewrite expected.json from the extractor's output.")
 def fixtures(cases: tuple[str, ...], write: bool) -> None:

@@ -211,3 +211,45 @@ def test_the_crawl_command_takes_settings_as_scrapy_crawl_does(tmp_path):
                 assert stats["finish_reason"] == "not_started" and \
                     says in stats["pressarchive/not_started"], stats
     assert not (tmp_path / "other.sqlite").exists()
+
+
+def test_failures_lists_the_urls_whose_last_fetches_failed(tmp_path):
+    # What an operator reads after a run whose summary counted failures: each failing URL,
+    # its runs in a row, last error, when, and what it was asked for as; latest first.
+    from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
+    from pressarchive.storage import Archive, crawlstate
+
+    from conftest import run_crawl
+
+    family = SiteFamily(60, seed=6)
+    paths = ["/" + family.article(i).url("arabpress").split(".com/", 1)[1]
+             for i in family.ids("arabpress")[:2]]
+    db = tmp_path / "archive.sqlite"
+    faults = Faults(error_5xx=1.0, retry_factor=1.0, targets=(paths[0], "/feed.xml"),
+                    faults_on_all=True)
+    with FamilyServer(family, faults) as server:
+        crawl = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"])
+    assert crawl.stats["finish_reason"] == "finished", crawl.log[-2000:]
+    archive = Archive(f"sqlite:///{db}")  # and one given up: five runs in a row
+    with archive.transaction() as session:
+        for _ in range(5):
+            crawlstate.note_failure(session, "arabpress", "https://arabpress.com/gone",
+                                    "timeout", crawlstate.stored_time("2025-06-01T10:00:00Z"))
+    archive.close()
+    proc = run("failures", "--db", str(db), "--site", "arabpress")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.decode().splitlines()
+    assert len(lines) == 3 and proc.stderr.decode().strip() == "3 failing URLs", (lines,
+                                                                                  proc.stderr)
+    words = [line.split() for line in lines]
+    article = "https://arabpress.com" + paths[0]
+    assert {(w[-1], w[1], w[3][:6], w[-3], w[-2]) for w in words[:2]} == {
+        (article, "1", "http_5", "page", "retried"),
+        ("https://arabpress.com/feed.xml", "1", "http_5", "feed", "retried")}
+    assert words[2][-1] == "https://arabpress.com/gone" and words[2][1] == "5"
+    assert "timeout" in lines[2] and "given up" in lines[2]
+    proc = run("failures", "--db", str(db), "--limit", "1")
+    assert len(proc.stdout.decode().splitlines()) == 1
+    assert proc.stderr.decode().strip() == "3 failing URLs, the latest 1 shown"
+    proc = run("failures", "--db", str(db), "--site", "saudipress")
+    assert proc.stdout == b"" and proc.stderr.decode().strip() == "0 failing URLs"
