@@ -133,14 +133,11 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
     """
     from .crawl import run_spiders
 
-    given = _settings_given(overrides, sites)
     try:
+        given = _settings_given(overrides, sites)
         jobs, settings = _crawl_jobs(sites, db, base_urls, since, until, given)
     except UserError as exc:  # the stats file a scheduler reads says so, not the last run's
-        from .commands.crawl import _not_started
-
-        for site in sites:
-            _not_started(per_site(given.get("STATS_FILE"), site), exc.message)
+        _refused(overrides, sites, exc.message)
         raise
     settings.update({"LOG_LEVEL": log_level, "FULL_RECHECK": full,
                      "CLOSESPIDER_PAGECOUNT": budget, "CLOSESPIDER_TIMEOUT": time_budget})
@@ -174,6 +171,8 @@ def _crawl_jobs(sites, db, base_urls, since, until,
     unknown = [s for s in sites if s not in SITES]
     if unknown:
         raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
+    if twice := sorted({s for s in sites if sites.count(s) > 1}):
+        raise UserError(f"{', '.join(twice)} named twice: one run of a site at a time")
     bases: dict[str, str] = {}
     for value in (part.strip() for given_url in base_urls for part in given_url.split(",")):
         if not value:  # a stray comma: nothing given, not "no base URL" (the real site)
@@ -214,13 +213,21 @@ def _project_settings(given: dict[str, str]) -> Any:
     return settings
 
 
-# Settings that name a file or folder of one run's own: with several sites, each needs its own.
-PER_SITE_SETTINGS = ("STATS_FILE", "JOBDIR")
+def _refused(overrides: tuple[str, ...], sites: tuple[str, ...], problem: str) -> None:
+    """A refused crawl's STATS_FILE (the last ``-s STATS_FILE=``, each known site's own)
+    says it did not start; one that cannot be written says so in one line more."""
+    from .commands.crawl import _not_started
+    from .sites import SITES
 
-
-def per_site(value: str | None, site: str) -> str | None:
-    """A setting's value for one site's run: ``{site}`` in it replaced by the site."""
-    return value.replace("{site}", site) if value else value
+    stats_file = next((value for name, _, value in (o.partition("=") for o in reversed(overrides))
+                       if name.strip() == "STATS_FILE"), None)
+    for site in dict.fromkeys(s for s in sites if s in SITES):
+        path = stats_file.replace("{site}", site) if stats_file else None
+        try:
+            _not_started(path, problem)
+        except OSError as exc:
+            click.echo(f"pressarchive: STATS_FILE {path} could not be written "
+                       f"({exc.strerror or exc})", err=True)
 
 
 def _settings_given(overrides: tuple[str, ...], sites: tuple[str, ...]) -> dict[str, str]:
@@ -238,10 +245,14 @@ def _settings_given(overrides: tuple[str, ...], sites: tuple[str, ...]) -> dict[
         if name == "ARCHIVE_URL":
             raise UserError("-s ARCHIVE_URL: give the archive with --db (it is checked "
                             "before the crawl starts)")
-        if name in PER_SITE_SETTINGS and len(set(sites)) > 1 and "{site}" not in value:
-            raise UserError(f"-s {name}: with several sites, name {{site}} in it (one each), "
-                            f"as in {name}={value or 'x'}-{{site}}")
         given[name] = value
+    from .crawl import PER_SITE_SETTINGS
+
+    for name in PER_SITE_SETTINGS:  # the value that wins, the last given
+        value = given.get(name)
+        if value and len(set(sites)) > 1 and "{site}" not in value:
+            raise UserError(f"-s {name}: with several sites, name {{site}} in it (one each), "
+                            f"as in {name}={value}-{{site}}")
     return given
 
 
@@ -288,7 +299,7 @@ def runs(db, limit) -> None:
 @main.command()
 @click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL.")
 @click.option("--site", help="Only this site's URLs.")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 def failures(db, site, limit) -> None:
     """List the URLs whose last fetches failed, latest first: how many runs in a row, the
     last error (http_503, timeout, truncated, soft_404, not_a_sitemap...), when, and what
@@ -302,6 +313,10 @@ def failures(db, site, limit) -> None:
     from .storage.crawlstate import MAX_FAILURES
     from .storage.models import Page
 
+    from .sites import SITES
+
+    if site and site not in SITES:
+        raise UserError(f"unknown site {site}; known: {', '.join(sorted(SITES))}")
     url = research.db_url(db)
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         raise UserError(f"no archive at {url[len('sqlite:///'):]}")
@@ -317,12 +332,18 @@ def failures(db, site, limit) -> None:
                                    .limit(limit)).all()
     finally:
         archive.close()
+    sites_width = max((len(row.site) for row in rows), default=0)
+    error_width = max((len(row.last_error or "-") for row in rows), default=0)
     for row in rows:
         when = f"{row.last_failed:%Y-%m-%d %H:%M}" if row.last_failed else "-"
-        state = "given up" if row.failures >= MAX_FAILURES else "retried"
-        runs = "run " if row.failures == 1 else "runs"
-        click.echo(f"{row.site}  {row.failures:>2} {runs}  {row.last_error or '-':<16} {when}  "
-                   f"{row.role or 'page':<7} {state:<8}  {row.url}")
+        # Past the limit, "given up", with no count: a failure another try will not mend (a
+        # 410) is recorded at the limit at once, and its count says nothing of runs.
+        if row.failures >= MAX_FAILURES:
+            state, runs = "given up", ""
+        else:
+            state, runs = "retried", f"{row.failures} run{'' if row.failures == 1 else 's'}"
+        click.echo(f"{row.site:<{sites_width}}  {runs:<6}  {row.last_error or '-':<{error_width}}"
+                   f"  {when}  {row.role or 'page':<7} {state:<8}  {row.url}")
     shown = f", the latest {len(rows):,} shown" if len(rows) < total else ""
     click.echo(f"{total:,} failing URL{'' if total == 1 else 's'}{shown}", err=True)
 

@@ -562,14 +562,28 @@ def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> lis
     crawlers = []
     for name, kwargs in jobs:
         crawler = process.create_crawler(name)
-        # A file or folder of a run's own (STATS_FILE, JOBDIR) that names {site}: this one's,
+        # A file or folder of a run's own (PER_SITE_SETTINGS) that names {site}: this one's,
         # above the command line's priority (crawl() merges the process's settings into the
         # crawler's again, and an equal priority would put {site} back).
         crawler.settings.setdict({key: value.replace("{site}", name)
                                   for key, value in overrides.items()
-                                  if isinstance(value, str) and "{site}" in value},
+                                  if key in PER_SITE_SETTINGS and isinstance(value, str)},
                                  priority=SETTINGS_PRIORITIES["cmdline"] + 1)
         crawlers.append(crawler)
         process.crawl(crawler, **kwargs)
     process.start()
-    return [crawler.stats.get_stats() for crawler in crawlers]
+    return [_stats_of(crawler) for crawler in crawlers]
+
+
+# Settings that name a file or folder of one run's own: with several sites in one command,
+# each names {site}, which each site's run replaces with its name.
+PER_SITE_SETTINGS = ("STATS_FILE", "JOBDIR")
+
+
+def _stats_of(crawler: Any) -> dict:
+    """A crawl's stats; for one that never started (its spider refused its settings), a
+    finish reason that says so."""
+    try:
+        return crawler.stats.get_stats()
+    except RuntimeError:  # Scrapy: "Crawler.stats is not set yet"
+        return {"finish_reason": "not_started"}

@@ -52,16 +52,22 @@ def _not_started(stats_file: str | None, problem: str) -> None:
                                  "pressarchive/not_started": problem})
 
 
-# The numbers pressarchive's own parts read from the settings (Scrapy's own are Scrapy's to
-# tell): a word where a number goes was a traceback from each part that reads it.
-NUMBERS = ("LASTMOD_AHEAD_REVISIT", "LASTMOD_AHEAD_REVISIT_MAX", "LASTMOD_AHEAD_RECHECK",
-           "INGEST_BATCH", "INGEST_GAP", "INGEST_LINGER", "PAGE_MAX_BYTES",
-           "CLOSESPIDER_PAGECOUNT", "CLOSESPIDER_TIMEOUT", "DISK_QUEUE_MEMORY")
+# The settings pressarchive's own parts read as numbers or yes/no, by how they read them (and
+# the budgets, which Scrapy reads once the crawl has started): a word where a number goes was
+# a traceback from each part that reads it.
+WHOLE_NUMBERS = ("LASTMOD_AHEAD_RECHECK", "INGEST_BATCH", "PAGE_MAX_BYTES",
+                 "CLOSESPIDER_PAGECOUNT", "DISK_QUEUE_MEMORY")
+NUMBERS = ("LASTMOD_AHEAD_REVISIT", "LASTMOD_AHEAD_REVISIT_MAX", "INGEST_GAP", "INGEST_LINGER",
+           "CLOSESPIDER_TIMEOUT", "RETRY_AFTER_MAX")
+YES_NO = ("FULL_RECHECK", "RUN_LOCK", "RECORD_RUNS", "INGEST_PROCESS", "DISK_QUEUE",
+          "TEMPORARY_JOBDIR", "ROBOTSTXT_OBEY")
 
 
 def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
     """A spider argument or setting the crawl would refuse once started (with a traceback,
     from Scrapy's event loop), told before it starts, in one line."""
+    import math
+
     from pressarchive.ingest import scheduling_policy
     from spiders.family import window_day
 
@@ -71,9 +77,14 @@ def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
         scheduling_policy(settings.get("INGEST_SCHEDULING", "batch"))
     except ValueError as exc:
         return str(exc)
-    for name in NUMBERS:
-        try:
-            settings.getfloat(name)
-        except (TypeError, ValueError):
-            return f"{name} must be a number, not {settings.get(name)!r}"
+    for names, read, kind in ((WHOLE_NUMBERS, settings.getint, "a whole number"),
+                              (NUMBERS, settings.getfloat, "a number"),
+                              (YES_NO, settings.getbool, "1/0, True/False")):
+        for name in names:
+            try:
+                value = read(name)
+            except (TypeError, ValueError):
+                value = math.nan
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"{name} must be {kind}, not {settings.get(name)!r}"
     return None
