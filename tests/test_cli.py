@@ -190,27 +190,27 @@ def test_the_crawl_command_takes_settings_as_scrapy_crawl_does(tmp_path):
             assert stats["pressarchive/stored/new_article"] > 0, (site, stats)
             assert (tmp_path / f"job-{site}").is_dir()
         stats_file = tmp_path / "stats-arabpress.json"
-        for bad, says in ((["-s", "STATS_FILE"], "give a setting as NAME=VALUE"),
+        stats = ["-s", f"STATS_FILE={stats_file}"]
+        # Settings of ours (and a budget) given what they cannot be read as.
+        unreadable = [(stats + ["-s", f"{name}={value}"], f"{name} must be {kind}, not {value!r}")
+                      for name, value, kind in (
+                          ("LASTMOD_AHEAD_REVISIT", "abc", "a number"),
+                          ("CLOSESPIDER_PAGECOUNT", "1.5", "a whole number"),
+                          ("CLOSESPIDER_TIMEOUT", "nan", "a number"),
+                          ("FULL_RECHECK", "maybe", "1/0, True/False"))]
+        for bad, says in [(["-s", "STATS_FILE"], "give a setting as NAME=VALUE"),
                           (["-s", "=1"], "give a setting as NAME=VALUE"),
                           (["-s", f"ARCHIVE_URL=sqlite:///{tmp_path / 'other.sqlite'}"],
                            "give the archive with --db"),
-                          (["-s", f"STATS_FILE={stats_file}", "-s", "LASTMOD_AHEAD_REVISIT=abc"],
-                           "LASTMOD_AHEAD_REVISIT must be a number, not 'abc'"),
-                          (["-s", f"STATS_FILE={stats_file}", "--since", "last week"],
-                           "--since must be a date"),
-                          (["-s", f"STATS_FILE={stats_file}", "-s", "CLOSESPIDER_PAGECOUNT=1.5"],
-                           "CLOSESPIDER_PAGECOUNT must be a whole number, not '1.5'"),
-                          (["-s", f"STATS_FILE={stats_file}", "-s", "CLOSESPIDER_TIMEOUT=nan"],
-                           "CLOSESPIDER_TIMEOUT must be a number, not 'nan'"),
-                          (["-s", f"STATS_FILE={stats_file}", "-s", "FULL_RECHECK=maybe"],
-                           "FULL_RECHECK must be 1/0, True/False, not 'maybe'"),
+                          (stats + ["--since", "last week"], "--since must be a date"),
+                          *unreadable,
                           # A mistake in -s itself still writes the stats file, the last
                           # STATS_FILE given, each site's own.
                           (["-s", f"STATS_FILE={tmp_path}/stats-{{site}}.json", "-s", "LOG_LEVEL"],
                            "give a setting as NAME=VALUE"),
-                          (["arabpress", "-s", f"STATS_FILE={stats_file}"], "named twice"),
+                          (["arabpress", *stats], "named twice"),
                           (["saudipress", "-s", f"JOBDIR={tmp_path}/job"],
-                           "with several sites, name {site} in it")):
+                           "with several sites, name {site} in it")]:
             sites = ["arabpress"] + [b for b in bad if b in ("saudipress", "arabpress")]
             rest = [b for b in bad if b not in ("saudipress", "arabpress")]
             base = bases if len(sites) > 1 else server.origins["arabpress"]
@@ -218,9 +218,9 @@ def test_the_crawl_command_takes_settings_as_scrapy_crawl_does(tmp_path):
             lines = proc.stderr.decode().strip().splitlines()
             assert proc.returncode == 1 and len(lines) == 1 and says in lines[0], (bad, lines)
             if any(b.startswith("STATS_FILE=") for b in rest):
-                stats = json.loads(stats_file.read_text())
-                assert stats["finish_reason"] == "not_started" and \
-                    says in stats["pressarchive/not_started"], (bad, stats)
+                written = json.loads(stats_file.read_text())
+                assert written["finish_reason"] == "not_started" and \
+                    says in written["pressarchive/not_started"], (bad, written)
                 stats_file.write_text('{"finish_reason": "finished"}')  # as a run left it
         # A stats file that cannot be written: one line more, no traceback.
         proc = run("crawl", "arabpress", "--db", str(db), "--since", "x",
