@@ -164,7 +164,8 @@ def _crawl_jobs(sites, db, base_urls, since, until,
                 given: dict[str, str]) -> tuple[list[tuple[str, dict]], dict[str, Any]]:
     """The crawl command's jobs ((site, spider arguments)) and the archive's setting, every
     option checked, and the archive opened: a one-line UserError for any mistake."""
-    from .commands.crawl import _mistake
+    from .commands.crawl import crawl_mistake
+    from .crawl import project_settings
     from .sites import SITES
     from .storage import archive_problem
 
@@ -194,29 +195,17 @@ def _crawl_jobs(sites, db, base_urls, since, until,
             except ValueError:
                 raise UserError(f"--{key} must be a date, YYYY-MM-DD, not {value!r}") from None
     url = research.db_url(db)
-    if problem := _mistake(args, _project_settings(given)) or archive_problem(url):
+    if problem := crawl_mistake(args, project_settings(given)) or archive_problem(url):
         raise UserError(problem)
     jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
             for site in sites]
     return jobs, {"ARCHIVE_URL": url}
 
 
-def _project_settings(given: dict[str, str]) -> Any:
-    """The project's Scrapy settings with the ``-s`` ones on top, as a crawl reads them."""
-    import os
-
-    from scrapy.utils.project import get_project_settings
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
-    settings = get_project_settings()
-    settings.setdict(given, priority="cmdline")
-    return settings
-
-
 def _refused(overrides: tuple[str, ...], sites: tuple[str, ...], problem: str) -> None:
     """A refused crawl's STATS_FILE (the last ``-s STATS_FILE=``, each known site's own)
     says it did not start; one that cannot be written says so in one line more."""
-    from .commands.crawl import _not_started
+    from .crawl import write_not_started
     from .sites import SITES
 
     stats_file = next((value for name, _, value in (o.partition("=") for o in reversed(overrides))
@@ -224,7 +213,7 @@ def _refused(overrides: tuple[str, ...], sites: tuple[str, ...], problem: str) -
     for site in dict.fromkeys(s for s in sites if s in SITES):
         path = stats_file.replace("{site}", site) if stats_file else None
         try:
-            _not_started(path, problem)
+            write_not_started(path, problem)
         except OSError as exc:
             click.echo(f"pressarchive: STATS_FILE {path} could not be written "
                        f"({exc.strerror or exc})", err=True)
@@ -289,11 +278,9 @@ def runs(db, limit) -> None:
 
     Example: pressarchive runs --db archive.sqlite --limit 5
     """
-    url = research.db_url(db)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        raise UserError(f"no archive at {url[len('sqlite:///'):]}")
-    research.open_archive(db).close()  # one line for a stranger's file or a missing driver
-    _print_runs(url, limit)
+    archive = research.open_archive(db)  # one line for a missing archive or a stranger's file
+    archive.close()
+    _print_runs(archive.url, limit)
 
 
 @main.command()
@@ -317,10 +304,7 @@ def failures(db, site, limit) -> None:
 
     if site and site not in SITES:
         raise UserError(f"unknown site {site}; known: {', '.join(sorted(SITES))}")
-    url = research.db_url(db)
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
-        raise UserError(f"no archive at {url[len('sqlite:///'):]}")
-    archive = research.open_archive(db)  # one line for a stranger's file or a missing driver
+    archive = research.open_archive(db)  # one line for a missing archive or a stranger's file
     query = select(Page.site, Page.url, Page.failures, Page.last_error, Page.last_failed,
                    Page.role).where(Page.failures > 0)
     if site:
@@ -341,11 +325,11 @@ def failures(db, site, limit) -> None:
         if row.failures >= MAX_FAILURES:
             state, runs = "given up", ""
         else:
-            state, runs = "retried", f"{row.failures} run{'' if row.failures == 1 else 's'}"
+            state, runs = "retried", research.counted(row.failures, "run")
         click.echo(f"{row.site:<{sites_width}}  {runs:<6}  {row.last_error or '-':<{error_width}}"
                    f"  {when}  {row.role or 'page':<7} {state:<8}  {row.url}")
     shown = f", the latest {len(rows):,} shown" if len(rows) < total else ""
-    click.echo(f"{total:,} failing URL{'' if total == 1 else 's'}{shown}", err=True)
+    click.echo(f"{research.counted(total, 'failing URL')}{shown}", err=True)
 
 
 @main.command()
@@ -389,8 +373,8 @@ def fixtures(cases: tuple[str, ...], write: bool) -> None:
             click.echo(f"{folder.name}: {name}: expected {json.dumps(expected.get(name), ensure_ascii=False)[:200]}")
             click.echo(f"{' ' * len(folder.name)}  {' ' * len(name)}  actual   {json.dumps(actual.get(name), ensure_ascii=False)[:200]}")
     verb = "rewritten" if write else "differ"
-    click.echo(f"{len(folders)} case{'' if len(folders) == 1 else 's'}, {differing} "
-               f"field{'' if differing == 1 else 's'} {verb}", err=True)
+    click.echo(f"{research.counted(len(folders), 'case')}, "
+               f"{research.counted(differing, 'field')} {verb}", err=True)
     if differing and not write:
         sys.exit(1)
 

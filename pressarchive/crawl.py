@@ -530,6 +530,15 @@ def write_stats(path: str, data: dict[str, Any]) -> None:
         json.dump(data, out, default=str, indent=1, sort_keys=True)
 
 
+def write_not_started(stats_file: str | None, problem: str) -> None:
+    """STATS_FILE for a run that never started (the crawl commands refused it): otherwise the
+    last run's file stayed, and a scheduler reading it took this one for that one (its
+    "finished", say)."""
+    if stats_file:
+        write_stats(stats_file, {"finish_reason": "not_started",
+                                 "pressarchive/not_started": problem})
+
+
 def _cpu_seconds() -> float:
     """This process's CPU time so far, user and system, its threads included."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -553,12 +562,8 @@ def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> lis
     """Run ``(spider name, arguments)`` jobs in one process; return each crawl's stats."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.settings import SETTINGS_PRIORITIES
-    from scrapy.utils.project import get_project_settings
 
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
-    settings = get_project_settings()
-    settings.setdict(overrides, priority="cmdline")
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(project_settings(overrides))
     crawlers = []
     for name, kwargs in jobs:
         crawler = process.create_crawler(name)
@@ -573,6 +578,17 @@ def run_spiders(jobs: list[tuple[str, dict[str, Any]]], **overrides: Any) -> lis
         process.crawl(crawler, **kwargs)
     process.start()
     return [_stats_of(crawler) for crawler in crawlers]
+
+
+def project_settings(overrides: dict[str, Any]) -> Any:
+    """The project's Scrapy settings with ``overrides`` on top, at the command line's
+    priority, as a crawl reads them."""
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "pressarchive.settings")
+    settings = get_project_settings()
+    settings.setdict(overrides, priority="cmdline")
+    return settings
 
 
 # Settings that name a file or folder of one run's own: with several sites in one command,

@@ -39,9 +39,7 @@ STORED = "stored"            # a record was saved; key says what it added (new_a
 NOT_ARTICLE = "not_article"  # a listing, tag, video page...: no loss, its fetch is remembered
 DROPPED = "dropped"          # a page that gives no trustworthy record; key says why
 FAILED = "failed"            # a fetch that failed after retries; key is its kind
-# A page that is no article at a URL whose last fetch gave one the archive holds: a "not
-# found" page served with 200 (or a redirect to the front page), so a failure of this kind.
-SOFT_404 = "soft_404"
+SOFT_404 = crawlstate.SOFT_404  # a failure: no article where the archive holds one
 NOT_MODIFIED = "not_modified"  # a 304: the archived page still holds
 ERROR = "error"              # a bug: message holds the traceback; nothing was written
 UNSAVED = "unsaved"          # the archive could not be written at all (disk full, read-only,
@@ -140,13 +138,15 @@ class Ingester:
     def _write_batch(self, session, read: list[tuple[Any, Outcome]]) -> list[Outcome]:
         """Every item's outcome written in the caller's transaction; the records through
         ``Archive.save_many``, which writes the many new ones a table at a time."""
-        read = _soft_404s(session, read)
         out: list[Outcome] = [outcome for _, outcome in read]
         stored = [i for i, (_, outcome) in enumerate(read) if outcome.kind == STORED]
-        # Listings and the like: their fetches noted together (one query, two statements);
-        # 304s too.
-        crawlstate.note_fetches(session, [(fetch_of(item), None) for item, outcome in read
-                                          if outcome.kind == NOT_ARTICLE])
+        # Listings and the like: their fetches noted together (one query, two statements),
+        # but for the soft 404s among them; 304s too.
+        not_articles = [i for i, (_, outcome) in enumerate(read) if outcome.kind == NOT_ARTICLE]
+        fetches = [fetch_of(read[i][0]) for i in not_articles]
+        gone = crawlstate.note_no_articles(session, fetches)
+        for i, fetch in zip(not_articles, fetches):
+            out[i] = _soft_404(read[i][0], read[i][1], (fetch.site, fetch.url) in gone)
         crawlstate.note_not_modified(session, [_not_modified(item) for item, outcome in read
                                                if outcome.kind == NOT_MODIFIED])
         for i, (item, outcome) in enumerate(read):
@@ -161,10 +161,7 @@ class Ingester:
 
     def _write(self, session, item, outcome: Outcome) -> Outcome:
         """What ``outcome`` means for the archive, written in the caller's transaction."""
-        if outcome.kind == FAILED and isinstance(item, FetchedPage):  # a soft 404
-            crawlstate.note_failure(session, item.site, fetch_of(item).url, outcome.key,
-                                    crawlstate.stored_time(item.fetched_at))
-        elif outcome.kind == FAILED:
+        if outcome.kind == FAILED:
             crawlstate.note_failure(session, item.site, item.url, item.kind,
                                     crawlstate.stored_time(item.failed_at), retry=item.retry,
                                     role=item.role)
@@ -172,8 +169,9 @@ class Ingester:
             crawlstate.note_not_modified(session, [_not_modified(item)])
         elif outcome.kind == NOT_ARTICLE:
             # Listings are expected on every crawl: remembered with their validators, so that
-            # the next run can ask for them conditionally.
-            crawlstate.note_fetch(session, fetch_of(item), None)
+            # the next run can ask for them conditionally; a soft 404 is a failure.
+            return _soft_404(item, outcome,
+                             bool(crawlstate.note_no_articles(session, [fetch_of(item)])))
         elif outcome.kind == STORED:
             saved = self.archive.save_in(session, item.record, self._fetch_of(item))
             return replace(outcome, key=saved.outcome, record=self._record(item.record, saved))
@@ -205,7 +203,7 @@ class Ingester:
         for attempt in (1, 2):
             try:
                 with self.archive.transaction() as session:
-                    return self._write(session, *_soft_404s(session, [(item, outcome)])[0])
+                    return self._write(session, item, outcome)
             except (IntegrityError, RacedError):
                 if attempt == 2:
                     return Outcome(ERROR, message=traceback.format_exc())
@@ -242,30 +240,17 @@ def _aware(value: str | None) -> dt.datetime | None:
     return stamp if stamp is not None and stamp.tzinfo is not None else None
 
 
-def _soft_404s(session, read: list[tuple[Any, Outcome]]) -> list[tuple[Any, Outcome]]:
-    """``read`` with each page that is no article, at a URL whose last fetch gave an article
-    the archive holds, made a failure (SOFT_404): the article's URL now answers a "not
-    found" page with 200, or the page's redirect ends at one that is no article (the front
-    page). Noted as an ordinary fetch, it was neither a failure nor a drop: the run's summary
-    said nothing of it. As a failure it is counted in the run's errors and tried again by the
-    next runs, up to their limit, as a 404 at a sitemap's entry is; the archive keeps the
-    article, and the validators recorded stay the article's. A page that never gave an
-    article (a listing) is noted as before."""
-    pages = [(item.site, fetch_of(item).url) for item, outcome in read
-             if outcome.kind == NOT_ARTICLE]
-    if not pages:
-        return read
-    held = crawlstate.holding_articles(session, pages)
-    if not held:
-        return read
-    # The outcome keeps its links: the crawl asked for them (a failure retried is followed),
-    # and SiteLinks has given them once for this crawl; dropped here, no page gave them again
-    # (a review's find: a not-found page's menus are the site's sections).
-    return [(item, replace(outcome, kind=FAILED, key=SOFT_404,
-                           message=f"failed ({SOFT_404}): {item.url} gave an article, now a "
-                                   f"page with none")
-             if outcome.kind == NOT_ARTICLE and (item.site, fetch_of(item).url) in held
-             else outcome) for item, outcome in read]
+def _soft_404(item: FetchedPage, outcome: Outcome, gone: bool) -> Outcome:
+    """A page that is no article: a failure, SOFT_404, when ``gone`` (its URL held an
+    article: ``crawlstate.note_no_articles`` recorded it so); else as it was. It keeps its
+    links: the crawl asked for them (a failure retried is followed), and SiteLinks has given
+    them once for this crawl; dropped, no page gave them again (a review's find: a not-found
+    page's menus are the site's sections)."""
+    if not gone:
+        return outcome
+    return replace(outcome, kind=FAILED, key=SOFT_404,
+                   message=f"failed ({SOFT_404}): {item.url} gave an article, now a page "
+                           f"with none")
 
 
 def _not_modified(item: FetchedPage) -> crawlstate.NotModified:

@@ -24,6 +24,7 @@ from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
+from pressarchive.extract.template import reaches_end
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.lastmods import as_recent, vouches
 from pressarchive.sites import get_site
@@ -976,7 +977,8 @@ class FamilySpider(Spider):
 
     def parse_page(self, response: Response) -> Iterable[Any]:
         requested = response.meta.get("redirect_urls", [response.request.url])[0]
-        if "dataloss" in response.flags and not _ends_as_html(response.body):
+        if "dataloss" in response.flags \
+                and not reaches_end(response.body[-2048:].decode("latin-1")):
             # Shorter than its Content-Length, let through (DOWNLOAD_FAIL_ON_DATALOSS off), and
             # stopping before the page's end: a failure, as Scrapy's refusal would have been,
             # tried again by the next run (one whose server sends a wrong Content-Length with
@@ -1263,13 +1265,6 @@ def _port(url: SplitResult) -> int | None:
     """A URL's port, its scheme's default when it names none (``http://host:80`` and
     ``http://host`` are one origin)."""
     return url.port or {"http": 80, "https": 443}.get(url.scheme)
-
-
-def _ends_as_html(body: bytes) -> bool:
-    """Whether an HTML body reaches its end (``</body>`` or ``</html>`` near it), as the
-    extractor judges a page cut short (``Template.is_complete``)."""
-    tail = body[-2048:].lower()
-    return b"</html>" in tail or b"</body>" in tail
 
 
 def _asked(response: Response) -> str:

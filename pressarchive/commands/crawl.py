@@ -16,7 +16,7 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from pressarchive.crawl import FINISHED, run_reason, write_stats
+from pressarchive.crawl import FINISHED, run_reason, write_not_started
 from pressarchive.storage import archive_problem, archive_url
 
 
@@ -31,25 +31,17 @@ class Command(ScrapyCrawl):
         assert self.settings is not None and self.crawler_process is not None
         if len(args) == 1:  # else a usage error, Scrapy's to tell, with the archive untouched
             self.crawler_process.spider_loader.load(args[0])  # KeyError: no such spider
-            problem = _mistake(opts.spargs, self.settings) or archive_problem(
+            problem = crawl_mistake(opts.spargs, self.settings) or archive_problem(
                 archive_url(self.settings.get("ARCHIVE_URL")))
             if problem:
                 print(f"pressarchive: {problem}", file=sys.stderr)
-                _not_started(self.settings.get("STATS_FILE"), problem)
+                write_not_started(self.settings.get("STATS_FILE"), problem)
                 self.exitcode = 1
                 return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
             if run_reason(self.crawler.stats.get_stats()) not in FINISHED:
                 self.exitcode = 1
-
-
-def _not_started(stats_file: str | None, problem: str) -> None:
-    """STATS_FILE for a run that never started: otherwise the last run's file stayed, and a
-    scheduler reading it took this one for that one (its "finished", say)."""
-    if stats_file:
-        write_stats(stats_file, {"finish_reason": "not_started",
-                                 "pressarchive/not_started": problem})
 
 
 # The settings pressarchive's own parts read as numbers or yes/no, by how they read them (and
@@ -63,7 +55,7 @@ YES_NO = ("FULL_RECHECK", "RUN_LOCK", "RECORD_RUNS", "INGEST_PROCESS", "DISK_QUE
           "TEMPORARY_JOBDIR", "ROBOTSTXT_OBEY")
 
 
-def _mistake(spider_args: dict[str, str], settings: Any) -> str | None:
+def crawl_mistake(spider_args: dict[str, str], settings: Any) -> str | None:
     """A spider argument or setting the crawl would refuse once started (with a traceback,
     from Scrapy's event loop), told before it starts, in one line."""
     import math

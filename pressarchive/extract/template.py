@@ -23,8 +23,7 @@ class Template:
 
     def is_complete(self, page: Page) -> bool:
         """False when the page was cut off (a truncated body must not pass for an article)."""
-        tail = page.html[-2048:].lower()
-        return "</html>" in tail or "</body>" in tail
+        return reaches_end(page.html)
 
     def headline(self, page: Page) -> str | None:
         return None
@@ -58,3 +57,10 @@ def choose(versions: list[Template], fetched_on: dt.date) -> Template | None:
     """The newest version in effect on ``fetched_on``."""
     in_effect = [v for v in versions if v.valid_from <= fetched_on]
     return max(in_effect, key=lambda v: v.valid_from, default=None)
+
+
+def reaches_end(html: str) -> bool:
+    """Whether an HTML source reaches its end: ``</body>`` or ``</html>`` in its last 2 KiB
+    (a page cut short stops before them)."""
+    tail = html[-2048:].lower()
+    return "</html>" in tail or "</body>" in tail

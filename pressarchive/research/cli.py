@@ -301,8 +301,8 @@ def export(output: str, fmt: str | None, site, since, until, section, query: str
             with _progress(archive, filters, query) as progress:
                 manifest = run_export(archive, output, fmt, filters=filters, query=query,
                                       bom=bom, command=command, progress=progress)
-        click.echo(f"wrote {_count(manifest['records'], 'record')} "
-                   f"({_count(manifest['articles'], 'article')}) to "
+        click.echo(f"wrote {counted(manifest['records'], 'record')} "
+                   f"({counted(manifest['articles'], 'article')}) to "
                    f"{output}, sha256 {manifest['sha256'][:16]}…; manifest "
                    f"{output}.manifest.json", err=True)
     finally:
@@ -442,6 +442,6 @@ def reindex(db: str | None) -> None:
 COMMANDS = (search, show, export, stats, serve, reindex)
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
     """``n`` and ``noun``, plural unless ``n`` is 1: "1 record", "2 records"."""
     return f"{n:,} {noun}" + ("" if n == 1 else "s")

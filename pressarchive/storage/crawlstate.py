@@ -91,7 +91,7 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     its sitemap lastmod, and the sitemap that gave it, when this fetch brings none (unless it
     says to forget them: the page is older than its new lastmod). The
     article is this fetch's (a page that gave an article once and now gives none, a "not
-    found" page served with 200, is not noted here but as a failure: ingest._soft_404s)."""
+    found" page served with 200, is not noted here but as a failure: note_no_articles)."""
     if fetch.lastmod or fetch.forget_lastmod:
         lastmod, sitemap = fetch.lastmod, fetch.sitemap
     else:
@@ -149,16 +149,51 @@ def _restart_counts(session: Session, fetches: list[tuple[Fetch, int | None]]) -
 def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> None:
     """``note_fetch`` for many fetches of distinct URLs: one query to find the pages known,
     then one multi-row INSERT and one multi-row UPDATE."""
+    if fetches:
+        _write_fetches(session, fetches, _known_pages(session, [f for f, _ in fetches]))
+
+
+# A page that is no article at a URL whose last fetch gave an article the archive holds: a
+# "not found" page served with 200, or a redirect to one that is no article (the front page).
+SOFT_404 = "soft_404"
+
+
+def note_no_articles(session: Session, fetches: list[Fetch]) -> set[tuple[str, str]]:
+    """Fetches of distinct URLs that gave no article (listings...), noted as ``note_fetches``
+    notes them, with the same one query; except where the URL's last fetch gave an article
+    the archive holds, which is a failure, SOFT_404 (``note_failure``: tried again by the
+    next runs, up to their limit, as a 404 at a sitemap's entry is; the article, and the
+    row's validators, stay). Noted as an ordinary fetch, such a page was neither a failure
+    nor a drop, and no run said a word of it. Returns those (site, URL) pairs."""
     if not fetches:
-        return
+        return set()
+    known = _known_pages(session, fetches)
+    gone = {key for key, row in known.items() if row.article_id is not None}
+    for fetch in fetches:
+        if (fetch.site, fetch.url) in gone:
+            note_failure(session, fetch.site, fetch.url, SOFT_404, fetch.fetched_at)
+    _write_fetches(session, [(fetch, None) for fetch in fetches
+                             if (fetch.site, fetch.url) not in gone], known)
+    return gone
+
+
+def _known_pages(session: Session, fetches: list[Fetch]) -> dict[tuple[str, str], Any]:
+    """The rows the crawl state holds for these fetches' URLs, by (site, URL): one query a
+    site."""
     known: dict[tuple[str, str], Any] = {}
-    for site in {fetch.site for fetch, _ in fetches}:
-        urls = [fetch.url for fetch, _ in fetches if fetch.site == site]
+    for site in {fetch.site for fetch in fetches}:
+        urls = [fetch.url for fetch in fetches if fetch.site == site]
         for row in session.execute(select(Page.id, Page.url, Page.lastmod, Page.sitemap,
                                           Page.lastmod_ahead, Page.unchanged_checks,
                                           Page.etag, Page.last_modified, Page.article_id)
                                    .where(Page.site == site, Page.url.in_(urls))):
             known[(site, row.url)] = row
+    return known
+
+
+def _write_fetches(session: Session, fetches: list[tuple[Fetch, int | None]],
+                   known: dict[tuple[str, str], Any]) -> None:
+    """``note_fetches``'s writes, given the rows known (``_known_pages``)."""
     inserts, updates = [], []
     for fetch, article_id in fetches:
         page = known.get((fetch.site, fetch.url))
@@ -174,19 +209,6 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
     if updates:
         session.execute(update(Page), updates)
     _restart_counts(session, fetches)
-
-
-def holding_articles(session: Session, pages: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    """Those of ``pages`` ((site, URL) pairs) whose last fetch gave an article the archive
-    holds: one query per site and 500 URLs."""
-    held: set[tuple[str, str]] = set()
-    for site in {site for site, _ in pages}:
-        urls = [url for page_site, url in pages if page_site == site]
-        for start in range(0, len(urls), 500):
-            held.update((site, url) for url in session.scalars(
-                select(Page.url).where(Page.site == site, Page.url.in_(urls[start:start + 500]),
-                                       Page.article_id.is_not(None))))
-    return held
 
 
 def _note_evidence(session: Session, page: Any, fetch: Fetch) -> None:
