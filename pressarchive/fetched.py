@@ -23,6 +23,9 @@ class FetchedPage:
     # The page is older than the lastmod its sitemap gave it: the crawl state is to keep no
     # lastmod for it, not even an earlier one (see FamilySpider._unvouched).
     forget_lastmod: bool = False
+    # Its sitemap's lastmods are one time for all, the time it was made (lastmods.stamped):
+    # the crawl state starts the page on its revisits at once (crawlstate.Fetch.stamped).
+    stamped: bool = False
     # Asked for conditionally (If-Modified-Since or If-None-Match): a 200 to it with an edit
     # shows the site's validators at work (crawlstate.note_validators).
     conditional: bool = False
@@ -72,4 +75,4 @@ def fetch_of(page: FetchedPage) -> Fetch:
                  fetched_at=stored_time(page.fetched_at), status=page.status,
                  etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
                  lastmod=page.lastmod, sitemap=page.sitemap, forget_lastmod=page.forget_lastmod,
-                 conditional=page.conditional)
+                 conditional=page.conditional, stamped=page.stamped)

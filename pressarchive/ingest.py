@@ -257,7 +257,7 @@ def _not_modified(item: FetchedPage) -> crawlstate.NotModified:
     return crawlstate.NotModified(item.site, item.requested_url,
                                   crawlstate.stored_time(item.fetched_at), item.lastmod,
                                   item.sitemap, item.header("ETag"),
-                                  item.header("Last-Modified"))
+                                  item.header("Last-Modified"), item.stamped)
 
 
 def _unsaved(outcome: Outcome, reason: str) -> Outcome:

@@ -84,3 +84,25 @@ def http_date(value: str | None) -> dt.datetime | None:
         return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+# Lastmods this close together are one stamp: a sitemap written with the time it was made may
+# take the clock once per entry, and straddle a second or two.
+STAMP_SPREAD = dt.timedelta(seconds=60)
+
+
+def stamped(lastmods: list[str | None], least: int) -> bool:
+    """Whether a sitemap's entries carry one time for all, the time it was made: at least
+    ``least`` of them (0: never), every one with a lastmod that has a time of day (a date
+    alone is honest for a sitemap of a day's news) and all within STAMP_SPREAD. Such lastmods
+    say nothing about which page changed; the crawl then revisits its pages by their age
+    alone (crawlstate.Fetch.stamped), as it does a page found twice with a lastmod that ran
+    ahead of it."""
+    if least <= 0 or len(lastmods) < least:
+        return False
+    times = []
+    for lastmod in lastmods:
+        if not lastmod or len(lastmod.strip()) <= 10 or (time := utc(lastmod)) is None:
+            return False
+        times.append(time)
+    return max(times) - min(times) <= STAMP_SPREAD

@@ -26,7 +26,7 @@ from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.extract.template import reaches_end
 from pressarchive.fetched import FetchedPage, FetchFailure
-from pressarchive.lastmods import as_recent, vouches
+from pressarchive.lastmods import as_recent, stamped as one_stamp, vouches
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
@@ -167,6 +167,10 @@ class FamilySpider(Spider):
         self.ahead_recheck = 7  # LASTMOD_AHEAD_RECHECK
         self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
         self.ahead_revisit_max = 160.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
+        self.stamped_min = 20  # LASTMOD_STAMPED_MIN
+        # Pages asked for before a stamped sitemap listed them (a link led to them first):
+        # their fetches count as stamped all the same (FetchedPage.stamped).
+        self.stamped_late = UrlHashes()
         self.revisit_epoch = crawlstate.REVISIT_EPOCH  # LASTMOD_AHEAD_REVISIT_EPOCH
         # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
         # many checks in a row found them unchanged, and at the longest wait by their id:
@@ -195,6 +199,7 @@ class FamilySpider(Spider):
                                                                   spider.ahead_revisit))
         spider.ahead_revisit_max = max(0.0, crawler.settings.getfloat(
             "LASTMOD_AHEAD_REVISIT_MAX", spider.ahead_revisit_max))
+        spider.stamped_min = crawler.settings.getint("LASTMOD_STAMPED_MIN", spider.stamped_min)
         epoch = crawler.settings.get("LASTMOD_AHEAD_REVISIT_EPOCH")
         if epoch:
             try:
@@ -817,8 +822,15 @@ class FamilySpider(Spider):
             elif self._askable(url):
                 listed.append((url, lastmod))
         states = self._states([url for url, _ in listed + after])
+        # One time for every entry: the time the sitemap was made, no page's (the revisits
+        # by age stand in for the runs that would learn it page by page: Fetch.stamped).
+        stamped = one_stamp(
+            [lastmod for _, lastmod in listed + after], self.stamped_min)
+        if stamped:
+            self.crawler.stats.inc_value("pressarchive/sitemaps_stamped")
         for url, lastmod in after:
-            if request := self._listed_again(url, lastmod, states.get(url), response.url):
+            if request := self._listed_again(url, lastmod, states.get(url), response.url,
+                                             stamped):
                 yield request
         public = self.public_url(response.url)
         for url, lastmod in listed:
@@ -827,7 +839,8 @@ class FamilySpider(Spider):
                 # Asked for meanwhile: Scrapy takes this generator's requests one at a time,
                 # between other callbacks (the feed's, another sitemap's), and would drop this
                 # one as a duplicate, and its lastmod with it.
-                if request := self._listed_again(url, lastmod, state, response.url):
+                if request := self._listed_again(url, lastmod, state, response.url,
+                                                 stamped):
                     yield request
                 continue
             if not self.full and self._note_entry(state, lastmod):
@@ -840,7 +853,7 @@ class FamilySpider(Spider):
             if self._not_due(url, state, response.url):
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
-                               sitemap=response.url)
+                               sitemap=response.url, stamped=stamped)
 
     def _cut_short(self, response: Response) -> FetchFailure | None:
         """A sitemap whose body stops before its end (``spiders.sitemaps``): its entries
@@ -882,7 +895,7 @@ class FamilySpider(Spider):
         return True
 
     def _listed_again(self, url: str, lastmod: str | None, state,
-                      sitemap: str) -> Request | None:
+                      sitemap: str, stamped: bool = False) -> Request | None:
         """A sitemap entry whose page this run has asked for already: a request for it if
         another sitemap passed it over earlier in this run and this one says it changed
         after all (a sitemap of the last days' news, ahead of the monthly one); otherwise no
@@ -891,12 +904,14 @@ class FamilySpider(Spider):
         if url in self.not_due:  # left for a later run: its sitemaps are read in full then
             self.unsettled_sitemaps.add(sitemap)
             return None
+        if stamped:
+            self.stamped_late.add(url)
         if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
             self.passed.discard(url)
             self.relisted.pop(url, None)  # its pass-over is not to be recorded
             self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
             return self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
-                                sitemap=sitemap)
+                                sitemap=sitemap, stamped=stamped)
         if state is not None and (state.lastmod, state.sitemap) == (
                 lastmod, self.public_url(sitemap)):
             # This sitemap confirms the pair the page carries: an earlier sitemap's pass-over
@@ -1011,6 +1026,7 @@ class FamilySpider(Spider):
             lastmod=lastmod,
             sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
             forget_lastmod=unvouched,
+            stamped=response.meta.get("stamped", False) or requested in self.stamped_late,
             conditional=bool(response.request.headers.get(b"If-Modified-Since")
                              or response.request.headers.get(b"If-None-Match")),
             follow=bool(follow),
@@ -1087,12 +1103,14 @@ class FamilySpider(Spider):
 
     def request(self, url: str, *, lastmod: str | None = None, state=None,
                 dont_filter: bool = False, follow: bool = True, priority: int = 0,
-                sitemap: str | None = None, callback=None, waited_on: bool = False) -> Request:
+                sitemap: str | None = None, callback=None, waited_on: bool = False,
+                stamped: bool = False) -> Request:
         """A page request; a known page is asked for conditionally (unless FULL_RECHECK, or its
         sitemap lastmod changed from the one recorded and ``_ahead_and_trusted`` does not
         hold) so that an unchanged one costs a 304 and no parsing. ``sitemap``: the sitemap
         that listed it (see page_unsettled); ``waited_on``: the crawl goes on from this
-        page's links (FetchedPage.waited_on)."""
+        page's links (FetchedPage.waited_on); ``stamped``: that sitemap's lastmods are the
+        time it was made (FetchedPage.stamped)."""
         if state is not None and state.article_id is not None and priority < DISCOVERY_PRIORITY:
             priority = RECHECK_PRIORITY  # an article the archive holds (a listing keeps its place)
         headers = {}
@@ -1109,6 +1127,8 @@ class FamilySpider(Spider):
             meta["sitemap"] = sitemap
         if waited_on:
             meta["waited_on"] = True
+        if stamped:
+            meta["stamped"] = True
         return Request(url, callback=callback or self.parse_page, errback=self.on_error,
                        headers=headers, meta=meta, dont_filter=dont_filter, priority=priority)
 

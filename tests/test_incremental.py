@@ -566,3 +566,65 @@ def test_runs_under_a_page_budget_fetch_what_is_new_before_what_they_hold(tmp_pa
             new.append(run.stats.get("pressarchive/stored/new_article", 0))
     assert new[0] > 20, new
     assert all(n >= new[0] - 10 for n in new[1:]), new  # each run a budget's worth of news
+
+
+def test_a_stamped_sitemap_starts_its_pages_on_their_revisits_at_once(tmp_path):
+    # Sitemaps whose lastmods are the time they are asked for, judged stamped from the first
+    # run (LASTMOD_STAMPED_MIN 2: this family's monthly sitemaps are small). A page one leads
+    # to counts as found with its lastmods running ahead (Page.lastmod_ahead) from its first
+    # fetch, and starts on its revisits by its content's age: a rerun an hour later fetches
+    # none of them, and one 30 hours later only those whose first wait is 20 hours (content
+    # under 17 days old, or with no date). Not judged so (LASTMOD_STAMPED_MIN 0), the rerun
+    # asks for every one again (here a 304 each: this site's ETags move only with its day;
+    # a day later, a full fetch each), as the next after it would: the two runs that learn,
+    # page by page, what the sitemap's one time already says (bench/revisit_days.py: a run a day
+    # fetched the whole back catalogue again on days 2 and 3).
+    family = SiteFamily(120, seed=9)
+    articles = len(family.ids("arabpress"))
+    runs = {}
+    for least in (2, 0):
+        db = tmp_path / f"archive-{least}.sqlite"
+        server, crawl = stamped_runs(family, db, tmp_path,
+                                     settings={"LASTMOD_STAMPED_MIN": least})
+        with server:
+            first = crawl()
+            learned = learned_pages(db)
+            con = sqlite3.connect(db)
+            checks = dict(con.execute("SELECT url, unchanged_checks FROM pages "
+                                      "WHERE lastmod_ahead >= 2 AND article_id IS NOT NULL"))
+            con.close()
+            again = crawl()
+            con = sqlite3.connect(db)
+            with con:
+                con.execute("UPDATE pages SET last_fetched = "
+                            "datetime(last_fetched, '-30 hours')")
+            con.close()
+            later = crawl()
+        runs[least] = (first, learned, checks, again, later)
+    first, learned, checks, again, later = runs[2]
+    assert first["new_article"] == articles, first
+    assert len(learned) >= articles * 0.8, (len(learned), articles)
+    young = [url for url, count in checks.items() if count == 2]
+    assert young and len(young) < len(learned) / 2, checks  # most of the family is old
+    assert min(checks.values()) == 2, checks
+    assert again.get("not_due") == len(learned), again
+    assert again.get("unchanged", 0) <= articles - len(learned), again
+    # 30 hours on, the young are due; those at 40 and 80 hours are not, nor most at the
+    # longest wait (due on their grid: a 28th of them every 160/28 hours).
+    middle = [url for url, count in checks.items() if count in (3, 4)]
+    assert middle and len(middle) <= later["not_due"] <= len(learned) - len(young), later
+    assert later.get("not_modified", 0) + later.get("unchanged", 0) >= len(young), later
+    assert "new_version" not in again and "new_version" not in later
+    first, learned, checks, again, later = runs[0]
+    assert learned == [] and "not_due" not in again, again
+    assert again.get("unchanged", 0) + again.get("not_modified", 0) >= articles, again
+    # Those pages, judged stamped later: a 304 from a stamped sitemap counts as its fetch
+    # does, and the next run leaves them to their revisits.
+    server, crawl = stamped_runs(family, tmp_path / "archive-0.sqlite", tmp_path,
+                                 settings={"LASTMOD_STAMPED_MIN": 2})
+    with server:
+        marked = crawl()
+        learned = learned_pages(tmp_path / "archive-0.sqlite")
+        then = crawl()
+    assert marked.get("not_modified", 0) >= articles * 0.8, marked
+    assert len(learned) >= articles * 0.8 and then.get("not_due") == len(learned), then

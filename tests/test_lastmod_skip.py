@@ -823,3 +823,22 @@ def test_a_crawl_stores_old_articles_at_the_checks_their_age_stands_for(tmp_path
             con.close()
     assert {url: counts["20"][url] for url in expected} == expected
     assert set(counts["0"].values()) == {0}
+
+
+def test_a_sitemap_whose_entries_all_carry_one_time_is_stamped():
+    # The time the sitemap was made, given to every entry: its lastmods say nothing of which
+    # page changed. Too few entries, a date alone (a day's news share one honestly), an
+    # entry without a lastmod or with one unread, or times a minute and more apart: not.
+    from pressarchive.lastmods import stamped
+
+    one = ["2026-01-01T10:00:00+00:00"] * 20
+    assert stamped(one, 20)
+    assert not stamped(one[:19], 20) and stamped(one[:19], 19)
+    assert not stamped(one, 0)  # LASTMOD_STAMPED_MIN 0: never
+    assert stamped(one[:19] + ["2026-01-01T10:00:59+00:00"], 20)  # a clock read per entry
+    assert not stamped(one[:19] + ["2026-01-01T10:01:01+00:00"], 20)
+    assert stamped(one[:19] + ["2026-01-01T13:00:00+03:00"], 20)  # the same time elsewhere
+    assert stamped(["2026-01-01T10:00:00Z"] * 20, 20)
+    assert not stamped(["2026-01-01"] * 20, 20)
+    assert not stamped(one[:19] + [None], 20)
+    assert not stamped(one[:19] + ["soon"], 20)

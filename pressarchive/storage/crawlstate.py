@@ -55,6 +55,11 @@ class Fetch:
     sitemap: str | None = None  # the sitemap (public URL) that gave ``lastmod``
     forget_lastmod: bool = False  # keep no lastmod, not even the one recorded before
     conditional: bool = False  # the request carried If-Modified-Since or If-None-Match
+    # Its sitemap's lastmods are one time for all, the time it was made (lastmods.stamped):
+    # they run ahead of every page, so the page counts as found so AHEAD_RUNS times, and
+    # the first article fetched at its row starts on the revisits by its content's age alone
+    # (``_fetched``), not after two runs that fetch it in full to learn it.
+    stamped: bool = False
     # What saving the fetch's copy found (Archive._with_evidence): the page as held though
     # its lastmod was one the copy did not vouch for (forget_lastmod), counted with the page
     # (``Page.lastmod_ahead``); or another version than the one held at this URL, an edit,
@@ -97,6 +102,8 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
     ahead = (getattr(known, "lastmod_ahead", 0) or 0) + fetch.ran_ahead
+    if fetch.stamped:
+        ahead = max(ahead, AHEAD_RUNS)
     # The first article fetched at this row starts at the checks its content's age stands
     # for, even at another URL of an article held (an upper-case spelling): a check of this
     # row is what counts. A check that finds the version held counts one more, and an edit
@@ -108,7 +115,9 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     elif fetch.as_held and known is not None:
         unchanged = (known.unchanged_checks or 0) + 1
     elif known is None or getattr(known, "article_id", None) is None:
-        unchanged = fetch.quiet_checks
+        # From a stamped sitemap, the checks that would have learned its lastmods run ahead
+        # are counted as made: the first wait is then the age's (checks_for_age).
+        unchanged = fetch.quiet_checks + (AHEAD_RUNS if fetch.stamped else 0)
     else:
         unchanged = 0
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
@@ -314,6 +323,7 @@ class NotModified(NamedTuple):
     sitemap: str | None = None
     etag: str | None = None
     last_modified: str | None = None
+    stamped: bool = False  # the sitemap's lastmods are the time it was made (Fetch.stamped)
 
 
 def note_not_modified(session: Session | Connection, answers: list[NotModified]) -> None:
@@ -334,7 +344,8 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
             answer = answer._replace(lastmod=before.lastmod, sitemap=before.sitemap)
         if before is not None:
             answer = answer._replace(etag=answer.etag or before.etag,
-                                     last_modified=answer.last_modified or before.last_modified)
+                                     last_modified=answer.last_modified or before.last_modified,
+                                     stamped=answer.stamped or before.stamped)
         latest[key] = answer
     answers = list(latest.values())
     # Core statements, which do not flush the session: the callers note 304s before any
@@ -347,11 +358,13 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
                                        .where(table.c.site == site,
                                               table.c.url.in_(urls[start:start + 500]))):
                 known[(site, row.url)] = row
-    plain, listed, seen = [], [], []
+    plain, listed, seen, stamped = [], [], [], []
     for answer in answers:
         row = known.get((answer.site, answer.url))
         if row is None:
             continue
+        if answer.stamped:
+            stamped.append({"page_id": row.id})
         values = {"page_id": row.id, "when": answer.when, "page_etag": answer.etag,
                   "page_modified": answer.last_modified}
         if answer.lastmod:
@@ -373,6 +386,10 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
     if listed:
         session.execute(fetched.values(lastmod=bindparam("page_lastmod"),
                                        sitemap=bindparam("page_sitemap")), listed)
+    if stamped:  # as a fetch from a stamped sitemap counts (_fetched)
+        session.execute(update(table).where(table.c.id == bindparam("page_id"),
+                                            table.c.lastmod_ahead < AHEAD_RUNS)
+                        .values(lastmod_ahead=AHEAD_RUNS), stamped)
     if seen:
         appearances = Appearance.__table__
         session.execute(update(appearances).where(
