@@ -812,9 +812,10 @@ class FamilySpider(Spider):
             etag, modified = (response.headers.get(name, b"").decode("latin-1") or None
                               for name in (b"ETag", b"Last-Modified"))
             self.sitemaps_read[response.url] = (etag, modified)
-        listed, after = [], []
+        listed, after, lastmods = [], [], []
         for entry in entries:
-            if not self._in_window(lastmod := entry.get("lastmod")):
+            lastmods.append(lastmod := entry.get("lastmod"))
+            if not self._in_window(lastmod):
                 continue
             url = self._local(entry["loc"])
             if url in self.asked:
@@ -824,10 +825,16 @@ class FamilySpider(Spider):
         states = self._states([url for url, _ in listed + after])
         # One time for every entry: the time the sitemap was made, no page's (the revisits
         # by age stand in for the runs that would learn it page by page: Fetch.stamped).
-        stamped = one_stamp(
-            [lastmod for _, lastmod in listed + after], self.stamped_min)
+        stamped = one_stamp(lastmods, self.stamped_min)
         if stamped:
             self.crawler.stats.inc_value("pressarchive/sitemaps_stamped")
+            if self.windowed:  # the window is read from lastmods that tell no page's date
+                self.crawler.stats.inc_value("pressarchive/backfill/stamped_sitemaps")
+                self.logger.warning(
+                    "Sitemap stamped with the time it was made: its lastmods tell no page's "
+                    "date, so the back-fill window took %d of its %d entries by them: %s",
+                    len(listed) + len(after), len(lastmods), response.url)
+        del lastmods
         for url, lastmod in after:
             if request := self._listed_again(url, lastmod, states.get(url), response.url,
                                              stamped):

@@ -159,6 +159,30 @@ def test_a_date_window_back_fills_only_that_window(tmp_path):
     assert modes == ["backfill", "urls", "full"]
 
 
+def test_a_back_fill_over_stamped_sitemaps_says_their_lastmods_tell_no_dates(tmp_path):
+    # Sitemaps whose every lastmod is the time they were made: a window of last month takes
+    # none of their entries, one of today all of them. Either way the run says why, once a
+    # sitemap, instead of a quiet empty back-fill.
+    import datetime as dt
+
+    family = SiteFamily(300, seed=13)
+    stamp = dt.datetime(2026, 1, 15, 9, 30, tzinfo=dt.timezone.utc)
+    db = tmp_path / "stamped.sqlite"
+    with FamilyServer(family, lastmods_at=lambda: stamp) as server:
+        runs = [run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                          settings={"LASTMOD_STAMPED_MIN": 2},
+                          spider_args=window)
+                for window in ({"since": "2025-12-01", "until": "2025-12-31"},
+                               {"since": "2026-01-15"})]
+    past, today = runs
+    stamped = past.stats["pressarchive/sitemaps_stamped"]
+    assert stamped >= 20 and past.stats["pressarchive/backfill/stamped_sitemaps"] == stamped
+    assert past.log.count("Sitemap stamped with the time it was made") == stamped
+    assert " took 0 of its " in past.log and "pressarchive/stored/new_article" not in past.stats
+    assert today.stats["pressarchive/backfill/stamped_sitemaps"] == stamped
+    assert today.stats["pressarchive/stored/new_article"] >= 0.9 * len(family.ids("arabpress"))
+
+
 def test_a_back_fill_follows_no_link_of_a_page_it_retries(tmp_path):
     # An article that failed last run is asked for first by every run, a back-fill too:
     # a back-fill follows no link, and before, that page's links were followed (known
