@@ -47,8 +47,8 @@ class Command(ScrapyCrawl):
 # The settings pressarchive's own parts read as numbers or yes/no, by how they read them (and
 # the budgets, which Scrapy reads once the crawl has started): a word where a number goes was
 # a traceback from each part that reads it.
-WHOLE_NUMBERS = ("LASTMOD_AHEAD_RECHECK", "LASTMOD_STAMPED_MIN", "INGEST_BATCH", "PAGE_MAX_BYTES",
-                 "CLOSESPIDER_PAGECOUNT", "DISK_QUEUE_MEMORY")
+WHOLE_NUMBERS = ("LASTMOD_AHEAD_RECHECK", "LASTMOD_STAMPED_MIN", "INGEST_BATCH",
+                 "PAGE_MAX_BYTES", "CLOSESPIDER_PAGECOUNT", "DISK_QUEUE_MEMORY")
 NUMBERS = ("LASTMOD_AHEAD_REVISIT", "LASTMOD_AHEAD_REVISIT_MAX", "INGEST_GAP", "INGEST_LINGER",
            "CLOSESPIDER_TIMEOUT", "RETRY_AFTER_MAX")
 YES_NO = ("FULL_RECHECK", "RUN_LOCK", "RECORD_RUNS", "INGEST_PROCESS", "DISK_QUEUE",
