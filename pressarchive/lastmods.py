@@ -93,16 +93,23 @@ STAMP_SPREAD = dt.timedelta(seconds=60)
 
 def stamped(lastmods: list[str | None], least: int) -> bool:
     """Whether a sitemap's entries carry one time for all, the time it was made: at least
-    ``least`` of them (0: never), every one with a lastmod that has a time of day (a date
-    alone is honest for a sitemap of a day's news) and all within STAMP_SPREAD. Such lastmods
-    say nothing about which page changed; the crawl then revisits its pages by their age
-    alone (crawlstate.Fetch.stamped), as it does a page found twice with a lastmod that ran
-    ahead of it."""
-    if least <= 0 or len(lastmods) < least:
+    ``least`` of them with a lastmod (0: never; entries without one, a home page say, are
+    left out), every one a time of day, all within STAMP_SPREAD. A date alone is honest for
+    a sitemap of a day's news, and so is one written as its midnight (``T00:00:00``) or with
+    an offset and no time. Such lastmods say nothing about which page changed; the crawl
+    then revisits its pages by their age alone (crawlstate.Fetch.stamped), as it does a page
+    found twice with a lastmod that ran ahead of it. Only a page whose copy is older than
+    the stamp counts so (FamilySpider.parse_page): a site that re-saved its whole catalogue
+    at one time writes one time honestly, and its copies say so."""
+    if least <= 0:
         return False
     times = []
     for lastmod in lastmods:
-        if not lastmod or len(lastmod.strip()) <= 10 or (time := utc(lastmod)) is None:
+        if not lastmod:
+            continue
+        text = lastmod.strip()
+        if text[10:11] not in ("T", "t", " ") or (time := utc(text)) is None \
+                or dt.datetime.fromisoformat(text.replace("Z", "+00:00")).time() == dt.time():
             return False
         times.append(time)
-    return max(times) - min(times) <= STAMP_SPREAD
+    return len(times) >= least and max(times) - min(times) <= STAMP_SPREAD

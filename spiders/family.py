@@ -168,9 +168,10 @@ class FamilySpider(Spider):
         self.ahead_revisit = 20.0  # LASTMOD_AHEAD_REVISIT, hours
         self.ahead_revisit_max = 160.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
         self.stamped_min = 20  # LASTMOD_STAMPED_MIN
-        # Pages asked for before a stamped sitemap listed them (a link led to them first):
-        # their fetches count as stamped all the same (FetchedPage.stamped).
-        self.stamped_late = UrlHashes()
+        # Pages asked for before a stamped sitemap listed them (a link led to them first),
+        # by their URLs' hashes, with the stamp: their fetches count as stamped all the same
+        # (FetchedPage.stamped).
+        self.stamped_late: dict[int, str] = {}
         self.revisit_epoch = crawlstate.REVISIT_EPOCH  # LASTMOD_AHEAD_REVISIT_EPOCH
         # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
         # many checks in a row found them unchanged, and at the longest wait by their id:
@@ -860,7 +861,7 @@ class FamilySpider(Spider):
             if self._not_due(url, state, response.url):
                 continue
             yield self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
-                               sitemap=response.url, stamped=stamped)
+                               sitemap=response.url, stamped=stamped and bool(lastmod))
 
     def _cut_short(self, response: Response) -> FetchFailure | None:
         """A sitemap whose body stops before its end (``spiders.sitemaps``): its entries
@@ -911,14 +912,14 @@ class FamilySpider(Spider):
         if url in self.not_due:  # left for a later run: its sitemaps are read in full then
             self.unsettled_sitemaps.add(sitemap)
             return None
-        if stamped:
-            self.stamped_late.add(url)
+        if stamped and lastmod:
+            self.stamped_late[hash(url)] = lastmod
         if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
             self.passed.discard(url)
             self.relisted.pop(url, None)  # its pass-over is not to be recorded
             self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
             return self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
-                                sitemap=sitemap, stamped=stamped)
+                                sitemap=sitemap, stamped=stamped and bool(lastmod))
         if state is not None and (state.lastmod, state.sitemap) == (
                 lastmod, self.public_url(sitemap)):
             # This sitemap confirms the pair the page carries: an earlier sitemap's pass-over
@@ -1015,8 +1016,8 @@ class FamilySpider(Spider):
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
-        unvouched = bool(lastmod) and response.status == 200 and not vouches(
-            lastmod, (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None)
+        modified = (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None
+        unvouched = bool(lastmod) and response.status == 200 and not vouches(lastmod, modified)
         if unvouched:
             self._unvouched(response)
             lastmod = None
@@ -1033,7 +1034,7 @@ class FamilySpider(Spider):
             lastmod=lastmod,
             sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
             forget_lastmod=unvouched,
-            stamped=response.meta.get("stamped", False) or requested in self.stamped_late,
+            stamped=self._stamped(response, requested, modified),
             conditional=bool(response.request.headers.get(b"If-Modified-Since")
                              or response.request.headers.get(b"If-None-Match")),
             follow=bool(follow),
@@ -1048,6 +1049,18 @@ class FamilySpider(Spider):
             # page is extracted then, so none is known for a hub: its links keep priority 0.
             links = self.links.fresh(response.url, read_links(response.selector.root))
             yield from self._follow(links)
+
+    def _stamped(self, response: Response, requested: str, modified: str | None) -> bool:
+        """Whether a page's fetch (or 304) counts as led to by a sitemap stamped with the time
+        it was made (FetchedPage.stamped): the sitemap's stamp, given with its request or
+        after it (``stamped_late``), and a copy older than that stamp, or one that gives no
+        ``Last-Modified`` to tell by. A copy as recent as the stamp (a site that re-saved its
+        whole catalogue at that time, and says so in its sitemaps) counts as an ordinary
+        fetch: marked, that site's later honest lastmods would have waited for revisits (a
+        review's find)."""
+        stamp = response.meta.get("lastmod") if response.meta.get("stamped") else \
+            self.stamped_late.get(hash(requested))
+        return stamp is not None and (modified is None or not vouches(stamp, modified))
 
     def _unvouched(self, response: Response) -> None:
         """A page whose ``Last-Modified`` is older than the lastmod its sitemap gives it

@@ -827,8 +827,9 @@ def test_a_crawl_stores_old_articles_at_the_checks_their_age_stands_for(tmp_path
 
 def test_a_sitemap_whose_entries_all_carry_one_time_is_stamped():
     # The time the sitemap was made, given to every entry: its lastmods say nothing of which
-    # page changed. Too few entries, a date alone (a day's news share one honestly), an
-    # entry without a lastmod or with one unread, or times a minute and more apart: not.
+    # page changed. Too few entries with a lastmod, a date alone (a day's news share one
+    # honestly), written as its midnight or with an offset and no time, a lastmod unread, or
+    # times a minute and more apart: not.
     from pressarchive.lastmods import stamped
 
     one = ["2026-01-01T10:00:00+00:00"] * 20
@@ -839,6 +840,58 @@ def test_a_sitemap_whose_entries_all_carry_one_time_is_stamped():
     assert not stamped(one[:19] + ["2026-01-01T10:01:01+00:00"], 20)
     assert stamped(one[:19] + ["2026-01-01T13:00:00+03:00"], 20)  # the same time elsewhere
     assert stamped(["2026-01-01T10:00:00Z"] * 20, 20)
-    assert not stamped(["2026-01-01"] * 20, 20)
-    assert not stamped(one[:19] + [None], 20)
+    assert stamped(["2026-01-01 10:00:00"] * 20, 20)  # no offset (lastmods.utc reads it)
+    for day in ("2026-01-01", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00+03:00",
+                "2026-01-01+03:00"):
+        assert not stamped([day] * 20, 20), day
+    # An entry without a lastmod (a home page) is left out; too few left is not a stamp.
+    assert stamped(one + [None, ""], 20) and not stamped(one[:19] + [None], 20)
     assert not stamped(one[:19] + ["soon"], 20)
+
+
+def test_a_stamped_fetch_or_304_counts_the_checks_that_would_have_learned_it():
+    # A page a stamped sitemap leads to counts as found with its lastmods running ahead
+    # AHEAD_RUNS times (Page.lastmod_ahead), and its unchanged checks as after those checks:
+    # a first article at its content age's count plus two; a page fetched before, as held,
+    # or answered 304, one more for that check plus the learning checks it still lacked
+    # (an archive first crawled without it: a review's find, one step short on 304s).
+    import datetime as dt
+    from dataclasses import replace
+
+    archive, url, record, fetch = port_reopens()
+
+    def row(at: str = url) -> tuple[int, int]:
+        with archive.session() as session:
+            return tuple(session.execute(select(Page.lastmod_ahead, Page.unchanged_checks)
+                                         .where(Page.url == at)).one())
+
+    archive.save(record, replace(fetch, quiet_checks=3))  # before it: learns page by page
+    assert row() == (0, 3)
+    with archive.transaction() as session:
+        crawlstate.note_not_modified(session, [crawlstate.NotModified(
+            site="arabpress", url=url, when=dt.datetime(2025, 6, 21, 10), stamped=True)])
+    assert row() == (2, 6)
+    with archive.transaction() as session:  # counted once: nothing lacks now
+        crawlstate.note_not_modified(session, [crawlstate.NotModified(
+            site="arabpress", url=url, when=dt.datetime(2025, 6, 22, 10), stamped=True)])
+    assert row() == (2, 7)
+    fresh = url + "-2"
+    archive.save(replace(record, url=fresh), replace(fetch, url=fresh, quiet_checks=3,
+                                                      stamped=True))
+    assert row(fresh) == (2, 5)
+    later = replace(record, url=fresh, fetched_at="2025-06-23T10:00:00+00:00")
+    archive.save(later, replace(fetch, url=fresh, fetched_at=dt.datetime(2025, 6, 23, 10),
+                                stamped=True, quiet_checks=3))
+    assert row(fresh) == (2, 6)
+    # Halfway through learning (one full fetch that ran ahead), a stamped fetch as held: the
+    # one check still lacking is counted with it.
+    half = url + "-3"
+    archive.save(replace(record, url=half), replace(fetch, url=half, quiet_checks=1))
+    with archive.transaction() as session:
+        session.execute(Page.__table__.update().where(Page.url == half)
+                        .values(lastmod_ahead=1, unchanged_checks=2))
+    archive.save(replace(record, url=half, fetched_at="2025-06-23T10:00:00+00:00"),
+                 replace(fetch, url=half, fetched_at=dt.datetime(2025, 6, 23, 10),
+                         stamped=True))
+    assert row(half) == (2, 4)
+    archive.close()

@@ -102,8 +102,11 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     else:
         lastmod, sitemap = getattr(known, "lastmod", None), getattr(known, "sitemap", None)
     ahead = (getattr(known, "lastmod_ahead", 0) or 0) + fetch.ran_ahead
-    if fetch.stamped:
-        ahead = max(ahead, AHEAD_RUNS)
+    # From a stamped sitemap, the checks that would have learned that its lastmods run ahead
+    # count as made: the page's count of them, and its unchanged checks (so that its first
+    # wait is its content's age's: checks_for_age), as after that many checks.
+    lacking = max(0, AHEAD_RUNS - ahead) if fetch.stamped else 0
+    ahead += lacking
     # The first article fetched at this row starts at the checks its content's age stands
     # for, even at another URL of an article held (an upper-case spelling): a check of this
     # row is what counts. A check that finds the version held counts one more, and an edit
@@ -113,11 +116,9 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
     if fetch.edited:
         unchanged = 0
     elif fetch.as_held and known is not None:
-        unchanged = (known.unchanged_checks or 0) + 1
+        unchanged = (known.unchanged_checks or 0) + 1 + lacking
     elif known is None or getattr(known, "article_id", None) is None:
-        # From a stamped sitemap, the checks that would have learned its lastmods run ahead
-        # are counted as made: the first wait is then the age's (checks_for_age).
-        unchanged = fetch.quiet_checks + (AHEAD_RUNS if fetch.stamped else 0)
+        unchanged = fetch.quiet_checks + lacking
     else:
         unchanged = 0
     return {"last_fetched": fetch.fetched_at, "last_status": fetch.status, "etag": fetch.etag,
@@ -386,10 +387,12 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified])
     if listed:
         session.execute(fetched.values(lastmod=bindparam("page_lastmod"),
                                        sitemap=bindparam("page_sitemap")), listed)
-    if stamped:  # as a fetch from a stamped sitemap counts (_fetched)
+    if stamped:  # as a fetch from a stamped sitemap counts (_fetched): the checks lacking
         session.execute(update(table).where(table.c.id == bindparam("page_id"),
                                             table.c.lastmod_ahead < AHEAD_RUNS)
-                        .values(lastmod_ahead=AHEAD_RUNS), stamped)
+                        .values(lastmod_ahead=AHEAD_RUNS, unchanged_checks=(
+                            table.c.unchanged_checks + AHEAD_RUNS - table.c.lastmod_ahead)),
+                        stamped)
     if seen:
         appearances = Appearance.__table__
         session.execute(update(appearances).where(
