@@ -17,7 +17,7 @@ made, how many days it took to be stored (an edit of an article not yet due wait
 
 Prints figures; asserts nothing (tests/test_incremental.py and tests/test_lastmod_skip.py
 hold the behaviour). Usage: python bench/revisit_days.py [--articles 2000] [--days 21]
-[--max 20 160]
+[--max 20 160] [--set NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ def series(args, max_hours: int, tmp: Path) -> None:
     delays: list[int] = []
     totals = [0] * len(COLUMNS)
     requests: list[int] = []  # each run's after the first
-    print(f"(LASTMOD_AHEAD_REVISIT_MAX={max_hours})")
+    print(f"(LASTMOD_AHEAD_REVISIT_MAX={max_hours}"
+          + "".join(f", {name}={value}" for name, value in args.settings.items()) + ")")
     for day in range(args.days):
         if day:
             plan = family.advance(1)
@@ -91,7 +92,7 @@ def series(args, max_hours: int, tmp: Path) -> None:
             epoch = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(days=day)
             crawl_scale.crawl(site.origins[SITE], db, tmp, "revisit", LOG_LEVEL="WARNING",
                               LASTMOD_AHEAD_REVISIT_MAX=str(max_hours),
-                              LASTMOD_AHEAD_REVISIT_EPOCH=epoch.isoformat())
+                              LASTMOD_AHEAD_REVISIT_EPOCH=epoch.isoformat(), **args.settings)
             wall = time.perf_counter() - start
         stats = json.loads((tmp / "stats-revisit.json").read_text())
         asked = (stats.get("pressarchive/not_modified", 0)
@@ -134,7 +135,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=21)
     parser.add_argument("--max", type=int, nargs="+", default=[20, 160],
                         help="LASTMOD_AHEAD_REVISIT_MAX of each series (hours)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for every crawl (LASTMOD_STAMPED_MIN=0, say); may be "
+                        "given more than once")
     args = parser.parse_args()
+    args.settings = dict(pair.split("=", 1) for pair in args.set)
     print(f"{'run':<24}" + "".join(f"{c:>10}" for c in COLUMNS))
     with tempfile.TemporaryDirectory() as tmpdir:
         for max_hours in args.max:
