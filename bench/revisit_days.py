@@ -90,9 +90,9 @@ def series(args, max_hours: int, tmp: Path) -> None:
             # The clock stays, the archive's times move back: the grids of the longest
             # wait (crawlstate.REVISIT_PHASES), fixed in time, move back with them.
             epoch = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc) - dt.timedelta(days=day)
-            crawl_scale.crawl(site.origins[SITE], db, tmp, "revisit", LOG_LEVEL="WARNING",
-                              LASTMOD_AHEAD_REVISIT_MAX=str(max_hours),
-                              LASTMOD_AHEAD_REVISIT_EPOCH=epoch.isoformat(), **args.settings)
+            crawl_scale.crawl(site.origins[SITE], db, tmp, "revisit", **{
+                "LOG_LEVEL": "WARNING", "LASTMOD_AHEAD_REVISIT_MAX": str(max_hours),
+                "LASTMOD_AHEAD_REVISIT_EPOCH": epoch.isoformat(), **args.settings})
             wall = time.perf_counter() - start
         stats = json.loads((tmp / "stats-revisit.json").read_text())
         asked = (stats.get("pressarchive/not_modified", 0)
@@ -139,7 +139,12 @@ def main() -> None:
                         help="a setting for every crawl (LASTMOD_STAMPED_MIN=0, say); may be "
                         "given more than once")
     args = parser.parse_args()
-    args.settings = dict(pair.split("=", 1) for pair in args.set)
+    args.settings = {}
+    for pair in args.set:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            parser.error(f"--set takes NAME=VALUE, not {pair!r}")
+        args.settings[name] = value
     print(f"{'run':<24}" + "".join(f"{c:>10}" for c in COLUMNS))
     with tempfile.TemporaryDirectory() as tmpdir:
         for max_hours in args.max:

@@ -58,14 +58,19 @@ def as_recent(lastmod: str, last_modified: str | None, *,
 
 def _zoned(stamp: str) -> bool:
     """Whether an ISO 8601 time that ``utc`` reads carries its offset (or Z)."""
-    return dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00")).tzinfo is not None
+    return _written(stamp).tzinfo is not None
+
+
+def _written(stamp: str) -> dt.datetime:
+    """An ISO 8601 time as written (its offset, if any, kept); ValueError if unread."""
+    return dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
 
 
 def utc(stamp: str) -> dt.datetime | None:
     """An ISO 8601 time as naive UTC (no offset read as UTC: ``as_recent`` allows for the
     zone it may be in), or None."""
     try:
-        value = dt.datetime.fromisoformat(stamp.strip().replace("Z", "+00:00"))
+        value = _written(stamp)
         if value.tzinfo is not None:
             value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     except (ValueError, OverflowError):  # OverflowError: an offset past year 1 or 9999
@@ -96,10 +101,12 @@ def stamped(lastmods: list[str | None], least: int) -> bool:
     ``least`` of them with a lastmod (0: never; entries without one, a home page say, are
     left out), every one a time of day, all within STAMP_SPREAD. A date alone is honest for
     a sitemap of a day's news, and so is one written as its midnight (``T00:00:00``) or with
-    an offset and no time. Such lastmods say nothing about which page changed; the crawl
+    an offset and no time; and one lastmod that cannot be read as a time of day (``24:00``,
+    a leap second) is enough for a sitemap not to be told stamped: its pages learn for
+    themselves, as before. Such lastmods say nothing about which page changed; the crawl
     then revisits its pages by their age alone (crawlstate.Fetch.stamped), as it does a page
     found twice with a lastmod that ran ahead of it. Only a page whose copy is older than
-    the stamp counts so (FamilySpider.parse_page): a site that re-saved its whole catalogue
+    the stamp counts so (FamilySpider._stamped): a site that re-saved its whole catalogue
     at one time writes one time honestly, and its copies say so."""
     if least <= 0:
         return False
@@ -107,9 +114,8 @@ def stamped(lastmods: list[str | None], least: int) -> bool:
     for lastmod in lastmods:
         if not lastmod:
             continue
-        text = lastmod.strip()
-        if text[10:11] not in ("T", "t", " ") or (time := utc(text)) is None \
-                or dt.datetime.fromisoformat(text.replace("Z", "+00:00")).time() == dt.time():
+        if lastmod.strip()[10:11] not in ("T", "t", " ") or (time := utc(lastmod)) is None \
+                or _written(lastmod).time() == dt.time():
             return False
         times.append(time)
     return len(times) >= least and max(times) - min(times) <= STAMP_SPREAD

@@ -175,12 +175,13 @@ LASTMOD_AHEAD_REVISIT = 20
 # (bench/revisit_days.py: with it, a third of the requests over a site's first three weeks,
 # edits of old articles stored up to 6 days late).
 LASTMOD_AHEAD_REVISIT_MAX = 160
-# A sitemap whose entries, this many or more, all carry one time (to the minute, with a time
-# of day: lastmods.stamped) was stamped with the time it was made, and its lastmods say
-# nothing of which page changed. A page it leads to starts on the revisits above at once, by
-# its content's age, instead of being fetched in full on the next two runs to learn that its
-# lastmods run ahead (crawlstate.AHEAD_RUNS): a run a day fetched the whole back catalogue
-# again on days 2 and 3. 0: never judged stamped (every page learns for itself).
+# A sitemap whose entries with a lastmod, this many or more, all carry one time of day, within
+# a minute of each other (lastmods.stamped), was stamped with the time it was made, and its
+# lastmods say nothing of which page changed. A page it leads to whose copy is older than that
+# time, or gives no Last-Modified, starts on the revisits above at once, by its content's age,
+# instead of being fetched in full on the next two runs to learn that its lastmods run ahead
+# (crawlstate.AHEAD_RUNS): a run a day fetched the whole back catalogue again on days 2 and
+# 3. 0 (or less): never judged stamped (every page learns for itself).
 LASTMOD_STAMPED_MIN = 20
 # Where those grids start (ISO 8601, UTC): any fixed time will do. A simulation that moves its
 # archive's times back instead of moving the clock on (bench/revisit_days.py) moves this back

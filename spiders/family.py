@@ -169,8 +169,9 @@ class FamilySpider(Spider):
         self.ahead_revisit_max = 160.0  # LASTMOD_AHEAD_REVISIT_MAX, hours
         self.stamped_min = 20  # LASTMOD_STAMPED_MIN
         # Pages asked for before a stamped sitemap listed them (a link led to them first),
-        # by their URLs' hashes, with the stamp: their fetches count as stamped all the same
-        # (FetchedPage.stamped).
+        # by their URLs' hashes, with the sitemap's stamp (one string a sitemap): their
+        # fetches, if not answered yet, count as stamped all the same (_stamped, which
+        # takes them out).
         self.stamped_late: dict[int, str] = {}
         self.revisit_epoch = crawlstate.REVISIT_EPOCH  # LASTMOD_AHEAD_REVISIT_EPOCH
         # Pages checked (fetched, or answered 304) at these times or later (naive UTC, by how
@@ -827,6 +828,7 @@ class FamilySpider(Spider):
         # One time for every entry: the time the sitemap was made, no page's (the revisits
         # by age stand in for the runs that would learn it page by page: Fetch.stamped).
         stamped = one_stamp(lastmods, self.stamped_min)
+        stamp = next(filter(None, lastmods), None)  # one string for stamped_late
         if stamped:
             self.crawler.stats.inc_value("pressarchive/sitemaps_stamped")
             if self.windowed:  # the window is read from lastmods that tell no page's date
@@ -838,7 +840,7 @@ class FamilySpider(Spider):
         del lastmods
         for url, lastmod in after:
             if request := self._listed_again(url, lastmod, states.get(url), response.url,
-                                             stamped):
+                                             stamped, stamp):
                 yield request
         public = self.public_url(response.url)
         for url, lastmod in listed:
@@ -848,7 +850,7 @@ class FamilySpider(Spider):
                 # between other callbacks (the feed's, another sitemap's), and would drop this
                 # one as a duplicate, and its lastmod with it.
                 if request := self._listed_again(url, lastmod, state, response.url,
-                                                 stamped):
+                                                 stamped, stamp):
                     yield request
                 continue
             if not self.full and self._note_entry(state, lastmod):
@@ -903,7 +905,8 @@ class FamilySpider(Spider):
         return True
 
     def _listed_again(self, url: str, lastmod: str | None, state,
-                      sitemap: str, stamped: bool = False) -> Request | None:
+                      sitemap: str, stamped: bool = False,
+                      stamp: str | None = None) -> Request | None:
         """A sitemap entry whose page this run has asked for already: a request for it if
         another sitemap passed it over earlier in this run and this one says it changed
         after all (a sitemap of the last days' news, ahead of the monthly one); otherwise no
@@ -913,7 +916,7 @@ class FamilySpider(Spider):
             self.unsettled_sitemaps.add(sitemap)
             return None
         if stamped and lastmod:
-            self.stamped_late[hash(url)] = lastmod
+            self.stamped_late[hash(url)] = stamp or lastmod
         if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
             self.passed.discard(url)
             self.relisted.pop(url, None)  # its pass-over is not to be recorded
@@ -1057,10 +1060,16 @@ class FamilySpider(Spider):
         ``Last-Modified`` to tell by. A copy as recent as the stamp (a site that re-saved its
         whole catalogue at that time, and says so in its sitemaps) counts as an ordinary
         fetch: marked, that site's later honest lastmods would have waited for revisits (a
-        review's find)."""
-        stamp = response.meta.get("lastmod") if response.meta.get("stamped") else \
-            self.stamped_late.get(hash(requested))
-        return stamp is not None and (modified is None or not vouches(stamp, modified))
+        review's find). A 304 without a ``Last-Modified`` (RFC 9110 lets a server leave it
+        out) is told by the copy held, whose date the request sent."""
+        late = self.stamped_late.pop(hash(requested), None) if self.stamped_late else None
+        stamp = response.meta.get("lastmod") if response.meta.get("stamped") else late
+        if stamp is None:
+            return False
+        if modified is None and response.status == 304:
+            modified = (response.request.headers.get(b"If-Modified-Since")
+                        or b"").decode("latin-1") or None
+        return modified is None or not vouches(stamp, modified)
 
     def _unvouched(self, response: Response) -> None:
         """A page whose ``Last-Modified`` is older than the lastmod its sitemap gives it

@@ -895,3 +895,38 @@ def test_a_stamped_fetch_or_304_counts_the_checks_that_would_have_learned_it():
                          stamped=True))
     assert row(half) == (2, 4)
     archive.close()
+
+
+def test_a_fetch_counts_as_stamped_only_under_a_copy_older_than_the_stamp():
+    # FamilySpider._stamped: a copy as recent as the sitemap's stamp (a catalogue re-saved
+    # then) is an ordinary fetch; an older one, or one with no Last-Modified, is stamped. A
+    # 304 without a Last-Modified (RFC 9110 lets a server leave it out) is told by the copy
+    # held, whose date the conditional request sent (a review's find: it counted as none).
+    # A page a link asked for before a stamped sitemap listed it takes that sitemap's stamp,
+    # once.
+    import types
+
+    from scrapy.http import Request, Response
+
+    from spiders.family import FamilySpider
+
+    url = "https://arabpress.com/a"
+    spider = types.SimpleNamespace(stamped_late={})
+    stamp = "2026-01-01T10:00:00+00:00"
+    recent, older = "Thu, 01 Jan 2026 10:30:00 GMT", "Thu, 01 Jan 2026 09:00:00 GMT"
+
+    def stamped(status, modified, meta=None, asked_with=None) -> bool:
+        headers = {"If-Modified-Since": asked_with} if asked_with else {}
+        if meta is None:
+            meta = {"lastmod": stamp, "stamped": True}
+        response = Response(url, status=status, request=Request(url, meta=meta,
+                                                                headers=headers))
+        return FamilySpider._stamped(spider, response, url, modified)
+
+    assert not stamped(200, recent) and stamped(200, older) and stamped(200, None)
+    assert not stamped(304, None, asked_with=recent) and stamped(304, None, asked_with=older)
+    assert stamped(304, None)  # nothing to tell by
+    assert not stamped(200, None, meta={"lastmod": stamp})  # not from a stamped sitemap
+    spider.stamped_late[hash(url)] = stamp
+    assert stamped(200, older, meta={}) and not spider.stamped_late
+    assert not stamped(200, older, meta={})
