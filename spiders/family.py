@@ -917,7 +917,9 @@ class FamilySpider(Spider):
             return None
         if stamped and lastmod:
             self.stamped_late[hash(url)] = stamp or lastmod
-        if not self._note_entry(state, lastmod) and url in self.passed and not self.full:
+        # A stamped sitemap's lastmod tells nothing of the page: no word against another's.
+        if not stamped and not self._note_entry(state, lastmod) and url in self.passed \
+                and not self.full:
             self.passed.discard(url)
             self.relisted.pop(url, None)  # its pass-over is not to be recorded
             self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")

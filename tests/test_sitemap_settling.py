@@ -442,6 +442,24 @@ def test_a_page_passed_over_by_one_sitemap_and_listed_as_edited_by_the_next_is_a
     assert s.sitemaps_done and not s._settled_by_sitemap(known(sitemap=a))
 
 
+def test_a_stamped_sitemap_does_not_contradict_another_s_pass_over():
+    # The month's sitemap passes /x over; a sitemap stamped with the time it was made (every
+    # lastmod one time: lastmods.stamped), read next, lists /x with that time, which says
+    # nothing of /x: no second request, as there was on every run before (a review's find).
+    # Its entry is still noted for the page's answer (listed_after).
+    s = spider()
+    s.stamped_min = 2
+    a = "https://arabpress.com/sitemaps/a.xml"
+    month, news = (s.sitemap_request(f"{LOCAL}/sitemaps/{name}.xml") for name in ("a", "n"))
+    s._states = lambda urls: {u: known(sitemap=a) for u in urls if u.endswith("/x")}
+    assert list(s.parse_sitemap(xml(month.url, urlset("x")))) == []  # passed over
+    stamped = urlset("x", "y").replace(b"2025-06-01", b"2025-06-03T10:00:00Z")
+    assert [r.url for r in s.parse_sitemap(xml(news.url, stamped))] == [f"{LOCAL}/y"]
+    assert s.crawler.stats.get_value("pressarchive/sitemaps_stamped") == 1
+    assert "pressarchive/lastmods_contradicted" not in s.crawler.stats.get_stats()
+    assert s.listed_after[f"{LOCAL}/x"] == (news.url, "2025-06-03T10:00:00Z")
+
+
 def test_a_sitemap_that_confirms_a_page_s_pair_keeps_an_earlier_pass_over_from_replacing_it():
     # The page carries n.xml's lastmod (a 304 recorded it). The month's sitemap, read first,
     # lists it with an earlier lastmod its copy vouches for, and passes it over; n.xml, read
