@@ -27,6 +27,7 @@ from .extract import ExtractError, NotAnArticle, extract, read_page, validate
 from .extract.links import PageLinks, SiteLinks, read_links
 from .extract.page import Page
 from .fetched import FetchedPage, FetchFailure, fetch_of
+from .lastmods import http_date
 from .storage import Archive, crawlstate, unwritable
 from .storage.archive import RacedError
 
@@ -182,7 +183,8 @@ class Ingester:
         content's age stands for."""
         fetch = fetch_of(item)
         if self.revisit_hours:
-            fetch.quiet_checks = crawlstate.checks_for_age(content_age(item.record),
+            fetch.quiet_checks = crawlstate.checks_for_age(
+                content_age(item.record, item.header("Last-Modified")),
                                                            self.revisit_hours)
         return fetch
 
@@ -215,14 +217,21 @@ class Ingester:
         raise AssertionError("unreachable")
 
 
-def content_age(record) -> float | None:
+def content_age(record, last_modified: str | None = None) -> float | None:
     """Hours from the article's last change (the later of ``modified_at`` and
     ``published_at``: a modification dated before the publication is a template's slip) to
     the day its page shows (the masthead's date, the day it was viewed, at its start, so the
     age is never more than it is; or its fetch, if earlier: a masthead dated ahead); None
-    when no date can be read, and never less than 0."""
+    when no date can be read, and never less than 0. A page that states no date of its own
+    is as old as its copy's ``Last-Modified`` says (``last_modified``), which is what RFC
+    9111's heuristic freshness reckons from: without it, every undated page of a back
+    catalogue started at the shortest wait, and came back on the second, fourth and eighth
+    days after its crawl (a soak: 30% of a generated catalogue, 450 requests those days
+    against 200)."""
     changed = [stamp for value in (record.modified_at, record.published_at)
                if (stamp := _aware(value)) is not None]
+    if not changed and (sent := http_date(last_modified)) is not None:
+        changed = [sent.replace(tzinfo=dt.timezone.utc)]
     fetched = _aware(record.fetched_at)
     shown = _aware(record.page_date + "T00:00:00+00:00") if record.page_date else None
     until = min((stamp for stamp in (shown, fetched) if stamp is not None), default=None)

@@ -725,6 +725,13 @@ def test_a_record_s_age_runs_from_its_last_change_to_the_day_its_page_shows():
     assert content_age(record(published_at="2025-06-20T09:00:00+03:00",
                               page_date="2025-06-20")) == 0.0
     assert content_age(record()) is None
+    # A page with no date of its own: as old as its copy's Last-Modified says, the same way;
+    # a date of its own wins, and a Last-Modified that cannot be read is none.
+    assert content_age(record(page_date="2025-06-20"), "Tue, 10 Jun 2025 00:00:00 GMT") == 240.0
+    assert content_age(record(published_at="2025-06-19T00:00:00+00:00", page_date="2025-06-20"),
+                       "Tue, 10 Jun 2025 00:00:00 GMT") == 24.0
+    assert content_age(record(page_date="2025-06-20"), "yesterday") is None
+    assert content_age(record(), "Sat, 30 Nov 2026 13:00:00 GMT") == 0.0  # after the fetch
     assert content_age(record(published_at="2025-06-10T00:00:00", page_date="2025-06-20")) \
         is None  # no offset: no time that can be compared
     # A masthead that cannot be read, or dated ahead of the fetch: the fetch.
@@ -789,8 +796,10 @@ def test_a_first_fetch_counts_the_checks_its_content_s_age_stands_for():
 def test_a_crawl_stores_old_articles_at_the_checks_their_age_stands_for(tmp_path):
     # End to end, through the ingest worker: after a first crawl of a generated site, an
     # article published long before the masthead's day starts at the longest wait's count,
-    # one published within 17 days, or with no date on its page, at 0. With
-    # LASTMOD_AHEAD_REVISIT=0 (no revisit) none counts any.
+    # one published within 17 days at 0; one with no date on its page, at its copy's
+    # Last-Modified's count. With LASTMOD_AHEAD_REVISIT=0 (no revisit) none counts any.
+    from email.utils import format_datetime
+
     import sqlite3
 
     from pressarchive.ingest import content_age
@@ -801,15 +810,18 @@ def test_a_crawl_stores_old_articles_at_the_checks_their_age_stands_for(tmp_path
     from conftest import run_crawl
 
     family = SiteFamily(120, seed=3)
-    expected = {}
+    expected, undated = {}, 0
     for i in family.ids("arabpress"):
         url = family.article(i).url("arabpress")
         page = render_page(family, "arabpress", "/" + url.split(".com/", 1)[1],
                            "https://arabpress.com")
         record = extract(read_page(page.body, url, None), url, "2026-11-30T12:00:00+00:00",
                          site="arabpress")
-        expected[url] = checks_for_age(content_age(record), 20.0)
-    assert 0 in expected.values() and max(expected.values()) >= 3  # both kinds are there
+        expected[url] = checks_for_age(content_age(
+            record, format_datetime(page.last_modified, True)), 20.0)
+        undated += record.published_at is None and expected[url] > 0
+    assert min(expected.values()) < 3 <= max(expected.values())  # young and old are there
+    assert undated >= 5  # and old pages with no date of their own
     counts = {}
     with FamilyServer(family) as server:
         for revisit in ("20", "0"):
