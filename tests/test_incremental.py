@@ -574,8 +574,8 @@ def test_a_stamped_sitemap_starts_its_pages_on_their_revisits_at_once(tmp_path):
     # to counts as found with its lastmods running ahead (Page.lastmod_ahead) from its first
     # fetch, and starts on its revisits by its content's age: a rerun an hour later fetches
     # none of them, and one 30 hours later only those whose first wait is 20 hours (content
-    # under 17 days old, or with no date nor Last-Modified). Not judged so (LASTMOD_STAMPED_MIN 0), the rerun
-    # asks for every one again (here a 304 each: this site's ETags move only with its day;
+    # under 17 days old, or with no date nor Last-Modified). Not judged so
+    # (LASTMOD_STAMPED_MIN 0), the rerun asks for every one again (here a 304 each: this site's ETags move only with its day;
     # a day later, a full fetch each), as the next after it would: the two runs that learn,
     # page by page, what the sitemap's one time already says (bench/revisit_days.py: a run a day
     # fetched the whole back catalogue again on days 2 and 3).
