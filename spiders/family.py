@@ -26,7 +26,7 @@ from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.extract.template import reaches_end
 from pressarchive.fetched import FetchedPage, FetchFailure
-from pressarchive.lastmods import as_recent, stamped as one_stamp, vouches
+from pressarchive.lastmods import as_recent, http_date, stamped as one_stamp, vouches
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
@@ -1021,7 +1021,7 @@ class FamilySpider(Spider):
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
-        modified = (response.headers.get(b"Last-Modified") or b"").decode("latin-1") or None
+        modified = _last_modified(response)
         unvouched = bool(lastmod) and response.status == 200 and not vouches(lastmod, modified)
         if unvouched:
             self._unvouched(response)
@@ -1031,8 +1031,7 @@ class FamilySpider(Spider):
             requested_url=url if requested == response.url else self.public_url(requested),
             final_url=response.url,
             status=response.status,
-            headers={k.decode("latin-1"): b", ".join(v).decode("latin-1")
-                     for k, v in response.headers.items()},
+            headers=_headers(response, modified),
             body=response.body,
             fetched_at=now(),
             site=self.site.slug,
@@ -1316,6 +1315,35 @@ def _port(url: SplitResult) -> int | None:
     """A URL's port, its scheme's default when it names none (``http://host:80`` and
     ``http://host`` are one origin)."""
     return url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+def _last_modified(response: Response) -> str | None:
+    """The response's ``Last-Modified`` as the crawl reads and records it: None when it cannot
+    be read as an HTTP date (there is nothing to tell by: read as none, it vouched for every
+    lastmod, so a page behind a stamped sitemap was neither marked nor ever found running
+    ahead, and was fetched in full on every run); and the response's ``Date`` when it is later
+    than that (RFC 9110, 8.8.2.1: a modification time in the future is the message's time; a
+    copy dated 2099 vouched for every later lastmod, and no run asked for the page again).
+    Both are the site's clock. Both found by a helper's soak."""
+    raw = response.headers.get(b"Last-Modified")
+    value = raw.decode("latin-1").strip() if raw else ""
+    sent = http_date(value)
+    if sent is None:
+        return None
+    date = (response.headers.get(b"Date") or b"").decode("latin-1")
+    sent_at = http_date(date)
+    return date.strip() if sent_at is not None and sent > sent_at else value
+
+
+def _headers(response: Response, last_modified: str | None) -> dict[str, str]:
+    """The response's headers as a FetchedPage carries them, with ``Last-Modified`` as the
+    crawl reads it (``_last_modified``): what the crawl state records, and what a page with no
+    date of its own is aged by (``ingest.content_age``)."""
+    headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1")
+               for k, v in response.headers.items() if k.lower() != b"last-modified"}
+    if last_modified:
+        headers["Last-Modified"] = last_modified
+    return headers
 
 
 def _asked(response: Response) -> str:

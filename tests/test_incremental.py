@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
+import time
 
 import pytest
 
@@ -647,3 +648,31 @@ def test_a_catalogue_re_saved_at_one_time_is_not_taken_for_a_stamp_its_copies_de
     assert run.stats["pressarchive/sitemaps_stamped"] >= 20, run.stats
     assert run.stats["pressarchive/stored/new_article"] == len(family.ids("arabpress"))
     assert learned_pages(db) == []
+
+
+def test_a_page_sent_with_a_last_modified_in_the_future_is_asked_for_again(tmp_path):
+    # Every article sent with Last-Modified 2099, and sitemaps stamped with the time they are
+    # asked for: recorded as sent, that copy vouched for every later lastmod, so every rerun
+    # passed every article over as unchanged and no edit was ever stored (a helper's soak:
+    # 60 edits never stored in 12 days). Read as the response's Date (RFC 9110, 8.8.2.1), the
+    # next run's newer stamp asks for the page, and an edit made meanwhile is stored.
+    family = SiteFamily(120, seed=9)
+    db = tmp_path / "archive.sqlite"
+    future = dt.datetime(2099, 1, 1, tzinfo=dt.timezone.utc)
+    edited = family.ids("arabpress")[3]
+    with FamilyServer(family, lastmods_at=lambda: dt.datetime.now(dt.timezone.utc),
+                      article_last_modified=future) as server:
+        origin = server.origins["arabpress"]
+        first = run_crawl("arabpress", db, tmp_path, base_url=origin)
+        time.sleep(1.1)  # the next stamp, a second later
+        family.edit(edited, "body")
+        again = run_crawl("arabpress", db, tmp_path, base_url=origin)
+    assert first.stats["pressarchive/stored/new_article"] == len(family.ids("arabpress"))
+    assert "pressarchive/skipped/lastmod" not in again.stats, again.stats
+    assert again.stats.get("pressarchive/stored/new_version") == 1, again.stats
+    con = sqlite3.connect(db)
+    try:
+        assert not con.execute("SELECT count(*) FROM pages WHERE last_modified LIKE '%2099%'"
+                               ).fetchone()[0]
+    finally:
+        con.close()

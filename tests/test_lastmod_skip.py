@@ -942,3 +942,35 @@ def test_a_fetch_counts_as_stamped_only_under_a_copy_older_than_the_stamp():
     spider.stamped_late[hash(url)] = stamp
     assert stamped(200, older, meta={}) and not spider.stamped_late
     assert not stamped(200, older, meta={})
+
+
+def test_a_last_modified_unread_is_none_and_one_in_the_future_is_the_message_s_date():
+    # spiders.family._last_modified, what the crawl reads and records: an unreadable
+    # Last-Modified is none (read as a date, it vouched for every lastmod, and a page behind
+    # a stamped sitemap was fetched in full on every run); one later than the response's
+    # Date is that Date (RFC 9110, 8.8.2.1: a copy dated 2099 vouched for every later
+    # lastmod, and no run asked for the page again). Both a helper's soak.
+    from scrapy.http import Response
+
+    from spiders.family import _headers, _last_modified
+
+    date = "Mon, 30 Nov 2026 12:00:00 GMT"
+
+    def read(modified, sent=date):
+        headers = {"Content-Type": "text/html"}
+        headers.update({"Last-Modified": modified} if modified else {})
+        headers.update({"Date": sent} if sent else {})
+        response = Response("https://arabpress.com/a", headers=headers)
+        value = _last_modified(response)
+        return value, _headers(response, value).get("Last-Modified")
+
+    assert read("Tue, 10 Jun 2025 09:00:00 GMT") == ("Tue, 10 Jun 2025 09:00:00 GMT",) * 2
+    assert read("Fri, 01 Jan 2099 00:00:00 GMT") == (date, date)
+    assert read("Fri, 31 Dec 9999 23:59:59 GMT") == (date, date)
+    assert read("Fri, 01 Jan 2099 00:00:00 GMT", sent=None) == (
+        "Fri, 01 Jan 2099 00:00:00 GMT",) * 2  # no Date to tell by
+    assert read("Fri, 01 Jan 2099 00:00:00 GMT", sent="garbage") == (
+        "Fri, 01 Jan 2099 00:00:00 GMT",) * 2
+    for unread in ("not a date", "2025-06-10T09:00:00Z", "   "):
+        assert read(unread) == (None, None), unread
+    assert read(None) == (None, None)
