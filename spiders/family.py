@@ -924,7 +924,7 @@ class FamilySpider(Spider):
             self.relisted.pop(url, None)  # its pass-over is not to be recorded
             self.crawler.stats.inc_value("pressarchive/lastmods_contradicted")
             return self.request(url, lastmod=lastmod, state=state, follow=not self.windowed,
-                                sitemap=sitemap, stamped=stamped and bool(lastmod))
+                                sitemap=sitemap)
         if state is not None and (state.lastmod, state.sitemap) == (
                 lastmod, self.public_url(sitemap)):
             # This sitemap confirms the pair the page carries: an earlier sitemap's pass-over
