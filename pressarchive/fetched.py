@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from .lastmods import last_modified as read_last_modified
 from .storage.crawlstate import Fetch, stored_time
 
 
@@ -52,6 +53,13 @@ class FetchedPage:
     def content_type(self) -> str:
         return self.header("Content-Type") or ""
 
+    @property
+    def last_modified(self) -> str | None:
+        """Its ``Last-Modified`` as the crawl state records it (``lastmods.last_modified``:
+        none if unreadable, its ``Date`` if later), read here, in the ingest worker, not in
+        the crawl process for every page."""
+        return read_last_modified(self.header("Last-Modified"), self.header("Date"))
+
     def __repr__(self) -> str:  # keeps Scrapy's log lines short: no body bytes
         return f"<FetchedPage {self.status} {self.url} {len(self.body)} bytes>"
 
@@ -73,6 +81,6 @@ def fetch_of(page: FetchedPage) -> Fetch:
     """The crawl-state entry for a fetched page: its URL as asked for, validators, lastmod."""
     return Fetch(site=page.site, url=page.requested_url or page.url,
                  fetched_at=stored_time(page.fetched_at), status=page.status,
-                 etag=page.header("ETag"), last_modified=page.header("Last-Modified"),
+                 etag=page.header("ETag"), last_modified=page.last_modified,
                  lastmod=page.lastmod, sitemap=page.sitemap, forget_lastmod=page.forget_lastmod,
                  conditional=page.conditional, stamped=page.stamped)

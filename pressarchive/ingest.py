@@ -184,8 +184,7 @@ class Ingester:
         fetch = fetch_of(item)
         if self.revisit_hours:
             fetch.quiet_checks = crawlstate.checks_for_age(
-                content_age(item.record, item.header("Last-Modified")),
-                                                           self.revisit_hours)
+                content_age(item.record, fetch.last_modified), self.revisit_hours)
         return fetch
 
     def _record(self, record, saved) -> dict:
@@ -224,7 +223,7 @@ def content_age(record, last_modified: str | None = None) -> float | None:
     age is never more than it is; or its fetch, if earlier: a masthead dated ahead); None
     when no date can be read, and never less than 0. A page that states no date that can be
     read so (none, or one without its offset) is as old as its copy's ``Last-Modified`` says
-    (``last_modified``, as spiders.family._last_modified reads it), which is what RFC 9111's
+    (``last_modified``, as FetchedPage.last_modified reads it), which is what RFC 9111's
     heuristic freshness reckons from: without it, every undated page of a back catalogue
     started at the shortest wait, and came back on the second, fourth and eighth days after
     its crawl (bench/revisit_days.py: about 590 requests those days, against 200 to 300)."""
@@ -266,7 +265,7 @@ def _not_modified(item: FetchedPage) -> crawlstate.NotModified:
     return crawlstate.NotModified(item.site, item.requested_url,
                                   crawlstate.stored_time(item.fetched_at), item.lastmod,
                                   item.sitemap, item.header("ETag"),
-                                  item.header("Last-Modified"), item.stamped)
+                                  item.last_modified, item.stamped)
 
 
 def _unsaved(outcome: Outcome, reason: str) -> Outcome:

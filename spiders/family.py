@@ -26,7 +26,8 @@ from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.extract.template import reaches_end
 from pressarchive.fetched import FetchedPage, FetchFailure
-from pressarchive.lastmods import as_recent, http_date, stamped as one_stamp, vouches
+from pressarchive.lastmods import as_recent, last_modified as read_last_modified
+from pressarchive.lastmods import stamped as one_stamp, vouches
 from pressarchive.sites import get_site
 from pressarchive.storage import crawlstate
 from pressarchive.urls import UrlHashes
@@ -1021,8 +1022,8 @@ class FamilySpider(Spider):
         follow = (isinstance(response, TextResponse) and response.status == 200
                   and response.meta.get("follow", True))
         lastmod, sitemap = response.meta.get("lastmod"), response.meta.get("sitemap")
-        modified = _last_modified(response)
-        unvouched = bool(lastmod) and response.status == 200 and not vouches(lastmod, modified)
+        unvouched = bool(lastmod) and response.status == 200 and not vouches(
+            lastmod, _last_modified(response))
         if unvouched:
             self._unvouched(response)
             lastmod = None
@@ -1031,14 +1032,15 @@ class FamilySpider(Spider):
             requested_url=url if requested == response.url else self.public_url(requested),
             final_url=response.url,
             status=response.status,
-            headers=_headers(response, modified),
+            headers={k.decode("latin-1"): b", ".join(v).decode("latin-1")
+                     for k, v in response.headers.items()},
             body=response.body,
             fetched_at=now(),
             site=self.site.slug,
             lastmod=lastmod,
             sitemap=self.public_url(sitemap) if lastmod and sitemap else None,
             forget_lastmod=unvouched,
-            stamped=self._stamped(response, requested, modified),
+            stamped=self._stamped(response, requested),
             conditional=bool(response.request.headers.get(b"If-Modified-Since")
                              or response.request.headers.get(b"If-None-Match")),
             follow=bool(follow),
@@ -1054,7 +1056,7 @@ class FamilySpider(Spider):
             links = self.links.fresh(response.url, read_links(response.selector.root))
             yield from self._follow(links)
 
-    def _stamped(self, response: Response, requested: str, modified: str | None) -> bool:
+    def _stamped(self, response: Response, requested: str) -> bool:
         """Whether a page's fetch (or 304) counts as led to by a sitemap stamped with the time
         it was made (FetchedPage.stamped): the sitemap's stamp, given with its request or
         after it (``stamped_late``), and a copy older than that stamp, or one that gives no
@@ -1067,6 +1069,7 @@ class FamilySpider(Spider):
         stamp = response.meta.get("lastmod") if response.meta.get("stamped") else late
         if stamp is None:
             return False
+        modified = _last_modified(response)
         if modified is None and response.status == 304:
             modified = (response.request.headers.get(b"If-Modified-Since")
                         or b"").decode("latin-1") or None
@@ -1318,32 +1321,10 @@ def _port(url: SplitResult) -> int | None:
 
 
 def _last_modified(response: Response) -> str | None:
-    """The response's ``Last-Modified`` as the crawl reads and records it: None when it cannot
-    be read as an HTTP date (there is nothing to tell by: read as none, it vouched for every
-    lastmod, so a page behind a stamped sitemap was neither marked nor ever found running
-    ahead, and was fetched in full on every run); and the response's ``Date`` when it is later
-    than that (RFC 9110, 8.8.2.1: a modification time in the future is the message's time; a
-    copy dated 2099 vouched for every later lastmod, and no run asked for the page again).
-    Both are the site's clock. Both found by a helper's soak."""
-    raw = response.headers.get(b"Last-Modified")
-    value = raw.decode("latin-1").strip() if raw else ""
-    sent = http_date(value)
-    if sent is None:
-        return None
-    date = (response.headers.get(b"Date") or b"").decode("latin-1")
-    sent_at = http_date(date)
-    return date.strip() if sent_at is not None and sent > sent_at else value
-
-
-def _headers(response: Response, last_modified: str | None) -> dict[str, str]:
-    """The response's headers as a FetchedPage carries them, with ``Last-Modified`` as the
-    crawl reads it (``_last_modified``): what the crawl state records, and what a page with no
-    date of its own is aged by (``ingest.content_age``)."""
-    headers = {k.decode("latin-1"): b", ".join(v).decode("latin-1")
-               for k, v in response.headers.items() if k.lower() != b"last-modified"}
-    if last_modified:
-        headers["Last-Modified"] = last_modified
-    return headers
+    """The response's ``Last-Modified`` as the crawl reads it (``lastmods.last_modified``),
+    read only where a lastmod or a stamp is to be judged by it, not for every page."""
+    return read_last_modified(*((response.headers.get(name) or b"").decode("latin-1") or None
+                                for name in (b"Last-Modified", b"Date")))
 
 
 def _asked(response: Response) -> str:

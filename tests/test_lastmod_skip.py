@@ -931,9 +931,9 @@ def test_a_fetch_counts_as_stamped_only_under_a_copy_older_than_the_stamp():
         headers = {"If-Modified-Since": asked_with} if asked_with else {}
         if meta is None:
             meta = {"lastmod": stamp, "stamped": True}
-        response = Response(url, status=status, request=Request(url, meta=meta,
-                                                                headers=headers))
-        return FamilySpider._stamped(spider, response, url, modified)
+        response = Response(url, status=status, headers={"Last-Modified": modified} if modified
+                            else {}, request=Request(url, meta=meta, headers=headers))
+        return FamilySpider._stamped(spider, response, url)
 
     assert not stamped(200, recent) and stamped(200, older) and stamped(200, None)
     assert not stamped(304, None, asked_with=recent) and stamped(304, None, asked_with=older)
@@ -945,14 +945,16 @@ def test_a_fetch_counts_as_stamped_only_under_a_copy_older_than_the_stamp():
 
 
 def test_a_last_modified_unread_is_none_and_one_in_the_future_is_the_message_s_date():
-    # spiders.family._last_modified, what the crawl reads and records: an unreadable
-    # Last-Modified is none (read as a date, it vouched for every lastmod, and a page behind
-    # a stamped sitemap was fetched in full on every run); one later than the response's
-    # Date is that Date (RFC 9110, 8.8.2.1: a copy dated 2099 vouched for every later
-    # lastmod, and no run asked for the page again). Both a helper's soak.
+    # What the crawl reads (spiders.family._last_modified) and records
+    # (FetchedPage.last_modified), both lastmods.last_modified: an unreadable Last-Modified
+    # is none (read as a date, it vouched for every lastmod, and a page behind a stamped
+    # sitemap was fetched in full on every run); one later than the response's Date is that
+    # Date (RFC 9110, 8.8.2.1: a copy dated 2099 vouched for every later lastmod, and no run
+    # asked for the page again). Both a helper's soak.
     from scrapy.http import Response
 
-    from spiders.family import _headers, _last_modified
+    from pressarchive.fetched import FetchedPage
+    from spiders.family import _last_modified
 
     date = "Mon, 30 Nov 2026 12:00:00 GMT"
 
@@ -961,8 +963,10 @@ def test_a_last_modified_unread_is_none_and_one_in_the_future_is_the_message_s_d
         headers.update({"Last-Modified": modified} if modified else {})
         headers.update({"Date": sent} if sent else {})
         response = Response("https://arabpress.com/a", headers=headers)
-        value = _last_modified(response)
-        return value, _headers(response, value).get("Last-Modified")
+        page = FetchedPage(url=response.url, final_url=response.url, status=200,
+                           headers=headers, body=b"", fetched_at="2026-11-30T12:00:00+00:00",
+                           site="arabpress")
+        return _last_modified(response), page.last_modified
 
     assert read("Tue, 10 Jun 2025 09:00:00 GMT") == ("Tue, 10 Jun 2025 09:00:00 GMT",) * 2
     assert read("Fri, 01 Jan 2099 00:00:00 GMT") == (date, date)
