@@ -166,12 +166,9 @@ def _crawl_jobs(sites, db, base_urls, since, until,
     option checked, and the archive opened: a one-line UserError for any mistake."""
     from .commands.crawl import crawl_mistake
     from .crawl import project_settings
-    from .sites import SITES
     from .storage import archive_problem
 
-    unknown = [s for s in sites if s not in SITES]
-    if unknown:
-        raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
+    _known_sites(sites)
     if twice := sorted({s for s in sites if sites.count(s) > 1}):
         raise UserError(f"{', '.join(twice)} named twice: one run of a site at a time")
     bases: dict[str, str] = {}
@@ -200,6 +197,14 @@ def _crawl_jobs(sites, db, base_urls, since, until,
     jobs = [(site, {**args, **({"base_url": bases[site]} if site in bases else {})})
             for site in sites]
     return jobs, {"ARCHIVE_URL": url}
+
+
+def _known_sites(sites: tuple[str, ...]) -> None:
+    """A one-line UserError naming any of ``sites`` that is no known site."""
+    from .sites import SITES
+
+    if unknown := [s for s in sites if s not in SITES]:
+        raise UserError(f"unknown site {', '.join(unknown)}; known: {', '.join(sorted(SITES))}")
 
 
 def _refused(overrides: tuple[str, ...], sites: tuple[str, ...], problem: str) -> None:
@@ -300,10 +305,7 @@ def failures(db, site, limit) -> None:
     from .storage.crawlstate import MAX_FAILURES
     from .storage.models import Page
 
-    from .sites import SITES
-
-    if site and site not in SITES:
-        raise UserError(f"unknown site {site}; known: {', '.join(sorted(SITES))}")
+    _known_sites((site,) if site else ())
     archive = research.open_archive(db)  # one line for a missing archive or a stranger's file
     query = select(Page.site, Page.url, Page.failures, Page.last_error, Page.last_failed,
                    Page.role).where(Page.failures > 0)
