@@ -14,10 +14,13 @@ Once with the maximum at 20 (no growth), once at 160 (the default). Each row: th
 the known articles asked for (in full or answered 304), those left not due, new articles, new
 versions, megabytes, wall time. After each series: its totals, and for every edit the site
 made, how many days it took to be stored (an edit of an article not yet due waits for it).
+``--young-edits N`` edits N more articles a day, each published within the week before
+(news is corrected most while it is young; the site's own edits fall anywhere in its back
+catalogue), and gives their days until stored apart.
 
 Prints figures; asserts nothing (tests/test_incremental.py and tests/test_lastmod_skip.py
 hold the behaviour). Usage: python bench/revisit_days.py [--articles 2000] [--days 21]
-[--max 20 160] [--set NAME=VALUE ...]
+[--max 20 160] [--young-edits 0] [--set NAME=VALUE ...]
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import random
 import sqlite3
 import statistics
 import sys
@@ -71,6 +75,9 @@ def series(args, max_hours: int, tmp: Path) -> None:
     clock = [dt.datetime.now(dt.timezone.utc).replace(microsecond=0)]
     pending: dict[int, int] = {}  # article -> the day of its oldest edit not yet stored
     delays: list[int] = []
+    young: set[int] = set()  # the articles pending for a young edit (--young-edits)
+    young_delays: list[int] = []
+    rng = random.Random(args.seed)
     totals = [0] * len(COLUMNS)
     requests: list[int] = []  # each run's after the first
     print(f"(LASTMOD_AHEAD_REVISIT_MAX={max_hours}"
@@ -81,6 +88,11 @@ def series(args, max_hours: int, tmp: Path) -> None:
             for i in plan["edited"]:
                 if SITE in family.sites_of(i):
                     pending.setdefault(i, day)
+            for i in young_articles(family, rng, args.young_edits):
+                family.edit(i, "body" if rng.random() < 0.7 else "headline")
+                if i not in pending:
+                    pending[i] = day
+                    young.add(i)
             a_day_passes(db)
             clock[0] += dt.timedelta(days=1)
         label = f"day {day + 1}, max {max_hours} h"
@@ -111,6 +123,9 @@ def series(args, max_hours: int, tmp: Path) -> None:
             now = family.article(i, SITE)
             if stored(db, now.url(SITE)) == (now.headline, now.body_text):
                 delays.append(day - pending.pop(i))
+                if i in young:
+                    young.discard(i)
+                    young_delays.append(delays[-1])
         print(f"{label:<24}" + "".join(f"{n:>10,}" for n in figures[:6])
               + f"{figures[6]:>10.2f}{figures[7]:>10.1f}", flush=True)
     print(f"{'after the first, total':<24}" + "".join(f"{int(n):>10,}" for n in totals[:6])
@@ -126,6 +141,25 @@ def series(args, max_hours: int, tmp: Path) -> None:
               f"max {max(delays)}; not stored yet at the end: {len(pending)}")
     else:
         print(f"no edit stored; not stored yet at the end: {len(pending)}")
+    if args.young_edits:
+        print(f"of them, edits of articles under a week old: {len(young_delays)} stored"
+              + (f", days until stored: median {statistics.median(young_delays)}, mean "
+                 f"{statistics.mean(young_delays):.2f}, max {max(young_delays)}"
+                 if young_delays else "") + f"; not stored yet at the end: {len(young)}")
+
+
+def young_articles(family: SiteFamily, rng: random.Random, count: int) -> list[int]:
+    """Up to ``count`` articles of SITE published within the week before the family's day,
+    picked by ``rng``."""
+    week_ago = dt.datetime.combine(family.today - dt.timedelta(days=7), dt.time(),
+                                   dt.timezone.utc)
+    recent = []
+    for i in range(family.count - 1, -1, -1):  # ids run in publication order
+        if family.published(i) < week_ago:
+            break
+        if SITE in family.sites_of(i):
+            recent.append(i)
+    return rng.sample(recent, min(count, len(recent)))
 
 
 def main() -> None:
@@ -135,6 +169,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=21)
     parser.add_argument("--max", type=int, nargs="+", default=[20, 160],
                         help="LASTMOD_AHEAD_REVISIT_MAX of each series (hours)")
+    parser.add_argument("--young-edits", type=int, default=0, metavar="N",
+                        help="edit N more articles a day, each under a week old")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for every crawl (LASTMOD_STAMPED_MIN=0, say); may be "
                         "given more than once")

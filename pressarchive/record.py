@@ -38,8 +38,22 @@ def fingerprint(headline: str, summary: str | None, body: str) -> str:
     The masthead date and the related list change from visit to visit without the article
     changing, so they are left out on purpose.
     """
-    parts = [normalize_text(headline), normalize_text(summary or ""), normalize_text(body)]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return _fingerprint(headline, summary, normalize_text(body).encode("utf-8"))
+
+
+def _fingerprint(headline: str, summary: str | None, body: bytes) -> str:
+    """``fingerprint`` of a body already normalized and encoded (UTF-8 of the parts joined by
+    U+001F is the parts' UTF-8 joined by 0x1F)."""
+    digest = hashlib.sha256(
+        f"{normalize_text(headline)}\x1f{normalize_text(summary or '')}\x1f".encode("utf-8"))
+    digest.update(body)
+    return digest.hexdigest()
+
+
+def body_key(body: str) -> str:
+    """SHA-256 of the body alone, normalized as for ``fingerprint``: what tells an article
+    moved to a new URL with a new headline (``Archive._moved_article``)."""
+    return hashlib.sha256(normalize_text(body).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -60,10 +74,18 @@ class Record:
     images: list[dict[str, str | None]] = field(default_factory=list)
     sources: dict[str, str | None] = field(default_factory=dict)
     fingerprint: str = ""
+    # ``body_key`` of the body: not a field of the contract (RECORD_FIELDS), the archive's
+    # (versions.body_key); taken with the fingerprint, from the body normalized once, and
+    # again whenever the fingerprint is (``replace(record, body=..., fingerprint="")``).
+    body_key: str = field(default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
-            self.fingerprint = fingerprint(self.headline, self.summary, self.body)
+            body = normalize_text(self.body).encode("utf-8")  # encoded once, for both
+            self.fingerprint = _fingerprint(self.headline, self.summary, body)
+            self.body_key = hashlib.sha256(body).hexdigest()
+        elif not self.body_key:
+            self.body_key = body_key(self.body)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields in documented order (a shallow copy: lists are the record's own)."""

@@ -369,3 +369,59 @@ def test_an_in_memory_archive_is_migrated_on_its_own_connection():
     assert arc.save(record()).outcome == NEW_ARTICLE
     assert arc.counts() == {"articles": 1, "versions": 1, "appearances": 1}
     arc.close()
+
+
+LONG_BODY = ("The ministry said on Monday that the new port would open next spring, after two "
+             "years of delays blamed on the contractor.\n\nOfficials expect the first ships "
+             "in April, and a second terminal is planned for the year after that.")
+MOVED = dict(url="https://arabpress.com/us-secretary-calls-china-russia-after-talks",
+             headline="US Secretary Calls China, Russia After Talks",
+             fetched_at="2025-06-21T09:00:00+00:00", page_date="2025-06-21")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_an_article_moved_to_its_new_headlines_slug_is_the_same_article(archive, batched):
+    first = archive.save(record(body=LONG_BODY, published_at="2025-06-19T08:00:00+03:00"))
+    moved = record(body=LONG_BODY, published_at="2025-06-19T08:00:00+03:00", **MOVED)
+    if batched:  # save_many: a body the archive holds goes the ORM path, which looks
+        with archive.transaction() as session:
+            (saved,) = archive.save_many(session, [(moved, None)])
+    else:
+        saved = archive.save(moved)
+    # An edit, at a new URL: a new version of the article, not a second article.
+    assert saved.outcome == NEW_VERSION and saved.article_id == first.article_id
+    assert archive.counts() == {"articles": 1, "versions": 2, "appearances": 2}
+    with archive.session() as s:
+        by_url = {a.url: a.version.headline for a in s.scalars(select(Appearance))}
+        keys = set(s.scalars(select(Version.body_key)))
+    assert by_url == {record().url: record().headline, MOVED["url"]: MOVED["headline"]}
+    assert len(keys) == 1  # one body
+
+
+@pytest.mark.parametrize("other", [
+    dict(body=LONG_BODY, published_at="2025-06-20T08:00:00+03:00"),  # published another time
+    dict(body=LONG_BODY + " A third terminal may follow.",            # another body
+         published_at="2025-06-19T08:00:00+03:00"),
+    dict(body=LONG_BODY[:150], published_at="2025-06-19T08:00:00+03:00"),  # too short to tell
+])
+def test_a_new_url_with_a_new_headline_is_a_new_article_unless_body_and_time_agree(
+        archive, other):
+    short = len(other["body"]) < 200
+    archive.save(record(body=other["body"] if short else LONG_BODY,
+                        published_at="2025-06-19T08:00:00+03:00"))
+    saved = archive.save(record(**{**MOVED, **other}))
+    assert saved.outcome == NEW_ARTICLE
+    assert archive.counts()["articles"] == 2
+
+
+def test_an_undated_page_is_never_taken_for_a_moved_article(archive):
+    # Pages that state no date and share a body (a notice, a placeholder) are not one
+    # article as surely as two published at the same instant.
+    archive.save(record(body=LONG_BODY))
+    assert archive.save(record(body=LONG_BODY, **MOVED)).outcome == NEW_ARTICLE
+    # Nor is an undated copy of a dated article's body, or the other way round.
+    dated = record(body=LONG_BODY, published_at="2025-06-19T08:00:00+03:00",
+                   **{**MOVED, "url": "https://arabpress.com/another-url",
+                      "headline": "Another Headline"})
+    assert archive.save(dated).outcome == NEW_ARTICLE
+    assert archive.counts()["articles"] == 3

@@ -676,3 +676,49 @@ def test_a_page_sent_with_a_last_modified_in_the_future_is_asked_for_again(tmp_p
                                ).fetchone()[0]
     finally:
         con.close()
+
+
+def test_an_article_moved_to_its_new_headlines_slug_stays_one_article(tmp_path):
+    # A newsroom rewrites a headline, and the article moves to the slug the new headline
+    # spells: the old URL answers 301, the sitemap names the new URL. The next run finds a
+    # new URL with a new headline and the body as it was: a new version of the article
+    # (docs/schema.md, how records are matched, rule 4), not a second article.
+    family = SiteFamily(120, seed=7)
+    moved = next(i for i in reversed(family.ids("arabpress"))  # one site's, dated
+                 if family.sites_of(i) == ("arabpress",) and family.date_kind_of(i))
+    old_url = family.article(moved).url("arabpress").split(".com", 1)[1]
+    old_headline = family.headline(moved)
+    db = tmp_path / "archive.sqlite"
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+
+        def crawl():
+            run = run_crawl("arabpress", db, tmp_path, base_url=origin)
+            assert run.stats["finish_reason"] == "finished", run.log[-2000:]
+            return run
+
+        crawl()
+        before = counts(db)
+        family.move(moved)
+        new_url = family.article(moved).url("arabpress").split(".com", 1)[1]
+        assert new_url != old_url
+        second = crawl()
+        after = counts(db)
+        third = crawl()
+    assert second.stats.get("pressarchive/stored/new_version") == 1, second.stats
+    assert second.stats.get("pressarchive/stored/new_article", 0) == 0, second.stats
+    assert after == {"articles": before["articles"], "versions": before["versions"] + 1,
+                     "appearances": before["appearances"] + 1}
+    con = sqlite3.connect(db)
+    try:
+        rows = con.execute("SELECT a.url, v.headline, a.article_id FROM appearances a "
+                           "JOIN versions v ON v.id = a.version_id WHERE a.url LIKE ? "
+                           "OR a.url LIKE ?", (f"%{old_url}", f"%{new_url}")).fetchall()
+    finally:
+        con.close()
+    assert len({article for _, _, article in rows}) == 1, rows
+    assert {url.rsplit("/", 1)[1]: headline for url, headline, _ in rows} == {
+        old_url[1:]: old_headline, new_url[1:]: family.headline(moved)}, rows
+    # Nothing more to add on the next run.
+    assert counts(db) == after
+    assert third.stats.get("pressarchive/stored/new_article", 0) == 0, third.stats

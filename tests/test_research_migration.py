@@ -6,6 +6,7 @@ import shutil
 import sqlite3
 
 from conftest import FIXTURES
+from pressarchive.record import body_key
 from pressarchive.research.search import search
 from pressarchive.research.show import show
 from pressarchive.storage import Archive
@@ -30,14 +31,20 @@ def test_an_0001_archive_upgrades_in_place_and_keeps_its_data(tmp_path):
     before = sqlite3.connect(path)
     rows_before = {t: before.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
                    for t in ("articles", "versions", "appearances")}
+    columns = {t: ", ".join(r[1] for r in before.execute(f"PRAGMA table_info({t})"))
+               for t in rows_before}
     before.close()
 
     archive = Archive(f"sqlite:///{path}")
     with archive.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() \
             == SCHEMA_HEAD
-        for table, rows in rows_before.items():
-            assert conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY id").fetchall() == rows
+        for table, rows in rows_before.items():  # the columns there were, as they were
+            assert conn.exec_driver_sql(
+                f"SELECT {columns[table]} FROM {table} ORDER BY id").fetchall() == rows
+        # Migration 0009 gave every version the key of its body.
+        keys = conn.exec_driver_sql("SELECT body, body_key FROM versions").fetchall()
+        assert len(keys) == 4 and all(key == body_key(body) for body, key in keys)
         assert conn.exec_driver_sql("SELECT count(*) FROM search_index").scalar() == 4
     assert archive.counts() == {"articles": 3, "versions": 4, "appearances": 4}
 

@@ -514,3 +514,24 @@ def test_an_advance_that_does_not_fit_changes_nothing(monkeypatch):
         fam.advance(30)
     assert (fam.state(), fam.edits(), fam.plan_advance(1)) == before
     assert fam.advance(1)["new"]  # and the family still advances normally
+
+
+def test_a_moved_article_answers_at_its_new_slug_and_its_old_one_redirects_there():
+    fam = SiteFamily(120, seed=5)
+    i = next(i for i in fam.ids("arabpress") if fam.sites_of(i) == ("arabpress",))
+    old_slug, old_headline = fam.slug(i), fam.headline(i)
+    body = fam.article(i, "arabpress").body_text
+    month = next(m for m in fam.months("arabpress") if i in fam.month_ids("arabpress", m))
+    fam.move(i)
+    new_slug = fam.slug(i)
+    assert new_slug != old_slug and fam.headline(i) != old_headline
+    assert fam.article(i, "arabpress").body_text == body  # the body stays
+    moved = render_page(fam, "arabpress", f"/{old_slug}")
+    assert (moved.status, moved.location) == (301, f"https://arabpress.com/{new_slug}")
+    page = html(fam, "arabpress", f"/{new_slug}")
+    assert fam.headline(i) in page and f'href="https://arabpress.com/{new_slug}"' in page
+    sitemap = render_page(fam, "arabpress", f"/sitemaps/{month}.xml").body.decode()
+    assert f"/{new_slug}</loc>" in sitemap and f"/{old_slug}</loc>" not in sitemap
+    fam.edit(i, "headline")  # a later headline edit keeps the new slug, as any edit does
+    assert fam.slug(i) == new_slug and fam.find(new_slug) == i
+    assert render_page(fam, "arabpress", f"/{old_slug}").status == 301

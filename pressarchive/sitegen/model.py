@@ -140,6 +140,9 @@ class SiteFamily:
         self._spacing = span_days * 86400 / articles
         self._days: list[tuple[int, int, int]] = []  # (first id, count, midnight ts) per advance
         self._edits: dict[int, list[Edit]] = {}
+        # Articles moved to the slug of their edited headline (``move``): the headline tail
+        # their slug spells now, and the slugs each had before, which answer with a 301.
+        self._moved: dict[int, tuple[int | None, list[str]]] = {}
         self._index: dict[tuple[str, str | None], array] | None = None
         self._indexed = 0
         self._cache: OrderedDict[tuple[int, int], Article] = OrderedDict()
@@ -222,9 +225,13 @@ class SiteFamily:
         return text if tail is None else f"{text} {W.TAILS[tail]}"
 
     def slug(self, i: int) -> str:
+        """The article's slug: the one its first headline spells, or, once it has been moved
+        (``move``), the one its current headline spells."""
         p, a, v, t = self.digits_of(i)
         h2 = self._h2(i)
         tail = None if ((h2 >> 24) & 0xFF) >= 200 else (h2 >> 16) & 0xF  # the original one
+        if i in self._moved:
+            tail = self._moved[i][0]
         if self.language_of(i) == "ar":
             parts = [W.AR_VERBS[v][1], W.AR_ACTORS[a][1], W.AR_TOPICS[t][1], "fi",
                      W.AR_PLACES[p][1]]
@@ -261,6 +268,25 @@ class SiteFamily:
                         site is None or site in self.sites_of(i)):
                     return i
         return None
+
+    def moved_from(self, slug: str, site: str | None = None) -> int | None:
+        """The id of the article that had this slug before it was moved (``move``), or
+        None."""
+        for i, (_, before) in self._moved.items():
+            if slug.lower() in before and (site is None or site in self.sites_of(i)):
+                return i
+        return None
+
+    def move(self, i: int, at: dt.datetime | None = None) -> None:
+        """Edit article ``i``'s headline today (as ``edit``) and move it to the slug its new
+        headline spells, as a newsroom's system does when a headline is rewritten: its old
+        URL answers with a 301 to the new one, and the sitemaps, listings and its canonical
+        link name the new one. Its body and publication time stay; a later headline edit
+        (``advance``) keeps the new slug, as an edit does any slug."""
+        with self.lock:
+            before = self.slug(i)
+            self.edit(i, "headline", at)
+            self._moved[i] = (self._tail_of(i), self._moved.get(i, (None, []))[1] + [before])
 
     def published(self, i: int) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.published_ts(i), UTC)

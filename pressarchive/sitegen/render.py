@@ -536,6 +536,8 @@ def _route(fam: SiteFamily, site: str, path: str, query: str, origin: str,
         if head == "videos":
             return render_videos(fam, site)
         i = fam.find(head, site)
+        if i is None and (i := fam.moved_from(head, site)) is not None:
+            return Page(301, HTML, b"", "redirect", location=f"{origin}/{fam.slug(i)}{qs}")
         return render_article(fam, site, i) if i is not None else None
     if head == "section" and (n == 2 or (n == 4 and parts[2] == "page" and parts[3].isdigit())):
         return render_section(fam, site, parts[1], int(parts[3]) if n == 4 else 1)

@@ -89,7 +89,7 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
 
 
 # The newest migration in pressarchive/migrations/versions (a test holds the two together).
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -201,6 +201,19 @@ def _family(site: str) -> set[str]:
     if not profile:
         return {site}
     return {s.slug for s in SITES.values() if s.family == profile.family}
+
+
+# The shortest body (in characters) by which an article moved to another URL is
+# told (Archive._moved_article): shorter ones (a caption, a line of a live page) are too
+# alike from one article to another.
+MOVED_BODY_MIN = 200
+
+
+def _body_key(record: Record) -> str | None:
+    """``body_key`` of the record's body, or None when it cannot tell a move (a body too
+    short, or no publication time: Archive._moved_article)."""
+    return record.body_key if record.published_at and len(record.body) >= MOVED_BODY_MIN \
+        else None
 
 
 class RacedError(RuntimeError):
@@ -340,6 +353,13 @@ class Archive:
             .where(Version.fingerprint.in_({r.fingerprint for r in records})))}
         slugs = set(session.scalars(select(Article.slug).where(
             Article.slug.in_(set(slugs_of)))))
+        # A body the archive holds already may be an article moved to this URL (_save's
+        # _moved_article): such a record goes the ORM path, which looks.
+        bodies_of = [_body_key(record) for record in records]
+        unknown = {key for record, key in zip(records, bodies_of)
+                   if key and record.fingerprint not in versions}
+        bodies = set(session.scalars(select(Version.body_key).where(
+            Version.body_key.in_(unknown)))) if unknown else set()
         appearances = {}
         for site in {r.site for r in records}:
             urls = {r.url for r in records if r.site == site}
@@ -351,7 +371,8 @@ class Archive:
                 appearances[(site, row.url)] = row
         keys = [[("version", record.fingerprint), ("slug", slug), ("url", record.site, record.url)]
                 + ([("fetch", fetch.site, fetch.url)] if fetch else [])
-                for (record, fetch), slug in zip(entries, slugs_of)]
+                + ([("body", body)] if body else [])
+                for (record, fetch), slug, body in zip(entries, slugs_of, bodies_of)]
         counts = Counter(key for item_keys in keys for key in item_keys)
         for i, (record, item_keys) in enumerate(zip(records, keys)):
             if any(counts[key] > 1 for key in item_keys):
@@ -359,7 +380,8 @@ class Archive:
             version = versions.get(record.fingerprint)
             appearance = appearances.get((record.site, record.url))
             if version is None:
-                if appearance is None and slugs_of[i] not in slugs:
+                if appearance is None and slugs_of[i] not in slugs \
+                        and bodies_of[i] not in bodies:
                     plan.fresh.append(i)
             elif self._gaps(version, record):
                 continue  # the ORM path fills the version in
@@ -481,12 +503,16 @@ class Archive:
             appearance_was_there = appearance is not None
             as_held = version is not None and appearance_was_there \
                 and appearance.version_id == version.id
+            moved = False
             if version is not None:
                 article = version.article
             elif appearance is not None:
                 article = appearance.article
             else:
                 article = self._same_article_elsewhere(session, record)
+                if article is None:
+                    article = self._moved_article(session, record)
+                    moved = article is not None
             if article is None:
                 article = Article(slug=slug_key(record.url), first_seen=seen, last_seen=seen)
                 session.add(article)
@@ -507,7 +533,7 @@ class Archive:
                 # A known article at a new site or URL, whether its copy there is one the
                 # archive holds or differs (a sister site's own wording): no edit, so not
                 # counted as changed (crawl_runs.changed), though a version is added.
-                if outcome in (UNCHANGED, NEW_VERSION):
+                if outcome in (UNCHANGED, NEW_VERSION) and not moved:
                     outcome = NEW_APPEARANCE
             elif appearance.article is not article:
                 # The URL now carries content that another article already has.
@@ -552,6 +578,28 @@ class Archive:
                    Appearance.site.in_(_family(record.site)))
             .limit(1))
 
+    def _moved_article(self, session: Session, record: Record) -> Article | None:
+        """An article moved to this URL: one the family shows elsewhere with a version of
+        the same body (``record.body_key``, at least MOVED_BODY_MIN characters) and the same
+        publication time. A page that states none is never taken for a moved one: pages
+        without a date that share a body (a notice, a placeholder) are not one article as
+        surely as two that were published at the same instant. A newsroom that rewrites a headline often moves
+        the article to the slug the new headline spells, with a 301 from the old URL: new
+        fingerprint, new URL, new slug, and the body as it was. A redirect alone is never
+        taken for a move (a page may redirect to another story)."""
+        key = _body_key(record)
+        if key is None or not record.published_at:
+            return None
+        return session.scalar(
+            select(Article)
+            .join(Version, Version.article_id == Article.id)
+            .join(Appearance, Appearance.article_id == Article.id)
+            .where(Version.body_key == key,
+                   # the same instant, however the pages write it
+                   Version.published_utc == stored_time(record.published_at),
+                   Appearance.site.in_(_family(record.site)))
+            .order_by(Article.id).limit(1))
+
     @classmethod
     def _new_version(cls, record: Record, seen: dt.datetime | None) -> Version:
         return Version(**cls._version_values(record, seen))
@@ -562,7 +610,7 @@ class Archive:
 
         return dict(
             fingerprint=record.fingerprint, headline=record.headline, summary=record.summary,
-            body=record.body, published_at=record.published_at,
+            body=record.body, body_key=record.body_key, published_at=record.published_at,
             published_utc=stored_time(record.published_at), modified_at=record.modified_at,
             language=record.language, authors=record.authors, section=record.section,
             images=record.images, sources=record.sources, extractor_version=EXTRACTOR_VERSION,

@@ -37,6 +37,9 @@ class Version(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"), index=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    # SHA-256 of the body alone (record.body_key): an article moved to a new URL with a new
+    # headline is found by it (docs/schema.md, how records are matched, rule 4).
+    body_key: Mapped[str | None] = mapped_column(String(64), index=True)
     headline: Mapped[str] = mapped_column(Text)
     summary: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
