@@ -75,17 +75,22 @@ class Record:
     sources: dict[str, str | None] = field(default_factory=dict)
     fingerprint: str = ""
     # ``body_key`` of the body: not a field of the contract (RECORD_FIELDS), the archive's
-    # (versions.body_key); taken with the fingerprint, from the body normalized once, and
-    # again whenever the fingerprint is (``replace(record, body=..., fingerprint="")``).
-    body_key: str = field(default="", repr=False, compare=False)
+    # (versions.body_key). Taken with the fingerprint, from the body normalized once, or when
+    # first asked for; never passed in, so that a record made by ``dataclasses.replace``
+    # (another body) has its own.
+    _body_key: str = field(default="", init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
             body = normalize_text(self.body).encode("utf-8")  # encoded once, for both
             self.fingerprint = _fingerprint(self.headline, self.summary, body)
-            self.body_key = hashlib.sha256(body).hexdigest()
-        elif not self.body_key:
-            self.body_key = body_key(self.body)
+            self._body_key = hashlib.sha256(body).hexdigest()
+
+    @property
+    def body_key(self) -> str:
+        if not self._body_key:
+            self._body_key = body_key(self.body)
+        return self._body_key
 
     def to_dict(self) -> dict[str, Any]:
         """The fields in documented order (a shallow copy: lists are the record's own)."""

@@ -203,17 +203,23 @@ def _family(site: str) -> set[str]:
     return {s.slug for s in SITES.values() if s.family == profile.family}
 
 
-# The shortest body (in characters) by which an article moved to another URL is
-# told (Archive._moved_article): shorter ones (a caption, a line of a live page) are too
-# alike from one article to another.
-MOVED_BODY_MIN = 200
+# The shortest body (in characters) by which an article moved to another URL is told
+# (Archive._moved_article): shorter ones (a caption, a paywall's or a live page's notice) are
+# too alike from one article to another.
+MOVED_BODY_MIN = 500
 
 
 def _body_key(record: Record) -> str | None:
-    """``body_key`` of the record's body, or None when it cannot tell a move (a body too
-    short, or no publication time: Archive._moved_article)."""
-    return record.body_key if record.published_at and len(record.body) >= MOVED_BODY_MIN \
-        else None
+    """``body_key`` of the record's body, or None when it cannot tell a move
+    (Archive._moved_article): a body too short, or no publication time of day."""
+    if len(record.body) < MOVED_BODY_MIN or not record.published_at:
+        return None
+    try:
+        published = dt.datetime.fromisoformat(record.published_at)
+    except ValueError:
+        return None
+    # A date alone is read as its midnight: every article of that day would share the time.
+    return record.body_key if published.time() != dt.time(0) else None
 
 
 class RacedError(RuntimeError):
@@ -511,8 +517,7 @@ class Archive:
             else:
                 article = self._same_article_elsewhere(session, record)
                 if article is None:
-                    article = self._moved_article(session, record)
-                    moved = article is not None
+                    article, moved = self._moved_article(session, record)
             if article is None:
                 article = Article(slug=slug_key(record.url), first_seen=seen, last_seen=seen)
                 session.add(article)
@@ -578,27 +583,34 @@ class Archive:
                    Appearance.site.in_(_family(record.site)))
             .limit(1))
 
-    def _moved_article(self, session: Session, record: Record) -> Article | None:
-        """An article moved to this URL: one the family shows elsewhere with a version of
+    def _moved_article(self, session: Session, record: Record) -> tuple[Article | None, bool]:
+        """An article moved to this URL: the one article the family shows with a version of
         the same body (``record.body_key``, at least MOVED_BODY_MIN characters) and the same
-        publication time. A page that states none is never taken for a moved one: pages
-        without a date that share a body (a notice, a placeholder) are not one article as
-        surely as two that were published at the same instant. A newsroom that rewrites a headline often moves
-        the article to the slug the new headline spells, with a 301 from the old URL: new
-        fingerprint, new URL, new slug, and the body as it was. A redirect alone is never
-        taken for a move (a page may redirect to another story)."""
+        publication time (a time of day, not a date alone); and whether it was moved on this
+        record's site (an appearance there: an edit) or is a sister site's copy under that
+        site's own slug and headline (not an edit). A newsroom that rewrites a headline often
+        moves the article to the slug the new headline spells, with a 301 from the old URL:
+        new fingerprint, new URL, new slug, and the body as it was. None when two articles or
+        more share that body and time (a notice, a batch imported at one time); a page with
+        no such time is never taken for a moved one; a redirect alone is never taken for a
+        move (a page may redirect to another story)."""
         key = _body_key(record)
-        if key is None or not record.published_at:
-            return None
-        return session.scalar(
-            select(Article)
+        if key is None:
+            return None, False
+        found = session.scalars(
+            select(Article.id).distinct()
             .join(Version, Version.article_id == Article.id)
             .join(Appearance, Appearance.article_id == Article.id)
             .where(Version.body_key == key,
                    # the same instant, however the pages write it
                    Version.published_utc == stored_time(record.published_at),
                    Appearance.site.in_(_family(record.site)))
-            .order_by(Article.id).limit(1))
+            .limit(2)).all()
+        if len(found) != 1:
+            return None, False
+        on_site = session.scalar(select(Appearance.id).where(
+            Appearance.article_id == found[0], Appearance.site == record.site).limit(1))
+        return session.get(Article, found[0]), on_site is not None
 
     @classmethod
     def _new_version(cls, record: Record, seen: dt.datetime | None) -> Version:
