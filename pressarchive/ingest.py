@@ -149,8 +149,7 @@ class Ingester:
         for i, fetch in zip(not_articles, fetches):
             out[i] = _soft_404(read[i][0], read[i][1], (fetch.site, fetch.url) in gone)
         crawlstate.note_not_modified(session, [_not_modified(item) for item, outcome in read
-                                               if outcome.kind == NOT_MODIFIED],
-                                     self.revisit_hours)
+                                               if outcome.kind == NOT_MODIFIED])
         for i, (item, outcome) in enumerate(read):
             if outcome.kind not in (STORED, NOT_ARTICLE, NOT_MODIFIED):
                 out[i] = self._write(session, item, outcome)
@@ -168,7 +167,7 @@ class Ingester:
                                     crawlstate.stored_time(item.failed_at), retry=item.retry,
                                     role=item.role)
         elif outcome.kind == NOT_MODIFIED:
-            crawlstate.note_not_modified(session, [_not_modified(item)], self.revisit_hours)
+            crawlstate.note_not_modified(session, [_not_modified(item)])
         elif outcome.kind == NOT_ARTICLE:
             # Listings are expected on every crawl: remembered with their validators, so that
             # the next run can ask for them conditionally; a soft 404 is a failure.
@@ -186,9 +185,6 @@ class Ingester:
         if self.revisit_hours:
             fetch.quiet_checks = crawlstate.checks_for_age(
                 content_age(item.record, fetch.last_modified), self.revisit_hours)
-            dated = content_age(item.record)  # by the article's own dates alone
-            if dated is not None:
-                fetch.age_checks = crawlstate.checks_for_age(dated, self.revisit_hours)
         return fetch
 
     def _record(self, record, saved) -> dict:

@@ -793,66 +793,6 @@ def test_a_first_fetch_counts_the_checks_its_content_s_age_stands_for():
     archive.close()
 
 
-def test_no_check_counts_a_page_past_what_its_articles_age_allows():
-    # A young article's wait doubled with each unchanged check (20, 40, 80, 160 hours), so an
-    # article checked four times in its first week waited a week for its next check, its
-    # corrections with it (a soak's find). Now no check, a fetch that finds it as held or a
-    # 304, counts it past AHEAD_RUNS and the checks its own dates' age stands for
-    # (checks_for_age: the wait within a tenth of the age); one with no date is not held.
-    import datetime as dt
-    from dataclasses import replace
-
-    archive, url, record, fetch = port_reopens()
-    record = replace(record, published_at="2025-06-18T10:00:00+03:00", fingerprint="")
-
-    def checks(of: str = url) -> int:
-        with archive.session() as session:
-            return session.scalar(select(Page.unchanged_checks).where(Page.url == of))
-
-    def fetched(day: int, age_checks: int | None, where: str = url) -> None:
-        archive.save(replace(record, url=where, fetched_at=f"2025-06-{day}T10:00:00+00:00"),
-                     replace(fetch, url=where, fetched_at=dt.datetime(2025, 6, day, 10),
-                             age_checks=age_checks, quiet_checks=age_checks or 0))
-
-    def answered(day: int, where: str = url) -> None:  # day: of June, or after it
-        with archive.transaction() as session:
-            crawlstate.note_not_modified(session, [crawlstate.NotModified(
-                site="arabpress", url=where,
-                when=dt.datetime(2025, 6, 1, 10) + dt.timedelta(days=day - 1))], 20.0)
-
-    for day in (20, 21, 22):  # found, then as held twice: AHEAD_RUNS
-        fetched(day, 0)
-    assert checks() == crawlstate.AHEAD_RUNS
-    fetched(23, 0)  # days old: held there by fetches and 304s alike
-    assert checks() == crawlstate.AHEAD_RUNS
-    answered(24)
-    assert checks() == crawlstate.AHEAD_RUNS
-    # 304s a month on: the age allows one doubling (400 hours), two months on two (800).
-    answered(20 + 30)
-    assert checks() == crawlstate.AHEAD_RUNS + 1
-    for day in (20 + 60, 20 + 61):
-        answered(day)
-    assert checks() == crawlstate.AHEAD_RUNS + 2
-    # A fetch whose article states no date (age_checks None): every check counts. (A 304
-    # reads the dates of the version its URL holds, here the dated one: held back.)
-    undated = url + "-undated"
-    for day in (20, 21, 22, 23, 24):
-        fetched(day, None, undated)
-    assert checks(undated) == 4
-    answered(25, undated)
-    assert checks(undated) == crawlstate.AHEAD_RUNS
-    # The cap by the dates of the version the URL holds: a 304 where none is known counts.
-    assert crawlstate.age_cap(None, None, dt.datetime(2025, 6, 20), 20.0) \
-        == crawlstate.NO_CAP
-    assert crawlstate.age_cap("2025-06-01", "not a date", dt.datetime(2025, 6, 20), 20.0) \
-        == crawlstate.NO_CAP  # no offset, none readable
-    assert crawlstate.age_cap("2025-01-01T00:00:00+00:00", "2025-06-19T00:00:00+00:00",
-                              dt.datetime(2025, 6, 20), 20.0) == crawlstate.AHEAD_RUNS
-    assert crawlstate.age_cap("2025-06-19T00:00:00+00:00", None, dt.datetime(2025, 6, 20),
-                              0.0) == crawlstate.NO_CAP  # no revisits, no cap
-    archive.close()
-
-
 def test_a_crawl_stores_old_articles_at_the_checks_their_age_stands_for(tmp_path):
     # End to end, through the ingest worker: after a first crawl of a generated site, an
     # article published long before the masthead's day starts at the longest wait's count,

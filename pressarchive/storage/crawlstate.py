@@ -8,11 +8,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, case, false, func, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..lastmods import http_date
-from .models import Appearance, CrawlRun, Page, SiteValidators, Version
+from .models import Appearance, CrawlRun, Page, SiteValidators
 
 # A URL that failed this many runs in a row is no longer retried on its own (a listing or
 # sitemap that links to it still brings it back).
@@ -70,9 +70,6 @@ class Fetch:
     # The unchanged checks the age of the copy's content stands for (``checks_for_age``):
     # where the first article fetched at a URL starts (``_fetched``).
     quiet_checks: int = 0
-    # The same, by the article's own dates alone (None: it states none that can be read):
-    # no check counts a page past them, on top of AHEAD_RUNS (``_fetched``, ``age_cap``).
-    age_checks: int | None = None
 
 
 @dataclass
@@ -120,8 +117,6 @@ def _fetched(fetch: Fetch, article_id: int | None, known: Any = None) -> dict[st
         unchanged = 0
     elif fetch.as_held and known is not None:
         unchanged = (known.unchanged_checks or 0) + 1 + lacking
-        if fetch.age_checks is not None:
-            unchanged = min(unchanged, AHEAD_RUNS + fetch.age_checks)
     elif known is None or getattr(known, "article_id", None) is None:
         unchanged = fetch.quiet_checks + lacking
     else:
@@ -332,17 +327,14 @@ class NotModified(NamedTuple):
     stamped: bool = False  # the sitemap's lastmods are the time it was made (Fetch.stamped)
 
 
-def note_not_modified(session: Session | Connection, answers: list[NotModified],
-                      hours: float = 0.0) -> None:
+def note_not_modified(session: Session | Connection, answers: list[NotModified]) -> None:
     """304s: their pages' last-seen times move on (and their articles' appearances on the
     site), with the lastmod that led to each; unknown URLs are left out. A statement per
     table, or two, however many answers: an unchanged rerun of a site whose sitemaps say
     nothing is thousands of them. The validators a 304 gives replace those recorded: the
     site says the copy held is its current one, and these describe it (a copy recorded with
     a Last-Modified older than its sitemap lastmod, answered 304 by its ETag, would otherwise
-    never vouch for that lastmod, and be asked for on every run). Each counts one more
-    unchanged check, up to what the age of the version held at that URL allows
-    (``age_cap``, with revisits starting at ``hours``; 0: no cap)."""
+    never vouch for that lastmod, and be asked for on every run)."""
     table = Page.__table__
     # Answers for one page (the same URL twice in a batch) as one after the other: the last
     # one's time, the last lastmod given.
@@ -360,29 +352,22 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified],
     # Core statements, which do not flush the session: the callers note 304s before any
     # other change in the transaction (Ingester._write_batch) or alone (_write_alone).
     known: dict[tuple[str, str], Any] = {}
-    appearances, versions = Appearance.__table__, Version.__table__
     for site in {answer.site for answer in answers}:
         urls = list({answer.url for answer in answers if answer.site == site})
         for start in range(0, len(urls), 500):
-            # With the dates of the version held at that URL (its appearance's), for the cap.
-            for row in session.execute(
-                    select(table.c.id, table.c.url, table.c.article_id,
-                           versions.c.published_at, versions.c.modified_at)
-                    .select_from(table.outerjoin(appearances, and_(
-                        appearances.c.site == table.c.site, appearances.c.url == table.c.url))
-                        .outerjoin(versions, versions.c.id == appearances.c.version_id))
-                    .where(table.c.site == site, table.c.url.in_(urls[start:start + 500]))):
+            for row in session.execute(select(table.c.id, table.c.url, table.c.article_id)
+                                       .where(table.c.site == site,
+                                              table.c.url.in_(urls[start:start + 500]))):
                 known[(site, row.url)] = row
     plain, listed, seen, stamped = [], [], [], []
     for answer in answers:
         row = known.get((answer.site, answer.url))
         if row is None:
             continue
-        cap = age_cap(row.published_at, row.modified_at, answer.when, hours)
         if answer.stamped:
-            stamped.append({"page_id": row.id, "cap": cap})
+            stamped.append({"page_id": row.id})
         values = {"page_id": row.id, "when": answer.when, "page_etag": answer.etag,
-                  "page_modified": answer.last_modified, "cap": cap}
+                  "page_modified": answer.last_modified}
         if answer.lastmod:
             listed.append({**values, "page_lastmod": answer.lastmod,
                            "page_sitemap": answer.sitemap})
@@ -394,7 +379,7 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified],
     # A validator the 304 did not give keeps the one recorded (coalesce).
     fetched = update(table).where(table.c.id == bindparam("page_id")).values(
         last_fetched=bindparam("when"), failures=0, last_error=None,
-        unchanged_checks=_capped(table.c.unchanged_checks + 1),
+        unchanged_checks=table.c.unchanged_checks + 1,
         etag=func.coalesce(bindparam("page_etag"), table.c.etag),
         last_modified=func.coalesce(bindparam("page_modified"), table.c.last_modified))
     if plain:
@@ -405,7 +390,7 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified],
     if stamped:  # as a fetch from a stamped sitemap counts (_fetched): the checks lacking
         session.execute(update(table).where(table.c.id == bindparam("page_id"),
                                             table.c.lastmod_ahead < AHEAD_RUNS)
-                        .values(lastmod_ahead=AHEAD_RUNS, unchanged_checks=_capped(
+                        .values(lastmod_ahead=AHEAD_RUNS, unchanged_checks=(
                             table.c.unchanged_checks + AHEAD_RUNS - table.c.lastmod_ahead)),
                         stamped)
     if seen:
@@ -415,36 +400,6 @@ def note_not_modified(session: Session | Connection, answers: list[NotModified],
             appearances.c.site == bindparam("on_site"),
             appearances.c.last_seen < bindparam("when")).values(last_seen=bindparam("when")),
             seen)
-
-
-# A cap that holds nothing back: a count no page reaches (checks_for_age stops at 32).
-NO_CAP = 1 << 20
-
-
-def _capped(count: Any) -> Any:
-    """``count`` (an SQL expression), at most the statement's ``cap`` parameter."""
-    return case((count > bindparam("cap"), bindparam("cap")), else_=count)
-
-
-def age_cap(published_at: str | None, modified_at: str | None, when: dt.datetime,
-            hours: float) -> int:
-    """The most unchanged checks (``Page.unchanged_checks``) a 304 at ``when`` (naive UTC)
-    leaves a page at whose version held was published, or last modified, at those times
-    (ISO 8601 with an offset, as the page stated them): AHEAD_RUNS and the checks its age
-    stands for (``checks_for_age``), as a full fetch finds (``Fetch.age_checks``); NO_CAP
-    when neither time can be read so, or revisits do not grow from ``hours``."""
-    changed = []
-    for stamp in (published_at, modified_at):
-        try:
-            value = dt.datetime.fromisoformat(stamp) if stamp else None
-        except ValueError:
-            continue
-        if value is not None and value.tzinfo is not None:
-            changed.append(value.astimezone(dt.timezone.utc).replace(tzinfo=None))
-    if not hours > 0 or not changed:
-        return NO_CAP
-    age = max(0.0, (when - max(changed)).total_seconds() / 3600.0)
-    return AHEAD_RUNS + checks_for_age(age, hours)
 
 
 def note_failure(session: Session, site: str, url: str, error: str, when: dt.datetime,
@@ -530,9 +485,7 @@ def revisit_wait(checks: int, hours: float, max_hours: float = 0.0) -> float:
     ``unchanged_checks``: ``hours`` up to AHEAD_RUNS of them, then doubled for each one
     more, up to ``max_hours`` (no growth when that is ``hours`` or less). A page unchanged
     for long is revisited the less often (20, 40, 80, then 160 hours apart, with the
-    defaults); one found changed starts again at ``hours``. Its count never goes past what
-    its article's age allows (``Fetch.age_checks``, ``age_cap``): a young article is
-    checked every ``hours`` however often it was found unchanged."""
+    defaults); one found changed starts again at ``hours``."""
     if not 0 < hours < max_hours:
         return min(hours, LONGEST_WAIT)
     return min(hours * 2.0 ** min(max(0, checks - AHEAD_RUNS), 32), max_hours, LONGEST_WAIT)
