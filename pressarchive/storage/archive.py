@@ -209,7 +209,7 @@ def _family(site: str) -> set[str]:
 MOVED_BODY_MIN = 500
 
 
-def _body_key(record: Record) -> str | None:
+def _move_key(record: Record) -> str | None:
     """``body_key`` of the record's body, or None when it cannot tell a move
     (Archive._moved_article): a body too short, or no publication time of day."""
     if len(record.body) < MOVED_BODY_MIN or not record.published_at:
@@ -361,7 +361,7 @@ class Archive:
             Article.slug.in_(set(slugs_of)))))
         # A body the archive holds already may be an article moved to this URL (_save's
         # _moved_article): such a record goes the ORM path, which looks.
-        bodies_of = [_body_key(record) for record in records]
+        bodies_of = [_move_key(record) for record in records]
         unknown = {key for record, key in zip(records, bodies_of)
                    if key and record.fingerprint not in versions}
         bodies = set(session.scalars(select(Version.body_key).where(
@@ -594,7 +594,7 @@ class Archive:
         more share that body and time (a notice, a batch imported at one time); a page with
         no such time is never taken for a moved one; a redirect alone is never taken for a
         move (a page may redirect to another story)."""
-        key = _body_key(record)
+        key = _move_key(record)
         if key is None:
             return None, False
         found = session.scalars(
