@@ -252,10 +252,10 @@ def _settings_given(overrides: tuple[str, ...], sites: tuple[str, ...]) -> dict[
 
 def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None) -> int:
     """Print the latest runs (or those ``ids``), oldest first; return how many did not
-    finish."""
+    finish, or finished with pages an error of ours kept out of the archive."""
     from sqlalchemy import select
 
-    from .crawl import FINISHED
+    from .crawl import FINISHED, INGEST_ERROR
     from .storage import Archive
     from .storage.models import CrawlRun
 
@@ -272,7 +272,8 @@ def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None
                    f"{run.new} new, {run.appeared} at new URLs, {run.changed} changed, "
                    f"{run.unchanged} unchanged, {run.not_modified} not modified, "
                    f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
-    return sum(1 for r in runs if r.finish_reason not in FINISHED)
+    return sum(1 for r in runs
+               if r.finish_reason not in FINISHED or r.errors.get(INGEST_ERROR))
 
 
 @main.command()

@@ -407,6 +407,15 @@ class RunRecorder:
         # finish_reason stays "finished" for a site_unreadable run).
         self.crawler.stats.set_value("pressarchive/run_reason", reason)
         errors = _by_suffix(stats, "pressarchive/failed/")
+        if lost := lost_pages(stats):
+            # Pages fetched that a fault of ours kept out of the archive (their tracebacks
+            # are in the log): counted as failed, since the next run fetches them again (no
+            # crawl state was written for them), and the run exits 1 (``lost_pages``).
+            errors[INGEST_ERROR] = lost
+            counts["failed"] += lost
+            logger.error("%d pages of %s could not be archived (an error in pressarchive: see "
+                         "the tracebacks above); the next run fetches them again", lost,
+                         _site_of(spider))
         drops = _by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
             session, self.run_id, _utcnow(), reason, counts, errors, drops))
@@ -550,6 +559,14 @@ def _cpu_seconds() -> float:
 # Scrapy's closespider_errorcount and closespider_timeout_no_item among them (too many errors, a
 # crawl that stalled).
 FINISHED = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
+# The error kind a run records for pages that an error in the ingester kept out of the archive.
+INGEST_ERROR = "ingest_error"
+
+
+def lost_pages(stats: dict[str, Any]) -> int:
+    """How many pages a run fetched that an error of the ingester's (a bug) kept out of the
+    archive: a run that finished with any is no success (its crawl commands exit 1)."""
+    return int(stats.get("pressarchive/ingest_errors", 0))
 
 
 def run_reason(stats: dict[str, Any]) -> str | None:

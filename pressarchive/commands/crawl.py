@@ -2,9 +2,10 @@
 
 - it exits 1 when the run did not finish (a finish reason other than ``finished`` or a page,
   item or time budget: robots.txt unavailable, an archive that cannot be written, the ingest
-  worker dead, another run still going, SIGTERM...). Scrapy's exits 0 whatever the reason, so
-  a cron job or a systemd unit that runs ``scrapy crawl`` itself would never hear of a run
-  that failed;
+  worker dead, another run still going, SIGTERM...), or when pages it fetched could not be
+  archived for an error of ours (``ingest_error``, a bug). Scrapy's exits 0 whatever the
+  reason, so a cron job or a systemd unit that runs ``scrapy crawl`` itself would never hear
+  of a run that failed;
 - it opens the archive (ARCHIVE_URL), migrating it if need be, before the crawl starts: one
   that cannot be opened (a wrong path, a stranger's file, a database out of reach) is one line
   and exit 1, where the crawl would have logged a traceback from each part that uses it."""
@@ -16,7 +17,7 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from pressarchive.crawl import FINISHED, run_reason, write_not_started
+from pressarchive.crawl import FINISHED, lost_pages, run_reason, write_not_started
 from pressarchive.storage import archive_problem, archive_url
 
 
@@ -40,7 +41,8 @@ class Command(ScrapyCrawl):
                 return
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
-            if run_reason(self.crawler.stats.get_stats()) not in FINISHED:
+            stats = self.crawler.stats.get_stats()
+            if run_reason(stats) not in FINISHED or lost_pages(stats):
                 self.exitcode = 1
 
 
