@@ -21,7 +21,7 @@ from scrapy.extensions.throttle import AutoThrottle as ScrapyAutoThrottle
 from scrapy.statscollectors import MemoryStatsCollector
 
 from .storage import Archive, archive_url, crawlstate, unwritable
-from .storage.archive import sqlite_file
+from .storage.archive import sqlite_file, take_run_lock
 from .urls import canonical_url
 
 try:
@@ -277,14 +277,17 @@ class RunLock:
     marks ``interrupted`` the earlier runs of its site that were recorded as started and never
     ended: none of them can still be going, so they were killed.
 
-    Only SQLite files are locked: an in-memory archive is the run's own, and a server
-    database (PostgreSQL) may be written from several machines, which a file on one of them
-    cannot guard. Such runs log that they are not locked. ``RUN_LOCK = False`` turns the lock
+    A PostgreSQL archive may be written from several machines, which a file on one of them
+    cannot guard: there the lock is the database's own, a session advisory lock held by a
+    connection of the run's (``storage.archive.take_run_lock``), which the server lets go
+    of when the connection ends, however its process ends. Other archives (in memory: the
+    run's own) are not locked, and their runs log so. ``RUN_LOCK = False`` turns the lock
     off (crawls that share one site's frontier on purpose)."""
 
     def __init__(self, crawler):
         self.crawler = crawler
         self.file: IO[str] | None = None  # the lock file, open while this run holds it
+        self.connection: Any = None  # on PostgreSQL, the connection that holds the lock
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -299,21 +302,30 @@ class RunLock:
 
     def spider_opened(self, spider) -> None:
         site = _site_of(spider)
-        path = lock_path(self.crawler.settings.get("ARCHIVE_URL"), site)
-        if path is None:
-            logger.info("runs of %s are not locked: the archive is not a SQLite file", site)
+        url = archive_url(self.crawler.settings.get("ARCHIVE_URL"))
+        path = lock_path(url, site)
+        if url.startswith("postgresql"):
+            self.connection, holder = take_run_lock(shared_archive(self.crawler).engine, site)
+            if self.connection is None:
+                logger.warning("another run of %s is still going on this archive (%s): this "
+                               "run stops without fetching anything", site, holder)
+                raise CloseSpider("already_running")
+        elif path is None:
+            logger.info("runs of %s are not locked: the archive is neither a SQLite file nor "
+                        "PostgreSQL", site)
             return
-        try:
-            self.file, holder = take_lock(path)
-        except OSError as exc:  # a folder gone, or not writable: the run goes on, unlocked
-            logger.warning("runs of %s are not locked: %s", site, exc)
-            return
-        if self.file is None:
-            logger.warning("another run of %s is still going on this archive (%s; lock %s): "
-                           "this run stops without fetching anything", site,
-                           holder or "holder unknown", path)
-            raise CloseSpider("already_running")
-        hold_lock(self.file)
+        else:
+            try:
+                self.file, holder = take_lock(path)
+            except OSError as exc:  # a folder gone, or not writable: the run goes on, unlocked
+                logger.warning("runs of %s are not locked: %s", site, exc)
+                return
+            if self.file is None:
+                logger.warning("another run of %s is still going on this archive (%s; lock "
+                               "%s): this run stops without fetching anything", site,
+                               holder or "holder unknown", path)
+                raise CloseSpider("already_running")
+            hold_lock(self.file)
         # With the lock held, no earlier run of the site is going: one recorded as started and
         # never ended was killed. (RunRecorder records this run's start after this, 510 > 505.)
         stale, _ = write_archive(self.crawler,
@@ -326,6 +338,9 @@ class RunLock:
         if self.file is not None:
             release_lock(self.file)
             self.file = None
+        if self.connection is not None:
+            self.connection.invalidate()  # closed, not back to the pool: its lock goes with it
+            self.connection = None
 
 
 def lock_path(archive: str | None, site: str) -> Path | None:

@@ -8,13 +8,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import weakref
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, func, inspect, select, text, update
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -85,7 +87,122 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if url.startswith("postgresql"):
+        return _postgres_engine(url)
     return create_engine(url, pool_pre_ping=True)
+
+
+def _postgres_engine(url: str) -> Engine:
+    """PostgreSQL through psycopg 3 (``postgresql://`` URLs name no driver: psycopg it is),
+    with the archive's times as everywhere else: naive datetimes in UTC. The session's time
+    zone is UTC, so a naive time sent (the archive's own, and those bound in plain SQL) means
+    UTC whatever the server's ``TimeZone`` (Europe/Berlin would shift every stored time), and
+    a ``timestamptz`` read comes back as naive UTC, as SQLite gives it: code that compares a
+    time read with one made here (``Archive._save``: appearances' last_seen) would otherwise
+    meet aware and naive datetimes (a TypeError, which lost those pages)."""
+    try:
+        from psycopg.types.datetime import TimestamptzBinaryLoader, TimestamptzLoader
+    except ImportError:
+        raise ImportError("a PostgreSQL archive needs psycopg 3: pip install "
+                          "'pressarchive[postgres]'") from None
+
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    engine = create_engine(parsed, pool_pre_ping=True)
+    _postgres_engines.add(engine)
+
+    @event.listens_for(engine, "connect")
+    def _naive_utc(dbapi_conn, _record):  # noqa: ANN001
+        # SET, not a connection option: PGTZ in the environment would win over one.
+        autocommit, dbapi_conn.autocommit = dbapi_conn.autocommit, True
+        dbapi_conn.execute("SET TIME ZONE 'UTC'")
+        dbapi_conn.autocommit = autocommit
+        for loader in (_NaiveUtc, _NaiveUtcBinary):
+            dbapi_conn.adapters.register_loader("timestamptz", loader)
+
+    class _NaiveUtc(TimestamptzLoader):
+        def load(self, data):  # noqa: ANN001
+            return _naive(super().load(data))
+
+    class _NaiveUtcBinary(TimestamptzBinaryLoader):
+        def load(self, data):  # noqa: ANN001
+            return _naive(super().load(data))
+
+    return engine
+
+
+# A forked process (the ingest worker) inherits the sockets of its parent's pooled
+# connections: it must never use or close them (closing sends the server a goodbye for a
+# session that is the parent's). It forgets them at once, as SQLAlchemy advises, and opens
+# its own.
+_postgres_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    for engine in list(_postgres_engines):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+# The key of the advisory lock that PostgreSQL writers take (Archive._one_writer): any
+# constant of 64 bits, the same in every process; advisory locks are the database's own.
+WRITER_LOCK = int.from_bytes(b"pressarc", "big") >> 1
+
+def hold_writer_lock(bind: Session | Connection) -> None:
+    """One writer at a time, on PostgreSQL as on SQLite (whose write lock is the whole
+    database's): on PostgreSQL the transaction waits for an advisory lock, held until it
+    ends. Readers (research queries, the crawl's look-ups) never wait for it. Without it two
+    crawls of sister sites saving the same story at once both found it new (each blind to
+    the other's uncommitted rows, where ``_same_article_elsewhere`` must see every writer's),
+    batches that update the same articles in another order deadlocked, and two runs opening
+    a new archive made the same tables, one failing."""
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    if engine.dialect.name == "postgresql":
+        bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+
+
+# The run lock on PostgreSQL (take_run_lock): a session advisory lock keyed by these two
+# numbers, the second the site's; both within PostgreSQL's int4 (pg_locks shows them).
+RUN_LOCK_CLASS = int.from_bytes(b"parc", "big") & 0x7FFFFFFF
+
+
+def take_run_lock(engine: Engine, site: str) -> tuple[Connection | None, str]:
+    """A run's lock on ``site`` in a PostgreSQL archive, for every machine that writes to
+    it: (a connection that holds it until it is closed, or its process ends however it
+    ends, ""), or (None, which session holds it). The lock is a session advisory lock; the
+    connection names its process (``application_name``) for the message of a run that is
+    turned away."""
+    import socket
+    import zlib
+
+    keys = {"cls": RUN_LOCK_CLASS, "site": zlib.crc32(site.encode()) & 0x7FFFFFFF}
+    connection = engine.connect()
+    try:
+        connection.execute(text("SELECT set_config('application_name', :name, false)"),
+                           {"name": f"pressarchive {site} pid {os.getpid()} on "
+                                    f"{socket.gethostname()}"[:63]})
+        if connection.execute(text("SELECT pg_try_advisory_lock(:cls, :site)"),
+                              keys).scalar():
+            connection.commit()  # a session's lock: it outlives the transaction
+            return connection, ""
+        holder = connection.execute(text(
+            "SELECT a.application_name, a.backend_start FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+            "AND l.granted AND l.classid = :cls AND l.objid = :site"), keys).first()
+    except BaseException:
+        connection.close()
+        raise
+    connection.close()
+    if holder is None:  # let go of meanwhile
+        return None, "holder unknown"
+    return None, f"{holder[0] or 'a session'} since {holder[1]:%Y-%m-%d %H:%M:%S} UTC"
 
 
 # The newest migration in pressarchive/migrations/versions (a test holds the two together).
@@ -116,6 +233,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                                 transactional_ddl=True)
     try:
         with migrating.begin() as connection:
+            # Two processes opening a new archive at once (two sites' scheduled runs) take
+            # turns, the second finding the work done: SQLite's BEGIN IMMEDIATE above, the
+            # writer lock on PostgreSQL (where both made the same tables and one failed).
+            hold_writer_lock(connection)
             _drop_half_made(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -290,6 +411,7 @@ class Archive:
         for attempt in (1, 2):
             with self.sessions() as session:
                 try:
+                    hold_writer_lock(session)
                     saved = self.save_in(session, record, fetch)
                     session.commit()
                     return saved
@@ -648,9 +770,13 @@ class Archive:
                 version.sources = {**version.sources,
                                    "published_at": record.sources.get("published_at")}
 
-    def transaction(self) -> Session:
-        """``with archive.transaction() as session:`` commits at the end, rolls back on error."""
-        return self.sessions.begin()
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """``with archive.transaction() as session:`` commits at the end, rolls back on error.
+        A transaction that writes: on PostgreSQL it waits for the archive's writer lock."""
+        with self.sessions.begin() as session:
+            hold_writer_lock(session)
+            yield session
 
     def counts(self) -> dict[str, int]:
         with self.sessions() as session:

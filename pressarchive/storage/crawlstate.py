@@ -8,7 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, false, func, or_, select, update
+from sqlalchemy import (BigInteger, Connection, and_, bindparam, cast, false, func, literal, or_,
+                        select, update)
 from sqlalchemy.orm import Session
 
 from ..lastmods import http_date
@@ -449,8 +450,14 @@ _GRID_SPAN = 2 ** 32
 
 def revisit_grid(page_id: Any) -> Any:
     """The grid (0 .. REVISIT_PHASES - 1) of the page whose row id is ``page_id``: given
-    ``Page.id``, the same as an SQL expression (integer operations only)."""
-    return page_id * _GRID_MULTIPLIER % _GRID_SPAN * REVISIT_PHASES // _GRID_SPAN
+    ``Page.id``, the same as an SQL expression (integer operations only, in 64 bits: on
+    PostgreSQL the id and constants as ``integer`` overflowed, and every look-up of known
+    pages failed)."""
+    if isinstance(page_id, int):
+        return page_id * _GRID_MULTIPLIER % _GRID_SPAN * REVISIT_PHASES // _GRID_SPAN
+    span = literal(_GRID_SPAN, BigInteger)
+    return (cast(page_id, BigInteger) * literal(_GRID_MULTIPLIER, BigInteger) % span
+            * REVISIT_PHASES // span)
 
 
 # No revisit waits longer than this many hours (ten years), whatever the settings say: a

@@ -1,0 +1,214 @@
+"""The archive on PostgreSQL, for real: the server on 127.0.0.1:5432 (trust auth; its database
+``test`` is where each test makes a database of its own, dropped after). The crawl runs as on
+SQLite: two sister sites crawled at once make the archive SQLite makes crawled in turn, an
+unchanged rerun adds nothing, a day's advance adds what it should, and the times stored are
+UTC whatever the client's time zone.
+
+PRESSARCHIVE_TEST_POSTGRES names another server's maintenance database (a SQLAlchemy URL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
+from pressarchive.storage import Archive
+
+from conftest import ROOT, run_crawl
+
+SERVER = os.environ.get("PRESSARCHIVE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+SITES = ("arabpress", "saudipress")
+# A client in another time zone: the archive's times must not move with it.
+BERLIN = {"PGTZ": "Europe/Berlin", "TZ": "Europe/Berlin"}
+
+
+@pytest.fixture
+def postgres_url(tmp_path):
+    """A new, empty database on the server, as an archive URL; dropped after the test."""
+    server = make_url(SERVER)
+    name = f"pressarchive_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+    conninfo = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        admin = psycopg.connect(conninfo, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {SERVER} cannot be reached ({exc}); these tests run on it")
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def content(archive: Archive) -> set[frozenset[tuple[str, str, int]]]:
+    """Each article as the set of its appearances (site, URL) with its count of versions."""
+    with archive.session() as session:
+        versions = dict(session.execute(text(
+            "SELECT article_id, COUNT(*) FROM versions GROUP BY article_id")).all())
+        groups: dict[int, set] = {}
+        for article, site, url in session.execute(text(
+                "SELECT article_id, site, url FROM appearances")):
+            groups.setdefault(article, set()).add((site, url, versions[article]))
+    assert set(groups) == set(versions)
+    return {frozenset(group) for group in groups.values()}
+
+
+def crawl_both(db, tmp_path, server, postgres: str | None):
+    """Both sites' crawls at once (into PostgreSQL) or in turn (into the SQLite file db)."""
+    def one(site):
+        folder = tmp_path / f"{site}-{len(list(tmp_path.iterdir()))}"
+        folder.mkdir()
+        return run_crawl(site, db, folder, base_url=server.origins[site],
+                         settings={"ARCHIVE_URL": postgres} if postgres else None,
+                         env=BERLIN if postgres else None)
+    if postgres:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(pool.map(one, SITES))
+    else:
+        runs = [one(site) for site in SITES]
+    for run in runs:
+        assert run.returncode == 0, run.log[-3000:]
+        assert run.stats["finish_reason"] == "finished"
+    return runs
+
+
+def stored(runs, key: str) -> int:
+    return sum(run.stats.get(f"pressarchive/stored/{key}", 0) for run in runs)
+
+
+def test_sister_crawls_at_once_on_postgresql_archive_what_sqlite_does(tmp_path, postgres_url):
+    family = SiteFamily(300, seed=4, shared=0.5, sister_variants=True)
+    lite = tmp_path / "archive.sqlite"
+    started = dt.datetime.now(dt.timezone.utc)
+    with FamilyServer(family) as server:
+        first = crawl_both(None, tmp_path, server, postgres_url)
+        crawl_both(lite, tmp_path, server, None)
+        pg = Archive(postgres_url)
+        try:
+            assert content(pg) == content(Archive(f"sqlite:///{lite}"))
+            assert len(content(pg)) == family.count
+            assert stored(first, "new_appearance") > 30  # shared articles joined, not doubled
+            # The run's times are UTC, read back as the archive's naive UTC, though the
+            # crawls' time zone (and PostgreSQL's session's, PGTZ) was Berlin's.
+            with pg.session() as session:
+                times = session.execute(text(
+                    "SELECT started_at, finished_at FROM crawl_runs")).all()
+            for started_at, finished_at in times:
+                assert started_at.tzinfo is None and finished_at.tzinfo is None
+                assert started.replace(tzinfo=None) - dt.timedelta(seconds=2) <= started_at \
+                    <= finished_at <= dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+            # An unchanged rerun writes no article, version or appearance.
+            before = pg.counts()
+            rerun = crawl_both(None, tmp_path, server, postgres_url)
+            assert pg.counts() == before
+            assert all(run.stats.get("pressarchive/skipped/sitemap", 0) for run in rerun)
+            assert sum(run.stats["response_received_count"] for run in rerun) < 150
+
+            # A day on: the new articles and the edits, as on SQLite.
+            plan = family.advance()
+            crawl_both(None, tmp_path, server, postgres_url)
+            crawl_both(lite, tmp_path, server, None)
+            assert content(pg) == content(Archive(f"sqlite:///{lite}"))
+            after = pg.counts()
+            assert after["articles"] == before["articles"] + len(plan["new"])
+            assert after["versions"] >= before["versions"] + len(plan["new"]) + len(
+                plan["edited"])
+        finally:
+            pg.close()
+    con = sqlite3.connect(lite)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+
+
+def held_run_locks(url: str) -> list[str]:
+    """The application names of the sessions that hold a run lock on the database at url."""
+    from pressarchive.storage.archive import RUN_LOCK_CLASS
+
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(
+            hide_password=False)) as con:
+        return [name for name, in con.execute(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+            "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.classid = %s", (RUN_LOCK_CLASS,))]
+
+
+def test_one_run_at_a_time_on_postgresql_and_a_killed_run_leaves_no_lock(tmp_path,
+                                                                          postgres_url):
+    family = SiteFamily(100, seed=5)
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+           "TMPDIR": str(tmp_path)}
+    # Every article page answers after a second: a crawl of the site lasts some seconds.
+    with FamilyServer(family, faults=Faults(seed=1, slow=1.0, slow_seconds=1.0)) as server:
+        def start(site):
+            return subprocess.Popen(
+                [sys.executable, "-m", "scrapy", "crawl", site,
+                 "-a", f"base_url={server.origins[site]}", "-s", f"ARCHIVE_URL={postgres_url}",
+                 "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "AUTOTHROTTLE_MAX_DELAY=0.05",
+                 "-s", "LOG_LEVEL=WARNING"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def wait_for_locks(count, *procs):
+            deadline = time.monotonic() + 60
+            while len(held_run_locks(postgres_url)) < count:
+                assert all(p.poll() is None for p in procs) and time.monotonic() < deadline
+                time.sleep(0.05)
+
+        first = start("arabpress")
+        sister = None
+        try:
+            wait_for_locks(1, first)
+            assert held_run_locks(postgres_url) == [
+                f"pressarchive arabpress pid {first.pid} on {socket.gethostname()}"[:63]]
+            second = subprocess.run(
+                [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress",
+                 "--db", postgres_url, "--base-url", server.origins["arabpress"]],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+            # A sister site's run on the same archive is not turned away: it takes its lock.
+            sister = start("saudipress")
+            wait_for_locks(2, first, sister)
+            assert first.poll() is None, "the first crawl ended before it could be killed"
+            os.kill(first.pid, signal.SIGKILL)
+        finally:
+            first.wait(timeout=60)
+            if sister is not None:
+                sister.wait(timeout=120)
+    assert second.returncode == 1, second.stderr[-2000:]
+    assert "another run of arabpress is still going on this archive (pressarchive " \
+        f"arabpress pid {first.pid} on" in second.stderr
+    assert "already_running; 0 pages fetched" in second.stdout
+    assert sister.returncode == 0
+    # The server let go of the killed run's lock with its connection: the next run goes on,
+    # and marks the killed one interrupted.
+    deadline = time.monotonic() + 30
+    while held_run_locks(postgres_url):
+        assert time.monotonic() < deadline, "the killed run's lock outlived it"
+        time.sleep(0.1)
+    with FamilyServer(family) as server:
+        after = run_crawl("arabpress", tmp_path / "none.sqlite", tmp_path,
+                          base_url=server.origins["arabpress"],
+                          settings={"ARCHIVE_URL": postgres_url})
+    assert after.returncode == 0, after.log[-2000:]
+    assert not held_run_locks(postgres_url)
+    archive = Archive(postgres_url)
+    try:
+        with archive.session() as session:
+            reasons = sorted(session.execute(text(
+                "SELECT finish_reason FROM crawl_runs WHERE site = 'arabpress'")).scalars())
+    finally:
+        archive.close()
+    assert reasons == ["already_running", "finished", "interrupted"], after.log
+    assert "recorded as interrupted" in after.log
