@@ -100,6 +100,10 @@ class FamilySpider(Spider):
         # is applied once the settings are known, in from_crawler).
         self.links = SiteLinks(self.base_url, self.site.origin, asset_suffixes=ASSET_SUFFIXES)
         self.windowed = bool(self.since or self.until)
+        # A back-fill's sitemap entries: how many its window took, and the first and last
+        # days their lastmods gave (for the word at the end of one that took none).
+        self.window_took = 0
+        self.lastmod_days: tuple[str, str] | None = None
         # Pages already asked for in this run: their links need no second look (the same set
         # Scrapy's duplicate filter keeps, but checked before the state lookup and the request).
         self.asked = UrlHashes()
@@ -212,6 +216,7 @@ class FamilySpider(Spider):
                                  f"{epoch!r}") from None
         crawler.signals.connect(spider.forget_recovered, signal=signals.spider_closed)
         crawler.signals.connect(spider.remember_sitemaps, signal=signals.spider_closed)
+        crawler.signals.connect(spider.window_unmet, signal=signals.spider_closed)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_dropped)
         crawler.signals.connect(spider.page_unsettled, signal=signals.item_error)
         crawler.signals.connect(spider.release_on_idle, signal=signals.spider_idle)
@@ -830,6 +835,8 @@ class FamilySpider(Spider):
         # by age stand in for the runs that would learn it page by page: Fetch.stamped).
         stamped = one_stamp(lastmods, self.stamped_min)
         stamp = next(filter(None, lastmods), None)  # one string for stamped_late
+        if self.windowed:
+            self._note_window(lastmods, len(listed) + len(after))
         if stamped:
             self.crawler.stats.inc_value("pressarchive/sitemaps_stamped")
             if self.windowed:  # the window is read from lastmods that tell no page's date
@@ -1304,6 +1311,32 @@ class FamilySpider(Spider):
             states = crawlstate.page_states(connection, self.site.slug, list(public),
                                             self.checked_since)
         return {public[key]: state for key, state in states.items()}
+
+    def _note_window(self, lastmods: list[str | None], took: int) -> None:
+        """Counts what a back-fill's window took of a sitemap's entries, and the span of days
+        their lastmods give."""
+        self.window_took += took
+        self.crawler.stats.inc_value("pressarchive/backfill/entries_taken", took)
+        days = [lastmod.strip()[:10] for lastmod in lastmods if lastmod and lastmod.strip()]
+        if days:
+            first, last = min(days), max(days)
+            if self.lastmod_days is not None:
+                first, last = min(first, self.lastmod_days[0]), max(last, self.lastmod_days[1])
+            self.lastmod_days = (first, last)
+
+    def window_unmet(self, reason: str) -> None:
+        """At the end of a back-fill whose window took no sitemap entry (a wrong year, a
+        window before the site's first day): one WARNING line with the days the sitemaps'
+        lastmods run over, rather than a quiet run of nothing."""
+        if not self.windowed or self.window_took or reason != "finished":
+            return
+        window = f"{self.since or '…'} to {self.until or '…'}"
+        if self.lastmod_days is None:
+            self.logger.warning("The back-fill window (%s) took no sitemap entry: no entry "
+                                "read gave a lastmod", window)
+        else:
+            self.logger.warning("The back-fill window (%s) took no sitemap entry: their "
+                                "lastmods run from %s to %s", window, *self.lastmod_days)
 
     def _in_window(self, lastmod: str | None) -> bool:
         if not (self.since or self.until):

@@ -150,6 +150,8 @@ def test_a_date_window_back_fills_only_that_window(tmp_path):
                  if family.lastmod(i).strftime("%Y-%m") == month}
     assert run.returncode == listed.returncode == full.returncode == 0
     assert in_window and stored == in_window
+    assert run.stats["pressarchive/backfill/entries_taken"] == len(in_window)
+    assert "took no sitemap entry" not in run.log
     # Each run says what kind it was: a back-fill is told apart from a scheduled run.
     con = sqlite3.connect(db)
     try:
@@ -157,6 +159,22 @@ def test_a_date_window_back_fills_only_that_window(tmp_path):
     finally:
         con.close()
     assert modes == ["backfill", "urls", "full"]
+
+
+def test_a_back_fill_window_that_takes_nothing_says_which_days_the_sitemaps_cover(tmp_path):
+    # A window after the site's last day (a wrong year, say): not a quiet run of nothing, but
+    # one line with the days the sitemaps' lastmods run over.
+    family = SiteFamily(120, seed=13)
+    days = sorted(family.lastmod(i).date().isoformat() for i in family.ids("arabpress"))
+    db = tmp_path / "window.sqlite"
+    with FamilyServer(family) as server:
+        run = run_crawl("arabpress", db, tmp_path, base_url=server.origins["arabpress"],
+                        spider_args={"since": "2099-01-01"})
+    assert run.returncode == 0 and run.stats["finish_reason"] == "finished"
+    assert run.stats.get("pressarchive/backfill/entries_taken", 0) == 0
+    assert "pressarchive/stored/new_article" not in run.stats
+    assert (f"The back-fill window (2099-01-01 to …) took no sitemap entry: their lastmods "
+            f"run from {days[0]} to {days[-1]}") in run.log
 
 
 def test_a_back_fill_over_stamped_sitemaps_says_their_lastmods_tell_no_dates(tmp_path):
