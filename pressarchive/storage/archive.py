@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import socket
 import weakref
+import zlib
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -109,6 +111,14 @@ def _postgres_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+    class _NaiveUtc(TimestamptzLoader):
+        def load(self, data):  # noqa: ANN001
+            return _naive(super().load(data))
+
+    class _NaiveUtcBinary(TimestamptzBinaryLoader):
+        def load(self, data):  # noqa: ANN001
+            return _naive(super().load(data))
+
     engine = create_engine(parsed, pool_pre_ping=True)
     _postgres_engines.add(engine)
 
@@ -120,14 +130,6 @@ def _postgres_engine(url: str) -> Engine:
         dbapi_conn.autocommit = autocommit
         for loader in (_NaiveUtc, _NaiveUtcBinary):
             dbapi_conn.adapters.register_loader("timestamptz", loader)
-
-    class _NaiveUtc(TimestamptzLoader):
-        def load(self, data):  # noqa: ANN001
-            return _naive(super().load(data))
-
-    class _NaiveUtcBinary(TimestamptzBinaryLoader):
-        def load(self, data):  # noqa: ANN001
-            return _naive(super().load(data))
 
     return engine
 
@@ -151,9 +153,10 @@ def _naive(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-# The key of the advisory lock that PostgreSQL writers take (Archive._one_writer): any
-# constant of 64 bits, the same in every process; advisory locks are the database's own.
+# The key of the advisory lock that PostgreSQL writers take (hold_writer_lock): any constant
+# of 64 bits, the same in every process; advisory locks are the database's own.
 WRITER_LOCK = int.from_bytes(b"pressarc", "big") >> 1
+
 
 def hold_writer_lock(bind: Session | Connection) -> None:
     """One writer at a time, on PostgreSQL as on SQLite (whose write lock is the whole
@@ -179,9 +182,6 @@ def take_run_lock(engine: Engine, site: str) -> tuple[Connection | None, str]:
     ends, ""), or (None, which session holds it). The lock is a session advisory lock; the
     connection names its process (``application_name``) for the message of a run that is
     turned away."""
-    import socket
-    import zlib
-
     keys = {"cls": RUN_LOCK_CLASS, "site": zlib.crc32(site.encode()) & 0x7FFFFFFF}
     connection = engine.connect()
     try:
