@@ -143,7 +143,9 @@ def held_run_locks(url: str) -> list[str]:
         return [name for name, in con.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.classid = %s", (RUN_LOCK_CLASS,))]
+            "AND l.classid = %s AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            (RUN_LOCK_CLASS,))]
 
 
 def test_one_run_at_a_time_on_postgresql_and_a_killed_run_leaves_no_lock(tmp_path,

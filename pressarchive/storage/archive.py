@@ -195,7 +195,9 @@ def take_run_lock(engine: Engine, site: str) -> tuple[Connection | None, str]:
         holder = connection.execute(text(
             "SELECT a.application_name, a.backend_start FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-            "AND l.granted AND l.classid = :cls AND l.objid = :site"), keys).first()
+            "AND l.granted AND l.classid = :cls AND l.objid = :site AND l.database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"),
+            keys).first()
     except BaseException:
         connection.close()
         raise
