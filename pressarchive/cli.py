@@ -147,7 +147,7 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
 
         settings.update(LOCAL_SETTINGS)
     settings.update(given)
-    from .crawl import FINISHED, run_reason
+    from .crawl import FINISHED, lost_pages, run_reason
 
     ended = run_spiders(jobs, **settings)
     ids = [stats.get("pressarchive/run_id") for stats in ended]
@@ -155,7 +155,7 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
     for (site, _), stats, run_id in zip(jobs, ended, ids):
         if run_id is None:  # stopped before its run was recorded (another run going, say)
             click.echo(f"{site}: no run recorded ({run_reason(stats) or 'not started'})")
-            failed += run_reason(stats) not in FINISHED
+            failed += run_reason(stats) not in FINISHED or lost_pages(stats) > 0
     if failed:
         sys.exit(1)
 

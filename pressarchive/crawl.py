@@ -19,9 +19,11 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.extensions.throttle import AutoThrottle as ScrapyAutoThrottle
 from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
 
 from .storage import Archive, archive_url, crawlstate, unwritable
-from .storage.archive import sqlite_file, take_run_lock
+from .storage.archive import run_lock_held, sqlite_file, take_run_lock
 from .urls import canonical_url
 
 try:
@@ -288,6 +290,8 @@ class RunLock:
         self.crawler = crawler
         self.file: IO[str] | None = None  # the lock file, open while this run holds it
         self.connection: Any = None  # on PostgreSQL, the connection that holds the lock
+        self.watch: task.LoopingCall | None = None  # …and the check that it still does
+        self.site = ""
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -310,6 +314,13 @@ class RunLock:
                 logger.warning("another run of %s is still going on this archive (%s): this "
                                "run stops without fetching anything", site, holder)
                 raise CloseSpider("already_running")
+            # The server lets go of the lock whenever the connection ends, not only with this
+            # process: a restart, pg_terminate_backend, an idle_session_timeout. Unwatched, the
+            # run went on unlocked, and the next one crawled beside it (a helper's soak).
+            self.site = site
+            self.watch = task.LoopingCall(self._still_locked)
+            every = max(0.1, self.crawler.settings.getfloat("RUN_LOCK_CHECK", 10.0))
+            self.watch.start(every, now=False)
         elif path is None:
             logger.info("runs of %s are not locked: the archive is neither a SQLite file nor "
                         "PostgreSQL", site)
@@ -334,7 +345,33 @@ class RunLock:
             logger.warning("run #%d of %s never ended (killed?): recorded as interrupted",
                            run_id, site)
 
+    def _still_locked(self) -> None:
+        """On PostgreSQL, every RUN_LOCK_CHECK seconds: the lock is still held, or is taken
+        again (one WARNING line), or, another run holding it by now, this run stops
+        (``run_lock_lost``: one ERROR line, exit 1); what it saved stays saved."""
+        try:
+            if self.connection is None or run_lock_held(self.connection, self.site):
+                return
+            self.connection.invalidate()
+            self.connection, holder = take_run_lock(shared_archive(self.crawler).engine,
+                                                    self.site)
+        except Exception as exc:  # noqa: BLE001 - the database out of reach: try next time
+            logger.warning("the run lock of %s could not be checked (%s)", self.site, exc)
+            return
+        if self.connection is not None:
+            logger.warning("the connection that held the run lock of %s ended; the lock is "
+                           "taken again", self.site)
+            return
+        logger.error("the run lock of %s went with its connection, and another run holds it "
+                     "now (%s): this run stops", self.site, holder)
+        self.crawler.stats.set_value("pressarchive/run_lock_lost", 1)
+        if self.watch is not None and self.watch.running:
+            self.watch.stop()
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="run_lock_lost"))
+
     def release(self) -> None:
+        if self.watch is not None and self.watch.running:
+            self.watch.stop()
         if self.file is not None:
             release_lock(self.file)
             self.file = None

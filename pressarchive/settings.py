@@ -110,9 +110,13 @@ REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunLock": 505,
               "pressarchive.crawl.RunRecorder": 510, "pressarchive.crawl.QuietGC": 520,
               "pressarchive.crawl.QuietDebugLogs": 530}
-# One run at a time for each site and archive (a flock beside a SQLite archive): a run that
-# starts while the last is still going closes at once, reason "already_running".
+# One run at a time for each site and archive (a flock beside a SQLite archive, an advisory
+# lock on PostgreSQL): a run that starts while the last is still going closes at once,
+# reason "already_running".
 RUN_LOCK = True
+# On PostgreSQL, how often (seconds) a run checks that its lock's connection still holds it
+# (taken again if not; the run stops, "run_lock_lost", when another run has it by then).
+RUN_LOCK_CHECK = 10.0
 
 # Components a scheduled crawl of ours never uses are left out of Scrapy's base lists, not
 # set to None: Scrapy imports every component a list names, disabled or not, to read its

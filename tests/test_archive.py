@@ -183,6 +183,9 @@ def test_archive_url_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("ARCHIVE_URL", f"sqlite:///{tmp_path / 'env.sqlite'}")
     assert archive_url() == f"sqlite:///{tmp_path / 'env.sqlite'}"
     assert archive_url("sqlite:///x.sqlite") == "sqlite:///x.sqlite"
+    # The short scheme many hosts hand out is SQLAlchemy's postgresql.
+    assert archive_url("postgres://u:p@db/archive") == "postgresql://u:p@db/archive"
+    assert archive_url("postgresql://u@db/archive") == "postgresql://u@db/archive"
 
 
 def test_records_read_back_carry_the_contract_fields(archive):

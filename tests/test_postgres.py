@@ -116,6 +116,16 @@ def test_sister_crawls_at_once_on_postgresql_archive_what_sqlite_does(tmp_path, 
             rerun = crawl_both(None, tmp_path, server, postgres_url)
             assert pg.counts() == before
             assert all(run.stats.get("pressarchive/skipped/sitemap", 0) for run in rerun)
+            # A snapshot of it, the password of the URL given kept out of its manifest.
+            with_password = make_url(postgres_url).set(password="s3cret").render_as_string(
+                hide_password=False)
+            snapshot = tmp_path / "snapshot.jsonl"
+            exported = subprocess.run(
+                [sys.executable, "-m", "pressarchive.cli", "export", str(snapshot),
+                 "--db", with_password], cwd=ROOT, capture_output=True, text=True, timeout=120)
+            assert exported.returncode == 0, exported.stderr
+            assert len(snapshot.read_text("utf-8").splitlines()) == before["appearances"]
+            assert "s3cret" not in (tmp_path / "snapshot.jsonl.manifest.json").read_text()
             assert sum(run.stats["response_received_count"] for run in rerun) < 150
 
             # A day on: the new articles and the edits, as on SQLite.
@@ -214,3 +224,94 @@ def test_one_run_at_a_time_on_postgresql_and_a_killed_run_leaves_no_lock(tmp_pat
         archive.close()
     assert reasons == ["already_running", "finished", "interrupted"], after.log
     assert "recorded as interrupted" in after.log
+
+
+def test_a_read_only_or_unprivileged_postgresql_archive_stops_the_crawl_in_one_line(
+        tmp_path, postgres_url):
+    # A standby, a database set read-only, a role with SELECT alone: as SQLite's read-only
+    # file, one line and exit 1, not a traceback a page and exit 0 with every page lost.
+    family = SiteFamily(40, seed=6)
+    name = make_url(postgres_url).database
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        made = run_crawl("arabpress", tmp_path / "none.sqlite", tmp_path, base_url=origin,
+                         settings={"ARCHIVE_URL": postgres_url})
+        assert made.returncode == 0, made.log[-2000:]
+        admin_url = make_url(SERVER).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+        family.advance()  # something to store
+        refused = subprocess.run(
+            [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress",
+             "--db", postgres_url, "--base-url", origin],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert refused.returncode == 1
+    problems = [line for line in refused.stderr.splitlines()
+                if "ERROR" in line or "Traceback" in line]
+    assert len(problems) == 1, refused.stderr[-3000:]
+    assert "the archive cannot be written (cannot execute" in problems[0]
+    assert "read-only transaction" in problems[0]
+
+
+def test_a_run_that_loses_its_lock_takes_it_again_or_stops(tmp_path, postgres_url):
+    from pressarchive.storage.archive import RUN_LOCK_CLASS, _run_lock_keys
+
+    family = SiteFamily(150, seed=5)
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+           "TMPDIR": str(tmp_path)}
+    conninfo = make_url(postgres_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    site_key = _run_lock_keys("arabpress")["site"]
+    holder = ("SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND "
+              "l.classid = %s AND l.objid = %s AND l.database = (SELECT oid FROM pg_database "
+              "WHERE datname = current_database())")
+    log = tmp_path / "first.log"
+    with FamilyServer(family, faults=Faults(seed=1, slow=1.0, slow_seconds=1.0)) as server, \
+            psycopg.connect(conninfo, autocommit=True) as other:
+        with open(log, "w") as out:
+            first = subprocess.Popen(
+                [sys.executable, "-m", "scrapy", "crawl", "arabpress",
+                 "-a", f"base_url={server.origins['arabpress']}",
+                 "-s", f"ARCHIVE_URL={postgres_url}", "-s", "AUTOTHROTTLE_START_DELAY=0",
+                 "-s", "AUTOTHROTTLE_MAX_DELAY=0.05", "-s", "RUN_LOCK_CHECK=0.5",
+                 "-s", "LOG_LEVEL=WARNING"],
+                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=out)
+        try:
+            def lock_backend(not_this=None):
+                deadline = time.monotonic() + 60
+                while True:
+                    assert first.poll() is None and time.monotonic() < deadline
+                    row = other.execute(holder, (RUN_LOCK_CLASS, site_key)).fetchone()
+                    if row and row[0] != not_this:
+                        return row[0]
+                    time.sleep(0.05)
+
+            # Its connection ended by the server (an administrator, a restart): the run
+            # takes the lock again within its check.
+            backend = lock_backend()
+            other.execute("SELECT pg_terminate_backend(%s, 5000)", (backend,))
+            lock_backend(not_this=backend)
+            # Ended again, and another run has taken the lock meanwhile: this run stops.
+            backend = lock_backend()
+            other.execute("SELECT pg_terminate_backend(%s, 5000), pg_advisory_lock(%s, %s)",
+                          (backend, RUN_LOCK_CLASS, site_key))
+            first.wait(timeout=60)
+        finally:
+            if first.poll() is None:
+                first.kill()
+                first.wait()
+    text_ = log.read_text()
+    assert first.returncode == 1, text_[-3000:]
+    assert "the connection that held the run lock of arabpress ended; the lock is taken " \
+        "again" in text_
+    assert "the run lock of arabpress went with its connection, and another run holds it " \
+        "now" in text_
+    archive = Archive(postgres_url)
+    try:
+        with archive.session() as session:
+            reason = session.execute(text("SELECT finish_reason FROM crawl_runs")).scalar_one()
+    finally:
+        archive.close()
+    assert reason == "run_lock_lost"

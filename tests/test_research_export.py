@@ -118,6 +118,17 @@ def test_manifest_describes_and_checks_the_snapshot(archive, tmp_path):
     assert manifest["created_at"].endswith("+00:00")
 
 
+def test_a_manifest_names_no_database_password(archive, tmp_path):
+    # The command line as given, but for the password of a database URL in it.
+    manifest = export(archive, tmp_path / "snap.csv", command=[
+        "pressarchive", "export", "snap.csv", "--db", "postgresql://reader:s3cret@db/archive",
+        "--db=postgresql+psycopg://reader:s3cret@db:5432/archive", "--site", "arabpress"])
+    assert manifest["command"] == [
+        "pressarchive", "export", "snap.csv", "--db", "postgresql://reader:***@db/archive",
+        "--db=postgresql+psycopg://reader:***@db:5432/archive", "--site", "arabpress"]
+    assert "s3cret" not in (tmp_path / "snap.csv.manifest.json").read_text("utf-8")
+
+
 def test_filters_and_query_select_records(archive, tmp_path):
     def urls(**kw):
         return [r["url"] for r in iter_records(archive, Filters.make(**{

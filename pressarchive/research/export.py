@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -213,7 +214,7 @@ def export(archive: Any, output: str | os.PathLike, fmt: str | None = None, *,
         "date_range": {"first": stats["first"], "last": stats["last"],
                        "by": "published_at, else first seen"},
         "filters": {**filters.describe(), **({"query": query} if query else {})},
-        "command": command if command is not None else list(sys.argv),
+        "command": _without_passwords(command if command is not None else sys.argv),
         "archive": _redacted(archive.url), "schema_revision": schema_revision(archive),
         "extractor_version": _extractor_version(),
         "pressarchive_version": _version(), "created_at": started.isoformat(timespec="seconds"),
@@ -257,6 +258,15 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# The password of a database URL in a command's argument (--db postgresql://user:secret@…):
+# the manifest travels with the data set, and named it in clear (a helper's soak).
+_PASSWORD = re.compile(r"(\b[a-z][\w+.-]*://[^/:@\s]*:)[^@/\s]+@", re.IGNORECASE)
+
+
+def _without_passwords(args: list[str]) -> list[str]:
+    return [_PASSWORD.sub(r"\1***@", arg) for arg in args]
 
 
 def _redacted(url: str) -> str:

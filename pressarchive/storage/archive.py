@@ -45,10 +45,20 @@ def unwritable(exc: BaseException) -> str | None:
     ``disk I/O error``, ``attempt to write a readonly database``, ``database is locked``), when
     ``exc`` is such a failure of the database as a whole, not of one record: then every write
     fails alike, and a crawl had better stop. None for any other exception."""
-    if not isinstance(exc, OperationalError):
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None) or ""
+    if not (isinstance(exc, OperationalError) or state.startswith(_POSTGRES_UNWRITABLE)):
         return None
     cause = exc.orig if exc.orig is not None else exc
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
+# PostgreSQL's SQLSTATEs (classes or codes) for an archive that cannot be written at all,
+# which it reports under other exception classes than SQLite does: a read-only transaction
+# (a standby, default_transaction_read_only: 25006), no rights on the archive's tables
+# (42501), the connection lost (08), out of disk or memory (53), the server shutting down or
+# the session ended by an administrator (57P). Each was a traceback a page, the crawl going
+# on and exiting 0 with every page lost (a helper's soak).
+_POSTGRES_UNWRITABLE = ("25006", "42501", "08", "53", "57P")
 
 
 def archive_url(url: str | None = None) -> str:
@@ -56,6 +66,8 @@ def archive_url(url: str | None = None) -> str:
     that is not a URL is the path of a SQLite file (``~`` expanded). Every command and the
     crawl read the archive's location through this one function."""
     value = url or os.environ.get("ARCHIVE_URL") or DEFAULT_URL
+    if value.startswith("postgres://"):  # the short scheme many hosts give: SQLAlchemy's name
+        return "postgresql://" + value[len("postgres://"):]
     if "://" in value:
         return value
     return f"sqlite:///{Path(value).expanduser().resolve()}"
@@ -182,7 +194,7 @@ def take_run_lock(engine: Engine, site: str) -> tuple[Connection | None, str]:
     ends, ""), or (None, which session holds it). The lock is a session advisory lock; the
     connection names its process (``application_name``) for the message of a run that is
     turned away."""
-    keys = {"cls": RUN_LOCK_CLASS, "site": zlib.crc32(site.encode()) & 0x7FFFFFFF}
+    keys = _run_lock_keys(site)
     connection = engine.connect()
     try:
         connection.execute(text("SELECT set_config('application_name', :name, false)"),
@@ -205,6 +217,25 @@ def take_run_lock(engine: Engine, site: str) -> tuple[Connection | None, str]:
     if holder is None:  # let go of meanwhile
         return None, "holder unknown"
     return None, f"{holder[0] or 'a session'} since {holder[1]:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def run_lock_held(connection: Connection, site: str) -> bool:
+    """Whether ``connection`` (from ``take_run_lock``) still holds the run lock on ``site``:
+    False once its session has ended (the server restarted, an administrator's
+    pg_terminate_backend, an idle_session_timeout), which let go of the lock."""
+    try:
+        held = connection.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND granted "
+            "AND locktype = 'advisory' AND classid = :cls AND objid = :site"),
+            _run_lock_keys(site)).scalar()
+        connection.commit()
+    except SQLAlchemyError:
+        return False
+    return bool(held)
+
+
+def _run_lock_keys(site: str) -> dict[str, int]:
+    return {"cls": RUN_LOCK_CLASS, "site": zlib.crc32(site.encode()) & 0x7FFFFFFF}
 
 
 # The newest migration in pressarchive/migrations/versions (a test holds the two together).
