@@ -315,3 +315,56 @@ def test_a_run_that_loses_its_lock_takes_it_again_or_stops(tmp_path, postgres_ur
     finally:
         archive.close()
     assert reason == "run_lock_lost"
+
+
+def test_kill_9_mid_crawl_into_postgresql_then_reruns_lose_and_duplicate_nothing(
+        tmp_path, postgres_url):
+    # As tests/test_resume.py on SQLite: cut bodies and resets in flight, the crawl killed
+    # outright once its worker has stored some, then two runs.
+    family = SiteFamily(800, seed=21)
+    expected = {family.article(i).url("arabpress"): family.article(i)
+                for i in family.ids("arabpress")}
+    archive = Archive(postgres_url)
+
+    def stored() -> int:
+        with archive.session() as session:
+            return session.execute(text("SELECT count(*) FROM appearances")).scalar_one()
+
+    try:
+        with FamilyServer(family, faults=Faults(seed=3, truncated=0.05, reset=0.02)) as server:
+            origin = server.origins["arabpress"]
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
+                 "-s", f"ARCHIVE_URL={postgres_url}", "-s", "AUTOTHROTTLE_START_DELAY=0",
+                 "-s", "LOG_LEVEL=WARNING"],
+                cwd=ROOT, env={**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+                               "TMPDIR": str(tmp_path)},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 120
+            while stored() < 100 and time.monotonic() < deadline:
+                assert proc.poll() is None
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            time.sleep(1.5)  # the orphaned worker notices within half a second, and ends
+            killed_at = stored()
+            assert 0 < killed_at < len(expected), "the crawl was not killed midway"
+            runs = [run_crawl("arabpress", tmp_path / "none.sqlite", tmp_path, base_url=origin,
+                              settings={"ARCHIVE_URL": postgres_url}) for _ in range(2)]
+        assert all(run.returncode == 0 for run in runs), runs[0].log[-2000:]
+        with archive.session() as session:
+            rows = session.execute(text(
+                "SELECT a.url, v.headline, v.body FROM appearances a "
+                "JOIN versions v ON v.id = a.version_id")).all()
+            counts = session.execute(text(
+                "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM versions)")).one()
+            reasons = session.execute(text(
+                "SELECT finish_reason FROM crawl_runs ORDER BY id")).scalars().all()
+    finally:
+        archive.close()
+    urls = [url for url, _, _ in rows]
+    assert len(urls) == len(set(urls)) and set(urls) == set(expected)
+    assert tuple(counts) == (len(expected), len(expected))
+    for url, headline, body in rows:
+        assert (headline, body) == (expected[url].headline, expected[url].body_text), url
+    assert reasons == ["interrupted", "finished", "finished"]
