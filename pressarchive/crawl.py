@@ -465,9 +465,10 @@ class RunRecorder:
             # crawl state was written for them), and the run exits 1 (``lost_pages``).
             errors[INGEST_ERROR] = lost
             counts["failed"] += lost
-            logger.error("%d pages of %s could not be archived (an error in pressarchive: see "
-                         "the tracebacks above); the next run fetches them again", lost,
-                         _site_of(spider))
+            logger.error("%d %s of %s could not be archived (an error in pressarchive: see "
+                         "the tracebacks above); the next run fetches %s again", lost,
+                         "page" if lost == 1 else "pages", _site_of(spider),
+                         "it" if lost == 1 else "them")
         drops = _by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
             session, self.run_id, _utcnow(), reason, counts, errors, drops))

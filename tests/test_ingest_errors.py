@@ -77,7 +77,8 @@ def test_a_page_lost_to_an_error_of_ours_fails_the_run_and_is_fetched_again(tmp_
         assert first.returncode == 1, first.log[-2000:]
         assert first.stats["finish_reason"] == "finished"
         assert first.stats["pressarchive/ingest_errors"] == 1
-        assert "1 pages of arabpress could not be archived" in first.log
+        assert "1 page of arabpress could not be archived (an error in pressarchive: see the " \
+            "tracebacks above); the next run fetches it again" in first.log
         assert last_run(db) == ("finished", 1, {"ingest_error": 1})
         assert not archived(db, bad)
         on_site = sum("arabpress" in family.sites_of(i) for i in range(family.count))

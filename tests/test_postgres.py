@@ -11,6 +11,7 @@ PRESSARCHIVE_TEST_POSTGRES names another server's maintenance database (a SQLAlc
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 import signal
 import socket
@@ -127,15 +128,17 @@ def test_sister_crawls_at_once_on_postgresql_archive_what_sqlite_does(tmp_path, 
             assert pg.counts() == before
             assert all(run.stats.get("pressarchive/skipped/sitemap", 0) for run in rerun)
             # A snapshot of it, the password of the URL given kept out of its manifest.
-            with_password = make_url(postgres_url).set(password="s3cret").render_as_string(
-                hide_password=False)
+            given = make_url(postgres_url)  # trust auth takes any password
+            with_password = given.set(username=given.username or getpass.getuser(),
+                                      password="s3cret").render_as_string(hide_password=False)
             snapshot = tmp_path / "snapshot.jsonl"
             exported = subprocess.run(
                 [sys.executable, "-m", "pressarchive.cli", "export", str(snapshot),
                  "--db", with_password], cwd=ROOT, capture_output=True, text=True, timeout=120)
             assert exported.returncode == 0, exported.stderr
             assert len(snapshot.read_text("utf-8").splitlines()) == before["appearances"]
-            assert "s3cret" not in (tmp_path / "snapshot.jsonl.manifest.json").read_text()
+            manifest = (tmp_path / "snapshot.jsonl.manifest.json").read_text()
+            assert "s3cret" not in manifest and ":***@" in manifest
             assert sum(run.stats["response_received_count"] for run in rerun) < 150
 
             # A day on: the new articles and the edits, as on SQLite.
@@ -378,3 +381,19 @@ def test_kill_9_mid_crawl_into_postgresql_then_reruns_lose_and_duplicate_nothing
     for url, headline, body in rows:
         assert (headline, body) == (expected[url].headline, expected[url].body_text), url
     assert reasons == ["interrupted", "finished", "finished"]
+
+
+def test_commands_that_read_refuse_a_database_that_holds_no_archive(postgres_url):
+    # A mistyped --db naming another database: one line, and nothing made in it.
+    for args in (["runs"], ["stats"], ["export", "-"], ["failures"]):
+        proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", *args,
+                               "--db", postgres_url], cwd=ROOT, capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 1, (args, proc.stderr)
+        assert proc.stderr.strip().splitlines() == [
+            f"pressarchive: the database at {postgres_url} holds no pressarchive archive (no "
+            "articles table; a crawl makes one)"], (args, proc.stderr)
+    with psycopg.connect(make_url(postgres_url).set(drivername="postgresql").render_as_string(
+            hide_password=False)) as con:
+        assert con.execute("SELECT count(*) FROM information_schema.tables "
+                           "WHERE table_schema = 'public'").fetchone() == (0,)

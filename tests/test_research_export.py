@@ -122,10 +122,12 @@ def test_a_manifest_names_no_database_password(archive, tmp_path):
     # The command line as given, but for the password of a database URL in it.
     manifest = export(archive, tmp_path / "snap.csv", command=[
         "pressarchive", "export", "snap.csv", "--db", "postgresql://reader:s3cret@db/archive",
-        "--db=postgresql+psycopg://reader:s3cret@db:5432/archive", "--site", "arabpress"])
+        "--db=postgresql+psycopg://reader:s3cret@db:5432/archive", "--site", "arabpress",
+        "--db", "postgresql://db/archive?application_name=x&password=s3cret"])
     assert manifest["command"] == [
         "pressarchive", "export", "snap.csv", "--db", "postgresql://reader:***@db/archive",
-        "--db=postgresql+psycopg://reader:***@db:5432/archive", "--site", "arabpress"]
+        "--db=postgresql+psycopg://reader:***@db:5432/archive", "--site", "arabpress",
+        "--db", "postgresql://db/archive?application_name=x&password=***"]
     assert "s3cret" not in (tmp_path / "snap.csv.manifest.json").read_text("utf-8")
 
 

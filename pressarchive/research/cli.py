@@ -100,8 +100,15 @@ def open_archive(db: str | None):
             raise _user_error(f"{path} is not a pressarchive archive (it has no articles table)")
     from alembic.util import CommandError
 
+    from ..storage.archive import holds_archive, shown_url
+
     with user_errors():
         try:
+            # A server's database likewise: a mistyped --db naming another database got the
+            # archive's tables made in it (a README walk-through's find).
+            if path is None and not holds_archive(url):
+                raise _user_error(f"the database at {shown_url(url)} holds no pressarchive "
+                                  "archive (no articles table; a crawl makes one)")
             return Archive(url)
         except CommandError as exc:  # a revision this pressarchive does not know
             raise _user_error(f"cannot upgrade the archive's schema: {exc} (is it from a "
@@ -390,14 +397,15 @@ def serve(port: int, db: str | None) -> None:
     `pressarchive search`) on the versions table and canned queries: search, articles on
     several sites, changed articles, the latest version of every article.
 
-    Needs the `serve` extra (pip install 'pressarchive[serve]'). Ctrl-C stops it.
+    Needs the `serve` extra (pip install -e '.[serve]' in the checkout). Ctrl-C stops it.
 
     Example: pressarchive serve --db pressarchive.sqlite --port 8001
     """
     try:
         import datasette  # noqa: F401
     except ImportError:
-        raise _user_error("serve needs Datasette: pip install 'pressarchive[serve]'") from None
+        raise _user_error("serve needs Datasette: pip install -e '.[serve]' in the checkout") \
+            from None
     from .serve import serve as run
 
     path = sqlite_path(db_url(db))

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from ..record import RECORD_FIELDS
+from ..storage.archive import shown_url
 from ..storage.crawlstate import iso_time as iso
 from ..storage.models import Appearance, Article, Version
 from . import index
@@ -215,7 +215,7 @@ def export(archive: Any, output: str | os.PathLike, fmt: str | None = None, *,
                        "by": "published_at, else first seen"},
         "filters": {**filters.describe(), **({"query": query} if query else {})},
         "command": _without_passwords(command if command is not None else sys.argv),
-        "archive": _redacted(archive.url), "schema_revision": schema_revision(archive),
+        "archive": shown_url(archive.url), "schema_revision": schema_revision(archive),
         "extractor_version": _extractor_version(),
         "pressarchive_version": _version(), "created_at": started.isoformat(timespec="seconds"),
         "csv": {"bom": bom, "formulas_neutralized_with": "'"} if fmt == "csv" else None,
@@ -260,20 +260,14 @@ def _umask() -> int:
     return mask
 
 
-# The password of a database URL in a command's argument (--db postgresql://user:secret@…):
-# the manifest travels with the data set, and named it in clear (a helper's soak).
+# The password of a database URL in a command's argument (--db postgresql://user:secret@…,
+# or …?password=secret): the manifest travels with the data set, and named it in clear.
 _PASSWORD = re.compile(r"(\b[a-z][\w+.-]*://[^/:@\s]*:)[^@/\s]+@", re.IGNORECASE)
+_PASSWORD_PARAMETER = re.compile(r"(://\S*[?&]password=)[^&\s]*", re.IGNORECASE)
 
 
 def _without_passwords(args: list[str]) -> list[str]:
-    return [_PASSWORD.sub(r"\1***@", arg) for arg in args]
-
-
-def _redacted(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a manifest is no place to fail over a URL's spelling
-        return "(unparsable URL)"
+    return [_PASSWORD_PARAMETER.sub(r"\1***", _PASSWORD.sub(r"\1***@", arg)) for arg in args]
 
 
 def _extractor_version() -> str:

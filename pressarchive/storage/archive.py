@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 import weakref
 import zlib
@@ -117,8 +118,8 @@ def _postgres_engine(url: str) -> Engine:
     try:
         from psycopg.types.datetime import TimestamptzBinaryLoader, TimestamptzLoader
     except ImportError:
-        raise ImportError("a PostgreSQL archive needs psycopg 3: pip install "
-                          "'pressarchive[postgres]'") from None
+        raise ImportError("a PostgreSQL archive needs psycopg 3: pip install -e "
+                          "'.[postgres]' in the checkout") from None
 
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
@@ -319,17 +320,33 @@ def archive_problem(url: str) -> str | None:
                 or type(exc).__module__.startswith("alembic")):
             raise
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return (f"the archive at {_shown(url)} cannot be opened: "
+        return (f"the archive at {shown_url(url)} cannot be opened: "
                 f"{lines[0] if lines else type(exc).__name__}")
     return None
 
 
-def _shown(url: str) -> str:
-    """A database URL as it may be printed: no password."""
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed or written down: no password, neither the one
+    before the host nor one given as a ``password`` parameter (which libpq reads)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
     except ArgumentError:
-        return url
+        return _PASSWORD_PARAMETER.sub(r"\1***", url)
+    shown = parsed.render_as_string(hide_password=True)
+    return _PASSWORD_PARAMETER.sub(r"\1***", shown) if "password" in parsed.query else shown
+
+
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
+
+
+def holds_archive(url: str) -> bool:
+    """Whether the database at ``url`` holds an archive (its articles table), looked at
+    without making anything in it. Errors reaching it are raised (SQLAlchemy's)."""
+    engine = make_engine(url)
+    try:
+        return inspect(engine).has_table("articles")
+    finally:
+        engine.dispose()
 
 
 def sqlite_file(url: Any) -> str | None:
