@@ -100,9 +100,8 @@ class FamilySpider(Spider):
         # is applied once the settings are known, in from_crawler).
         self.links = SiteLinks(self.base_url, self.site.origin, asset_suffixes=ASSET_SUFFIXES)
         self.windowed = bool(self.since or self.until)
-        # A back-fill's sitemap entries: how many its window took, and the first and last
-        # days their lastmods gave (for the word at the end of one that took none).
-        self.window_took = 0
+        # The first and last days a back-fill's sitemap entries gave as lastmods (for the
+        # word at the end of one whose window took none).
         self.lastmod_days: tuple[str, str] | None = None
         # Pages already asked for in this run: their links need no second look (the same set
         # Scrapy's duplicate filter keeps, but checked before the state lookup and the request).
@@ -1315,7 +1314,6 @@ class FamilySpider(Spider):
     def _note_window(self, lastmods: list[str | None], took: int) -> None:
         """Counts what a back-fill's window took of a sitemap's entries, and the span of days
         their lastmods give."""
-        self.window_took += took
         self.crawler.stats.inc_value("pressarchive/backfill/entries_taken", took)
         days = [lastmod.strip()[:10] for lastmod in lastmods if lastmod and lastmod.strip()]
         if days:
@@ -1328,7 +1326,8 @@ class FamilySpider(Spider):
         """At the end of a back-fill whose window took no sitemap entry (a wrong year, a
         window before the site's first day): one WARNING line with the days the sitemaps'
         lastmods run over, rather than a quiet run of nothing."""
-        if not self.windowed or self.window_took or reason != "finished":
+        if not self.windowed or reason != "finished" \
+                or self.crawler.stats.get_value("pressarchive/backfill/entries_taken"):
             return
         window = f"{self.since or '…'} to {self.until or '…'}"
         if self.lastmod_days is None:

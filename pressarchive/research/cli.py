@@ -100,14 +100,14 @@ def open_archive(db: str | None):
             raise _user_error(f"{path} is not a pressarchive archive (it has no articles table)")
     from alembic.util import CommandError
 
-    from ..storage.archive import holds_archive, shown_url
+    from ..storage.archive import hide_passwords, holds_archive
 
     with user_errors():
         try:
             # A server's database likewise: a mistyped --db naming another database got the
             # archive's tables made in it (a README walk-through's find).
             if path is None and not holds_archive(url):
-                raise _user_error(f"the database at {shown_url(url)} holds no pressarchive "
+                raise _user_error(f"the database at {hide_passwords(url)} holds no pressarchive "
                                   "archive (no articles table; a crawl makes one)")
             return Archive(url)
         except CommandError as exc:  # a revision this pressarchive does not know

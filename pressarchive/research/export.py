@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import OperationalError
 
 from ..record import RECORD_FIELDS
-from ..storage.archive import shown_url
+from ..storage.archive import hide_passwords
 from ..storage.crawlstate import iso_time as iso
 from ..storage.models import Appearance, Article, Version
 from . import index
@@ -214,8 +213,10 @@ def export(archive: Any, output: str | os.PathLike, fmt: str | None = None, *,
         "date_range": {"first": stats["first"], "last": stats["last"],
                        "by": "published_at, else first seen"},
         "filters": {**filters.describe(), **({"query": query} if query else {})},
-        "command": _without_passwords(command if command is not None else sys.argv),
-        "archive": shown_url(archive.url), "schema_revision": schema_revision(archive),
+        # The manifest travels with the data set: no database password in it (--db URL:secret@…).
+        "command": [hide_passwords(arg) for arg in (command if command is not None
+                                                     else sys.argv)],
+        "archive": hide_passwords(archive.url), "schema_revision": schema_revision(archive),
         "extractor_version": _extractor_version(),
         "pressarchive_version": _version(), "created_at": started.isoformat(timespec="seconds"),
         "csv": {"bom": bom, "formulas_neutralized_with": "'"} if fmt == "csv" else None,
@@ -258,16 +259,6 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
-
-
-# The password of a database URL in a command's argument (--db postgresql://user:secret@…,
-# or …?password=secret): the manifest travels with the data set, and named it in clear.
-_PASSWORD = re.compile(r"(\b[a-z][\w+.-]*://[^/:@\s]*:)[^@/\s]+@", re.IGNORECASE)
-_PASSWORD_PARAMETER = re.compile(r"(://\S*[?&]password=)[^&\s]*", re.IGNORECASE)
-
-
-def _without_passwords(args: list[str]) -> list[str]:
-    return [_PASSWORD_PARAMETER.sub(r"\1***", _PASSWORD.sub(r"\1***@", arg)) for arg in args]
 
 
 def _extractor_version() -> str:

@@ -147,7 +147,8 @@ def plot(result: dict[str, Any], path: str | Path) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise StatsError("--plot needs matplotlib: pip install -e '.[plot]' in the checkout") from None
+        raise StatsError("--plot needs matplotlib: pip install -e '.[plot]' in the "
+                         "checkout") from None
     matplotlib.use("Agg")  # no display: draw straight to a file
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt

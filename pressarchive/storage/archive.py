@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 from sqlalchemy import create_engine, event, func, inspect, select, text, update
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..record import Record
@@ -124,6 +124,7 @@ def _postgres_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
+
     class _NaiveUtc(TimestamptzLoader):
         def load(self, data):  # noqa: ANN001
             return _naive(super().load(data))
@@ -320,23 +321,21 @@ def archive_problem(url: str) -> str | None:
                 or type(exc).__module__.startswith("alembic")):
             raise
         lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return (f"the archive at {shown_url(url)} cannot be opened: "
+        return (f"the archive at {hide_passwords(url)} cannot be opened: "
                 f"{lines[0] if lines else type(exc).__name__}")
     return None
 
 
-def shown_url(url: str) -> str:
-    """A database URL as it may be printed or written down: no password, neither the one
-    before the host nor one given as a ``password`` parameter (which libpq reads)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return _PASSWORD_PARAMETER.sub(r"\1***", url)
-    shown = parsed.render_as_string(hide_password=True)
-    return _PASSWORD_PARAMETER.sub(r"\1***", shown) if "password" in parsed.query else shown
+def hide_passwords(text: str) -> str:
+    """``text`` (a database URL, or a command line's argument that holds one) as it may be
+    printed or written down: every URL's password masked, the one before the host
+    (``user:***@``) and one given as a ``password`` parameter (``?password=***``, which libpq
+    reads)."""
+    return _PASSWORD_PARAMETER.sub(r"\1***", _PASSWORD.sub(r"\1***@", text))
 
 
-_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&\s]*", re.IGNORECASE)
+_PASSWORD = re.compile(r"(\b[a-z][\w+.-]*://[^/:@\s]*:)[^@/\s]+@", re.IGNORECASE)
+_PASSWORD_PARAMETER = re.compile(r"(://\S*[?&]password=)[^&\s]*", re.IGNORECASE)
 
 
 def holds_archive(url: str) -> bool:
