@@ -7,12 +7,14 @@ import copy
 import sqlite3
 
 import pytest
+from sqlalchemy import select
 
 from pressarchive import ingest
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.ingest import Ingester
 from pressarchive.sitegen import SiteFamily, render_page
 from pressarchive.storage import Archive
+from pressarchive.storage.models import Article
 
 FETCHED_AT = "2025-06-20T10:00:00+00:00"
 
@@ -265,10 +267,34 @@ def test_receipts_unless_records_are_wanted(tmp_path, pages):
     assert receipts[0].record["stored"] == "new_article"
 
 
+def test_a_writing_transaction_holds_the_write_lock_before_its_look_ups(tmp_path):
+    """Another writer waits from the transaction's start, not its first write: a batch's
+    look-ups cannot be overtaken by another crawler's commit (two sister crawls at once
+    raced so, and a record raced twice was lost to an ingest error)."""
+    db = tmp_path / "locked.sqlite"
+    archive = Archive(f"sqlite:///{db}")
+    other = sqlite3.connect(db, timeout=0.1, isolation_level=None)
+    try:
+        with archive.transaction() as session:
+            session.execute(select(Article.id)).all()  # a look-up, nothing written
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")  # once it has committed
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+        archive.close()
+
+
 def test_a_batch_raced_by_another_writer_is_saved_one_at_a_time(tmp_path, pages, monkeypatch):
-    """Another crawler stores one of the batch's articles between the batch's look-up and its
-    inserts: the batch is rolled back and redone record by record, with nothing doubled."""
+    """On a database whose writers did not take turns from their transaction's start (the
+    archive's writer lock left out here), another crawler stores one of the batch's
+    articles between the batch's look-up and its inserts: the batch is rolled back and
+    redone record by record, with nothing doubled."""
+    from pressarchive.storage import archive as archive_module
     from pressarchive.storage.archive import Archive as RealArchive
+
+    monkeypatch.setattr(archive_module, "hold_writer_lock", lambda bind: None)
 
     db = tmp_path / "raced.sqlite"
     other = Ingester(Archive(f"sqlite:///{db}"))

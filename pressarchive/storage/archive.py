@@ -173,16 +173,25 @@ WRITER_LOCK = int.from_bytes(b"pressarc", "big") >> 1
 
 
 def hold_writer_lock(bind: Session | Connection) -> None:
-    """One writer at a time, on PostgreSQL as on SQLite (whose write lock is the whole
-    database's): on PostgreSQL the transaction waits for an advisory lock, held until it
-    ends. Readers (research queries, the crawl's look-ups) never wait for it. Without it two
-    crawls of sister sites saving the same story at once both found it new (each blind to
-    the other's uncommitted rows, where ``_same_article_elsewhere`` must see every writer's),
+    """One writer at a time, from the start of the transaction to its end: its look-ups see
+    every other writer's committed rows, and nobody commits between them and its writes.
+    Readers (research queries, the crawl's look-ups outside a transaction) never wait.
+
+    On PostgreSQL, an advisory lock held until the transaction ends. On SQLite, the
+    database's own write lock, taken at once by a write that changes nothing: the sqlite3
+    module begins a transaction only at its first write, so a batch's look-ups ran before
+    it and another crawler could commit in between. Two sister crawls at once then met it
+    often: the batch was redone one record at a time (RacedError), and a record raced twice
+    was an ingest error that failed the run. Without a lock on PostgreSQL two crawls saving
+    the same story at once both found it new (each blind to the other's uncommitted rows),
     batches that update the same articles in another order deadlocked, and two runs opening
     a new archive made the same tables, one failing."""
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     if engine.dialect.name == "postgresql":
         bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+    elif engine.dialect.name == "sqlite":
+        # Waits, up to the connection's timeout, for another writer's commit.
+        bind.execute(text("UPDATE articles SET id = id WHERE 0"))
 
 
 # The run lock on PostgreSQL (take_run_lock): a session advisory lock keyed by these two
@@ -269,9 +278,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         with migrating.begin() as connection:
             # Two processes opening a new archive at once (two sites' scheduled runs) take
-            # turns, the second finding the work done: SQLite's BEGIN IMMEDIATE above, the
-            # writer lock on PostgreSQL (where both made the same tables and one failed).
-            hold_writer_lock(connection)
+            # turns, the second finding the work done: SQLite's BEGIN IMMEDIATE above (there
+            # may be no table yet for hold_writer_lock's write), the writer lock on
+            # PostgreSQL (where both made the same tables and one failed).
+            if connection.dialect.name != "sqlite":
+                hold_writer_lock(connection)
             _drop_half_made(connection)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
@@ -728,10 +739,10 @@ class Archive:
                 session, record, besides=article.id) is not None:
             # Another crawler saved this story (a sister site's copy with another body: no
             # unique key meets it) between the lookups above and this transaction's first
-            # write. Holding SQLite's write lock now (one writer at a time: PostgreSQL will
-            # need a lock of its own), the check sees all it committed: roll back and save
-            # again (save, _write_alone), which finds that article. (save_many's new articles
-            # have the same check, _insert_new.)
+            # write: roll back and save again (save, _write_alone), which finds that
+            # article. Not on SQLite or PostgreSQL, whose writers hold the writer lock from
+            # their transaction's start (hold_writer_lock); kept for a caller's session that
+            # does not. (save_many's new articles have the same check, _insert_new.)
             raise RacedError("an article with this slug appeared while saving")
         if new_version:  # now with its id
             search_index.add(session, version)
