@@ -6,7 +6,9 @@ site's clock: ours is never compared with either."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 # A lastmod with a time but no offset (W3C Datetime asks for one; sites leave it out) is a
 # clock reading in a zone not given, from UTC-12 to UTC+14. Where a page may be passed over it
@@ -78,17 +80,33 @@ def utc(stamp: str) -> dt.datetime | None:
     return value
 
 
+@lru_cache(maxsize=1024)
 def http_date(value: str | None) -> dt.datetime | None:
-    """An HTTP date (``Last-Modified``) as naive UTC, or None."""
+    """An HTTP date (``Last-Modified``) as naive UTC, or None.
+
+    A crawl reads each page's ``Last-Modified`` three times and its ``Date`` (the same for
+    every answer of one second) once: the values read are kept (1,024), and the form every
+    HTTP/1.1 server sends (IMF-fixdate, RFC 9110 5.6.7) is read directly; any other form
+    goes to the email module's parser, which took 2% of a first crawl's CPU."""
     if not value:
         return None
+    fixdate = _IMF_FIXDATE.fullmatch(value.strip())
     try:
+        if fixdate and (month := _MONTHS.get(fixdate[2])):
+            day, year, hour, minute, second = (int(fixdate[i]) for i in (1, 3, 4, 5, 6))
+            return dt.datetime(year, month, day, hour, minute, second)
         sent = parsedate_to_datetime(value)
         if sent.tzinfo is None:  # "-0000" or asctime's form: UTC, as HTTP dates always are
             return sent
         return sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+_IMF_FIXDATE = re.compile(r"[A-Z][a-z]{2}, (\d{2}) ([A-Z][a-z]{2}) (\d{4}) "
+                          r"(\d{2}):(\d{2}):(\d{2}) GMT")
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 
 
 def last_modified(value: str | None, date: str | None) -> str | None:

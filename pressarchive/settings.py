@@ -41,6 +41,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
     "spiders.middlewares.NoRefererRedirectMiddleware": 600,
     "spiders.middlewares.OffsiteRedirectMiddleware": 650,  # sees redirects before 600 does
+    # Scrapy's offsite middleware, its verdicts kept per host (see spiders/middlewares.py)
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
+    "spiders.middlewares.OffsiteMiddleware": 50,
     # Scrapy's robots.txt middleware, obeying the robots.txt the spider read first rather than
     # fetching it a second time (see spiders/middlewares.py)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,

@@ -978,3 +978,37 @@ def test_a_last_modified_unread_is_none_and_one_in_the_future_is_the_message_s_d
     for unread in ("not a date", "2025-06-10T09:00:00Z", "   "):
         assert read(unread) == (None, None), unread
     assert read(None) == (None, None)
+
+
+def test_http_dates_read_directly_agree_with_the_email_module_s_parser():
+    # http_date reads the IMF-fixdate form itself (and keeps what it read): the same datetime
+    # as email.utils gives, or None where that fails, for the forms sites send and some they
+    # should not.
+    import datetime as dt
+    import random
+    from email.utils import format_datetime, parsedate_to_datetime
+
+    from pressarchive.lastmods import http_date
+
+    def by_email(value):
+        try:
+            sent = parsedate_to_datetime(value)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return sent if sent.tzinfo is None else \
+            sent.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    rng = random.Random(7)
+    values = [format_datetime(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+                              + dt.timedelta(seconds=rng.randrange(40 * 365 * 86400)),
+                              usegmt=True) for _ in range(500)]
+    values += ["Sun, 06 Nov 1994 08:49:37 GMT", " Sun, 06 Nov 1994 08:49:37 GMT ",
+               "Sun, 31 Feb 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+               "Sun, 06 Nov 1994 08:49:60 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+               "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994",
+               "Sun, 06 Nov 1994 08:49:37 +0300", "Sun, 06 Nov 1994 08:49:37 -0000",
+               "Sun, 06 Nov 1994 08:49:37 UTC", "6 Nov 1994 08:49:37 GMT", "yesterday", ""]
+    assert values[0].endswith(" GMT")  # the form read directly
+    for value in values:
+        assert http_date(value) == by_email(value), value
+        assert http_date(value) == by_email(value), value  # kept, the same

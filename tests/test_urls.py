@@ -77,3 +77,35 @@ def test_canonical_url(url, expected):
 ])
 def test_rebase(url, expected):
     assert rebase(url, "https://arabpress.com", "http://127.0.0.1:8100") == expected
+
+
+def test_the_offsite_middleware_s_kept_verdicts_are_scrapy_s():
+    # spiders.middlewares.OffsiteMiddleware keeps a verdict per URL authority: the same as
+    # Scrapy's own middleware for every URL, asked twice, and anew once allowed_domains change.
+    from scrapy import Request, Spider
+    from scrapy.downloadermiddlewares.offsite import OffsiteMiddleware as Scrapy
+    from scrapy.utils.test import get_crawler
+
+    from spiders.middlewares import OffsiteMiddleware as Ours
+
+    class Family(Spider):
+        name = "family"
+        allowed_domains = ["arabpress.com", "saudipress.com"]
+
+    crawler = get_crawler(Family)
+    spider = crawler._create_spider()
+    crawler.spider = spider
+    ours, scrapy = Ours.from_crawler(crawler), Scrapy.from_crawler(crawler)
+    urls = ["https://arabpress.com/a", "https://www.arabpress.com/b?x=1",
+            "https://ARABPRESS.COM/c", "https://arabpress.com.evil.net/d",
+            "https://evilarabpress.com/e", "https://user@saudipress.com:8443/f",
+            "http://saudipress.com?q", "https://example.org/#arabpress.com",
+            "ftp://arabpress.com/g", "data:text/plain,arabpress.com", "https://[::1]:8080/h"]
+    for turn in ("first", "kept"):
+        assert [ours.should_follow(Request(url), spider) for url in urls] == \
+               [scrapy.should_follow(Request(url), spider) for url in urls], turn
+    assert ours.should_follow(Request("https://arabpress.com/a"), spider)
+    spider.allowed_domains = ["saudipress.com"]
+    assert not ours.should_follow(Request("https://arabpress.com/a"), spider)
+    assert [ours.should_follow(Request(url), spider) for url in urls] == \
+           [scrapy.should_follow(Request(url), spider) for url in urls]
