@@ -37,14 +37,18 @@ SITES = ("arabpress", "saudipress")
 BERLIN = {"PGTZ": "Europe/Berlin", "TZ": "Europe/Berlin"}
 
 
+def conninfo(url: str) -> str:
+    """A SQLAlchemy URL (``postgresql+psycopg://``, say) as psycopg itself takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 @pytest.fixture
 def postgres_url(tmp_path):
     """A new, empty database on the server, as an archive URL; dropped after the test."""
     server = make_url(SERVER)
     name = f"pressarchive_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-    conninfo = server.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        admin = psycopg.connect(conninfo, autocommit=True)
+        admin = psycopg.connect(conninfo(SERVER), autocommit=True)
     except psycopg.OperationalError as exc:
         pytest.fail(f"PostgreSQL at {SERVER} cannot be reached ({exc}); these tests run on it")
     with admin:
@@ -161,8 +165,7 @@ def held_run_locks(url: str) -> list[str]:
     """The application names of the sessions that hold a run lock on the database at url."""
     from pressarchive.storage.archive import RUN_LOCK_CLASS
 
-    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(
-            hide_password=False)) as con:
+    with psycopg.connect(conninfo(url)) as con:
         return [name for name, in con.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
             "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
@@ -250,9 +253,7 @@ def test_a_read_only_or_unprivileged_postgresql_archive_stops_the_crawl_in_one_l
         made = run_crawl("arabpress", tmp_path / "none.sqlite", tmp_path, base_url=origin,
                          settings={"ARCHIVE_URL": postgres_url})
         assert made.returncode == 0, made.log[-2000:]
-        admin_url = make_url(SERVER).set(drivername="postgresql").render_as_string(
-            hide_password=False)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
+        with psycopg.connect(conninfo(SERVER), autocommit=True) as admin:
             admin.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
         family.advance()  # something to store
         refused = subprocess.run(
@@ -274,15 +275,13 @@ def test_a_run_that_loses_its_lock_takes_it_again_or_stops(tmp_path, postgres_ur
     family = SiteFamily(150, seed=5)
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
            "TMPDIR": str(tmp_path)}
-    conninfo = make_url(postgres_url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
     site_key = _run_lock_keys("arabpress")["site"]
     holder = ("SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND "
               "l.classid = %s AND l.objid = %s AND l.database = (SELECT oid FROM pg_database "
               "WHERE datname = current_database())")
     log = tmp_path / "first.log"
     with FamilyServer(family, faults=Faults(seed=1, slow=1.0, slow_seconds=1.0)) as server, \
-            psycopg.connect(conninfo, autocommit=True) as other:
+            psycopg.connect(conninfo(postgres_url), autocommit=True) as other:
         with open(log, "w") as out:
             first = subprocess.Popen(
                 [sys.executable, "-m", "scrapy", "crawl", "arabpress",
@@ -393,7 +392,6 @@ def test_commands_that_read_refuse_a_database_that_holds_no_archive(postgres_url
         assert proc.stderr.strip().splitlines() == [
             f"pressarchive: the database at {postgres_url} holds no pressarchive archive (no "
             "articles table; a crawl makes one)"], (args, proc.stderr)
-    with psycopg.connect(make_url(postgres_url).set(drivername="postgresql").render_as_string(
-            hide_password=False)) as con:
+    with psycopg.connect(conninfo(postgres_url)) as con:
         assert con.execute("SELECT count(*) FROM information_schema.tables "
                            "WHERE table_schema = 'public'").fetchone() == (0,)
