@@ -295,8 +295,9 @@ def runs(db, limit) -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1_000_000))
 def failures(db, site, limit) -> None:
     """List the URLs whose last fetches failed, latest first: how many runs in a row, the
-    last error (http_503, timeout, truncated, soft_404, not_a_sitemap...), when, and what
-    the URL was asked for as. The next run tries each again, up to 5 runs in a row; past
+    last error (http_503, timeout, truncated, soft_404, not_a_sitemap, ingest_error: and the
+    exception of a page an error of pressarchive's kept out...), when, and what the URL was
+    asked for as. The next run tries each again, up to 5 runs in a row; past
     that it is "given up" (a sitemap or link that leads to it still brings it back).
 
     Example: pressarchive failures --db archive.sqlite --site arabpress

@@ -461,8 +461,8 @@ class RunRecorder:
         errors = _by_suffix(stats, "pressarchive/failed/")
         if lost := lost_pages(stats):
             # Pages fetched that a fault of ours kept out of the archive (their tracebacks
-            # are in the log): counted as failed, since the next run fetches them again (no
-            # crawl state was written for them), and the run exits 1 (``lost_pages``).
+            # are in the log): counted as failed, and remembered as failed URLs, which the
+            # next run asks for again (pressarchive.ingest); the run exits 1 (``lost_pages``).
             errors[INGEST_ERROR] = lost
             counts["failed"] += lost
             logger.error("%d %s of %s could not be archived (an error in pressarchive: see "
@@ -613,7 +613,7 @@ def _cpu_seconds() -> float:
 # crawl that stalled).
 FINISHED = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 # The error kind a run records for pages that an error in the ingester kept out of the archive.
-INGEST_ERROR = "ingest_error"
+INGEST_ERROR = crawlstate.INGEST_ERROR
 
 
 def lost_pages(stats: dict[str, Any]) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import sys
 import threading
 import time
 import traceback
@@ -42,7 +43,8 @@ DROPPED = "dropped"          # a page that gives no trustworthy record; key says
 FAILED = "failed"            # a fetch that failed after retries; key is its kind
 SOFT_404 = crawlstate.SOFT_404  # a failure: no article where the archive holds one
 NOT_MODIFIED = "not_modified"  # a 304: the archived page still holds
-ERROR = "error"              # a bug: message holds the traceback; nothing was written
+ERROR = "error"              # a bug: message holds the traceback; only a failure is
+                             # written (its last error starts with crawlstate.INGEST_ERROR)
 UNSAVED = "unsaved"          # the archive could not be written at all (disk full, read-only,
                              # locked): message says why; nothing of the batch was saved
 
@@ -93,7 +95,7 @@ class Ingester:
         try:
             return item, self._outcome_of(item)
         except Exception:  # noqa: BLE001 - a bug in extraction is this item's error alone
-            return item, Outcome(ERROR, message=traceback.format_exc())
+            return item, _error()
 
     def _outcome_of(self, item) -> Outcome:
         if isinstance(item, FetchFailure):
@@ -176,6 +178,8 @@ class Ingester:
         elif outcome.kind == STORED:
             saved = self.archive.save_in(session, item.record, self._fetch_of(item))
             return replace(outcome, key=saved.outcome, record=self._record(item.record, saved))
+        elif outcome.kind == ERROR:
+            _note_lost(session, item, outcome)
         return outcome
 
     def _fetch_of(self, item: FetchedPage) -> crawlstate.Fetch:
@@ -199,21 +203,37 @@ class Ingester:
         """One item in its own transaction; a race with another crawler (on a unique key, or
         a sister copy saved meanwhile: RacedError) is tried once more (the second time finds
         the other crawler's rows)."""
-        if outcome.kind in (DROPPED, ERROR):
+        if outcome.kind == DROPPED:
             return outcome
+        if outcome.kind == ERROR:
+            return self._lost(item, outcome)
         for attempt in (1, 2):
             try:
                 with self.archive.transaction() as session:
                     return self._write(session, item, outcome)
             except (IntegrityError, RacedError):
                 if attempt == 2:
-                    return Outcome(ERROR, message=traceback.format_exc())
+                    return self._lost(item, _error())
             except Exception as exc:  # noqa: BLE001 - reported as this item's error
                 reason = unwritable(exc)
                 if reason is not None:
                     return _unsaved(outcome, reason)
-                return Outcome(ERROR, message=traceback.format_exc())
+                return self._lost(item, _error())
         raise AssertionError("unreachable")
+
+    def _lost(self, item, outcome: Outcome) -> Outcome:
+        """An item an error of ours kept out of the archive, noted as a failure in a
+        transaction of its own (``_note_lost``). Noting it is worth trying, not worth a second
+        error: if that fails too, the page is only logged (with the outcome's traceback, by the
+        pipeline) and fetched again when the next run meets it."""
+        if isinstance(item, FetchedPage):
+            try:
+                with self.archive.transaction() as session:
+                    _note_lost(session, item, outcome)
+            except Exception:  # noqa: BLE001 - the item's own error is what gets reported
+                logger.warning("the failure of %s could not be noted either", item.url,
+                               exc_info=True)
+        return outcome
 
 
 def content_age(record, last_modified: str | None = None) -> float | None:
@@ -259,6 +279,30 @@ def _soft_404(item: FetchedPage, outcome: Outcome, gone: bool) -> Outcome:
     return replace(outcome, kind=FAILED, key=SOFT_404,
                    message=f"failed ({SOFT_404}): {item.url} gave an article, now a page "
                            f"with none")
+
+
+def _error() -> Outcome:
+    """The outcome of the exception being handled, an error of ours: the traceback for the
+    log, and the exception in a line (its type, its message's first line) for the failure
+    ``_note_lost`` records."""
+    exc = sys.exc_info()[1]
+    text = str(exc).strip()
+    said = f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
+    return Outcome(ERROR, key=said, message=traceback.format_exc())
+
+
+def _note_lost(session, item, outcome: Outcome) -> None:
+    """A page an error of ours kept out of the archive (an ``ERROR`` outcome) remembered as a
+    failed URL, as a fetch that failed after its retries is: ``pressarchive failures`` lists it
+    (last error ``ingest_error: `` and the exception in a line) and the next run asks for it
+    again, whether or not a sitemap or link leads there. Its validators and content stay those
+    of its last stored fetch, if any: the page that could not be stored is asked for in full.
+    A failure item's error is left alone: noting it is what failed."""
+    if not isinstance(item, FetchedPage):
+        return
+    crawlstate.note_failure(session, item.site, item.url,
+                            f"{crawlstate.INGEST_ERROR}: {outcome.key}",
+                            crawlstate.stored_time(item.fetched_at))
 
 
 def _not_modified(item: FetchedPage) -> crawlstate.NotModified:

@@ -13,7 +13,7 @@ from pressarchive import ingest
 from pressarchive.fetched import FetchedPage, FetchFailure
 from pressarchive.ingest import Ingester
 from pressarchive.sitegen import SiteFamily, render_page
-from pressarchive.storage import Archive
+from pressarchive.storage import Archive, crawlstate
 from pressarchive.storage.models import Article
 
 FETCHED_AT = "2025-06-20T10:00:00+00:00"
@@ -161,8 +161,14 @@ def test_one_bad_record_costs_only_itself(tmp_path, pages, monkeypatch):
     assert all(o.kind == ingest.STORED for i, o in enumerate(outcomes) if i != 7)
     urls = {row[1] for row in content(db)["appearances"]}
     assert pages[7].url not in urls and len(urls) == 19
-    # Its fetch is not recorded either: the next run asks for the page again.
-    assert pages[7].url not in {row[1] for row in content(db)["pages"]}
+    # Its fetch is not recorded, its failure is: the next run asks for the page again.
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT failures, last_error, last_fetched, article_id FROM pages "
+                       "WHERE url = ?", (pages[7].url,)).fetchone() == (
+        1, "ingest_error: StatementError: (builtins.TypeError) Object of type object is not JSON "
+        "serializable", None, None)
+    assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone() == (1,)
+    con.close()
 
 
 def test_a_bug_in_extraction_is_that_page_s_error(tmp_path, pages, monkeypatch):
@@ -174,9 +180,41 @@ def test_a_bug_in_extraction_is_that_page_s_error(tmp_path, pages, monkeypatch):
         return real(body, url, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "extract", extract)
-    outcomes, _ = ingest_all(tmp_path, "bug.sqlite", pages[:10], batch=10)
+    outcomes, db = ingest_all(tmp_path, "bug.sqlite", pages[:10], batch=10)
     assert outcomes[2].kind == ingest.ERROR and "RuntimeError: extractor bug" in outcomes[2].message
     assert [o.kind for o in outcomes].count(ingest.STORED) == 9
+    # Noted as a failure in the batch's own transaction, as a failed fetch would be.
+    con = sqlite3.connect(db)
+    (url, failures, error, when), = con.execute(
+        "SELECT url, failures, last_error, last_failed FROM pages WHERE failures > 0").fetchall()
+    assert (url, failures, error) == (pages[2].url, 1, "ingest_error: RuntimeError: extractor bug")
+    assert when.startswith(crawlstate.stored_time(pages[2].fetched_at).isoformat(" "))
+    con.close()
+
+
+def test_a_lost_page_is_still_reported_when_its_failure_cannot_be_noted(tmp_path, pages,
+                                                                      monkeypatch):
+    real = ingest.extract
+
+    def extract(body, url, *args, **kwargs):
+        if url == pages[2].url:
+            raise RuntimeError("extractor bug")
+        return real(body, url, *args, **kwargs)
+
+    def note_failure(*args, **kwargs):
+        raise RuntimeError("noting fails too")
+
+    monkeypatch.setattr(ingest, "extract", extract)
+    monkeypatch.setattr(ingest.crawlstate, "note_failure", note_failure)
+    outcomes, db = ingest_all(tmp_path, "bug.sqlite", pages[:10], batch=10)
+    # The batch failed on noting it, and was done again one page at a time: the others are
+    # stored, the lost page keeps its own error (not the noting's), and nothing of it is written.
+    assert outcomes[2].kind == ingest.ERROR and "RuntimeError: extractor bug" in outcomes[2].message
+    assert [o.kind for o in outcomes].count(ingest.STORED) == 9
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT count(*) FROM pages WHERE url = ?", (pages[2].url,)).fetchone() \
+        == (0,)
+    con.close()
 
 
 def test_failures_304s_and_drops_in_the_same_batch(tmp_path, pages):

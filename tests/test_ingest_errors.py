@@ -1,6 +1,7 @@
 """A page that an error of ours keeps out of the archive (a bug in the ingester) is no quiet
 loss: the run records it as failed (``ingest_error``), says so, exits 1 for the scheduler,
-and the next run fetches the page again."""
+remembers the URL as failed (``pressarchive failures`` lists it), and the next run asks for the
+page again."""
 
 from __future__ import annotations
 
@@ -63,6 +64,13 @@ def archived(db, url: str) -> bool:
         con.close()
 
 
+def failing(db) -> list[str]:
+    """The lines of ``pressarchive failures`` for the archive, white space folded."""
+    listed = subprocess.run([sys.executable, "-m", "pressarchive.cli", "failures", "--db", str(db)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    return [" ".join(line.split()) for line in listed.stdout.splitlines()]
+
+
 def test_a_page_lost_to_an_error_of_ours_fails_the_run_and_is_fetched_again(tmp_path):
     family = SiteFamily(60, seed=2)
     bad = family.article(3).url("arabpress")
@@ -83,6 +91,12 @@ def test_a_page_lost_to_an_error_of_ours_fails_the_run_and_is_fetched_again(tmp_
         assert not archived(db, bad)
         on_site = sum("arabpress" in family.sites_of(i) for i in range(family.count))
         assert first.stats["pressarchive/stored/new_article"] == on_site - 1
+        # Remembered as a failed URL: `pressarchive failures` shows it, with the error.
+        listed = failing(db)
+        assert len(listed) == 1 and listed[0].endswith(bad), listed
+        assert "arabpress 1 run ingest_error: RuntimeError: a fault planted by the test " \
+            in listed[0]
+        assert listed[0].endswith(f" page retried {bad}")
 
         # pressarchive crawl, as a scheduler runs it: the summary says so, and it exits 1.
         second = subprocess.run(
@@ -95,8 +109,14 @@ def test_a_page_lost_to_an_error_of_ours_fails_the_run_and_is_fetched_again(tmp_
         assert not archived(db, bad)
 
         # Mended, the next run fetches it again and stores it; a clean run exits 0.
+        assert "arabpress 2 runs ingest_error: RuntimeError" in failing(db)[0]
+
+        # Mended, the next run asks for it first, as it does every failed URL, and stores it;
+        # the failure is forgotten, and a clean run exits 0.
         third = run_crawl("arabpress", db, tmp_path, base_url=origin)
         assert third.returncode == 0, third.log[-2000:]
+        assert third.stats["pressarchive/retrying_failed"] == 1
         assert third.stats["pressarchive/stored/new_article"] == 1
         assert archived(db, bad)
         assert last_run(db) == ("finished", 0, {})
+        assert failing(db) == []

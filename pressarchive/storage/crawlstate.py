@@ -167,6 +167,9 @@ def note_fetches(session: Session, fetches: list[tuple[Fetch, int | None]]) -> N
 # A page that is no article at a URL whose last fetch gave an article the archive holds: a
 # "not found" page served with 200, or a redirect to one that is no article (the front page).
 SOFT_404 = "soft_404"
+# A page an error of pressarchive's kept out of the archive (a bug): the run's error kind, and
+# the start of the failure's last error (pressarchive.ingest).
+INGEST_ERROR = "ingest_error"
 
 
 def note_no_articles(session: Session, fetches: list[Fetch]) -> set[tuple[str, str]]:
