@@ -16,10 +16,11 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware, Redirec
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
-from scrapy.http import Request, Response
+from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.start import StartSpiderMiddleware
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
+from w3lib.html import get_meta_refresh
 
 # Sent by the spider once it has asked for a site's robots.txt itself (it needs the answer's
 # status, its Crawl-delay and its Sitemap lines): url, the robots.txt URL asked for, and
@@ -240,7 +241,36 @@ class NoRefererRedirectMiddleware(_NoLoops, _NoReferer, RedirectMiddleware):
     keep_out_of_filter = True
 
 
-class NoRefererMetaRefreshMiddleware(_NoLoops, _NoReferer, MetaRefreshMiddleware):
+class _QuickMetaRefresh:
+    """Scrapy's meta refresh check without decoding every page whole.
+
+    Scrapy looks for a ``<meta http-equiv="refresh">`` in the first 4,096 characters of every
+    HTML response, but takes them from ``response.text``: the whole page decoded (and kept with
+    the response), about 5% of the crawl process's time, though nothing else in it reads an
+    article's text (the ingest worker parses the bytes). w3lib reads the bytes themselves: it
+    rules a refresh out without decoding when the encoding lets markup be seen in the bytes,
+    and decodes no more than it is given otherwise. Given the first ``SCAN_BYTES`` bytes,
+    which hold those 4,096 characters in any encoding of up to 8 bytes a character, it answers
+    "none" only when Scrapy would; any other answer (a refresh, or an error) is left to
+    Scrapy's own check, which decides as before."""
+
+    SCAN_BYTES = 8 * 4096
+
+    def process_response(self, request: Request, response: Response):
+        if isinstance(response, HtmlResponse) and not request.meta.get("dont_redirect") \
+                and request.method != "HEAD":
+            try:
+                found = get_meta_refresh(response.body, response.url, response.encoding,
+                                         self._ignore_tags, max_scan=self.SCAN_BYTES)
+            except Exception:  # noqa: BLE001 - Scrapy's check decides, and reports
+                found = None
+            if found == (None, None):
+                return response
+        return super().process_response(request, response)
+
+
+class NoRefererMetaRefreshMiddleware(_NoLoops, _NoReferer, _QuickMetaRefresh,
+                                     MetaRefreshMiddleware):
     pass
 
 
