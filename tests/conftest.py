@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -87,3 +88,33 @@ def local_sites():
     with ExitStack() as stack:
         yield {site: stack.enter_context(serving(site, root))
                for site, root in site_roots().items()}
+
+
+SERVER = os.environ.get("PRESSARCHIVE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+
+
+def conninfo(url: str) -> str:
+    """A SQLAlchemy URL (``postgresql+psycopg://``, say) as psycopg itself takes it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_url(tmp_path):
+    """A new, empty database on the PostgreSQL server, as an archive URL; dropped after the
+    test. The server on 127.0.0.1:5432 (trust auth, database ``test``), or the maintenance
+    database PRESSARCHIVE_TEST_POSTGRES names (a SQLAlchemy URL)."""
+    import psycopg
+
+    server = make_url(SERVER)
+    name = f"pressarchive_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
+    try:
+        admin = psycopg.connect(conninfo(SERVER), autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL at {SERVER} cannot be reached ({exc}); these tests run on it")
+    with admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -11,6 +11,7 @@ PRESSARCHIVE_TEST_POSTGRES names another server's maintenance database (a SQLAlc
 from __future__ import annotations
 
 import datetime as dt
+import json
 import getpass
 import os
 import signal
@@ -22,42 +23,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from pressarchive.research.export import count
+from pressarchive.research.filters import Filters
+from pressarchive.research.search import search
 from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
 from pressarchive.storage import Archive
 
-from conftest import ROOT, run_crawl
+from conftest import ROOT, SERVER, conninfo, run_crawl
 
-SERVER = os.environ.get("PRESSARCHIVE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
 SITES = ("arabpress", "saudipress")
 # A client in another time zone: the archive's times must not move with it.
 BERLIN = {"PGTZ": "Europe/Berlin", "TZ": "Europe/Berlin"}
-
-
-def conninfo(url: str) -> str:
-    """A SQLAlchemy URL (``postgresql+psycopg://``, say) as psycopg itself takes it."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture
-def postgres_url(tmp_path):
-    """A new, empty database on the server, as an archive URL; dropped after the test."""
-    server = make_url(SERVER)
-    name = f"pressarchive_test_{os.getpid()}_{abs(hash(str(tmp_path))) % 10**8}"
-    try:
-        admin = psycopg.connect(conninfo(SERVER), autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL at {SERVER} cannot be reached ({exc}); these tests run on it")
-    with admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def content(archive: Archive) -> set[frozenset[tuple[str, str, int]]]:
@@ -98,6 +77,12 @@ def crawl_both(db, tmp_path, server, postgres: str | None):
         assert run.returncode == 0, run.log[-3000:]
         assert run.stats["finish_reason"] == "finished"
     return runs
+
+
+def found(archive: Archive, query: str) -> tuple[int, set[tuple[str, tuple[str, ...]]]]:
+    """How many versions match ``query``, and the articles found (headline, sites)."""
+    hits = search(archive, query, limit=10_000, exhaustive=True)
+    return hits.matched, {(hit.headline, tuple(sorted(hit.sites))) for hit in hits}
 
 
 def stored(runs, key: str) -> int:
@@ -154,6 +139,24 @@ def test_sister_crawls_at_once_on_postgresql_archive_what_sqlite_does(tmp_path, 
             assert after["articles"] == before["articles"] + len(plan["new"])
             assert after["versions"] >= before["versions"] + len(plan["new"]) + len(
                 plan["edited"])
+
+            # Search, and an export's query, find on PostgreSQL what they find on SQLite,
+            # plain words and FTS5's syntax alike.
+            lite_archive = Archive(f"sqlite:///{lite}")
+            try:
+                with lite_archive.session() as session:
+                    headlines = session.execute(text(
+                        "SELECT headline FROM versions ORDER BY id LIMIT 60")).scalars().all()
+                words = sorted({w for h in headlines[::6] for w in h.split()[:2]})
+                queries = words[:8] + [f'"{" ".join(headlines[0].split()[:2])}"',
+                                       f"{words[0]} OR {words[1]}", f"headline: {words[2]}",
+                                       f"{words[3][:3]}*"]
+                for query in queries:
+                    on_pg, on_lite = found(pg, query), found(lite_archive, query)
+                    assert on_pg == on_lite and on_pg[0], query
+                    assert count(pg, Filters(), query) == count(lite_archive, Filters(), query)
+            finally:
+                lite_archive.close()
         finally:
             pg.close()
     con = sqlite3.connect(lite)
@@ -395,3 +398,36 @@ def test_commands_that_read_refuse_a_database_that_holds_no_archive(postgres_url
     with psycopg.connect(conninfo(postgres_url)) as con:
         assert con.execute("SELECT count(*) FROM information_schema.tables "
                            "WHERE table_schema = 'public'").fetchone() == (0,)
+
+
+def test_search_on_postgresql_an_older_archive_indexed_when_opened_and_reindex(postgres_url):
+    from research_helpers import assert_one_line_error, cli, rec
+
+    archive = Archive(postgres_url)
+    for record in (rec("budget", "الحكومة تعلن الميزانية", "قال المسؤول إن الميزانية جديدة."),
+                   rec("cafes", "Cairo cafés reopen", "Owners of cafés in Cairo met."),
+                   rec("other", "Weather", "Rain in Jeddah.")):
+        archive.save(record)
+    archive.close()
+    # As an archive made before PostgreSQL kept a search index (schema 0009): no index.
+    with psycopg.connect(conninfo(postgres_url), autocommit=True) as con:
+        con.execute("DROP TABLE search_index")
+        con.execute("UPDATE alembic_version SET version_num = '0009'")
+    archive = Archive(postgres_url)  # upgraded when opened: its versions are indexed
+    try:
+        assert [h.url for h in search(archive, "حكومة")] == ["https://arabpress.com/budget"]
+        assert [h.url for h in search(archive, "CAFÉS cairo")] == ["https://arabpress.com/cafes"]
+    finally:
+        archive.close()
+
+    rebuilt = cli("reindex", "--db", postgres_url)
+    assert rebuilt.returncode == 0 and "indexed 3 versions" in rebuilt.stderr, rebuilt.stderr
+    for query, expected in (("headline: (cairo OR jeddah)", {"cafes"}),
+                            ("headline: cairo OR jeddah", {"cafes", "other"})):  # as FTS5 reads it
+        listed = cli("search", "--db", postgres_url, "--json", query)
+        assert listed.returncode == 0, listed.stderr
+        assert {json.loads(line)["url"].rsplit("/", 1)[1]
+                for line in listed.stdout.splitlines()} == expected
+    assert_one_line_error(cli("search", "--db", postgres_url, "^cairo"), "SQLite archives only")
+    assert_one_line_error(cli("search", "--db", postgres_url, "NEAR(a b c)"),
+                          "SQLite archives only")

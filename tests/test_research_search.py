@@ -1,4 +1,6 @@
-"""Search: Arabic-aware normalization, bm25 ranking, filters and safe query handling."""
+"""Search: Arabic-aware normalization, ranking, filters and safe query handling, on SQLite
+(FTS5, bm25) and on PostgreSQL (tsvector, ts_rank): every test that searches an archive runs
+on both."""
 
 from __future__ import annotations
 
@@ -8,7 +10,30 @@ from sqlalchemy import text
 from pressarchive.research.normalize import normalize
 from pressarchive.research.query import QueryError, parse
 from pressarchive.research.search import search
-from research_helpers import build, rec
+from pressarchive.storage import Archive
+from research_helpers import build as build_sqlite, rec
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def build(request, tmp_path):
+    """``build(tmp_path, records)``: the records saved into a new archive, on SQLite, and (the
+    test's second run) on PostgreSQL, in a database of the test's own."""
+    made = []
+
+    def make(_tmp_path, records, name="a.sqlite"):
+        assert not made, "one archive a test"
+        if request.param == "sqlite":
+            archive = build_sqlite(tmp_path, records, name)
+        else:
+            archive = Archive(request.getfixturevalue("postgres_url"))
+            for record in records:
+                archive.save(record)
+        made.append(archive)
+        return archive
+
+    yield make
+    for archive in made:
+        archive.close()
 
 
 @pytest.mark.parametrize("raw, normalized", [
@@ -48,7 +73,7 @@ def test_normalize_is_idempotent_and_empty_safe():
 
 
 @pytest.fixture
-def arabic(tmp_path):
+def arabic(build, tmp_path):
     archive = build(tmp_path, [
         rec("budget", "الْحُكُومَةُ الْمِصْرِيَّةُ تُعْلِنُ مِيزَانِيَّةَ ٢٠٢١",
             "قَالَ الْمَسْؤُولُ إِنَّ الْمِيزَانِيَّةَ سَتُرَكِّزُ عَلَى التَّعْلِيمِ.",
@@ -91,7 +116,8 @@ def test_arabic_aware_search(arabic, query, slug):
     ('"حكومة"', {"bare"}),                  # quoted: that form only
     ("الله", {"allah"}),                    # not "the" + لله
 ])
-def test_arabic_words_are_found_with_their_article_and_joined_prepositions(tmp_path, query,
+def test_arabic_words_are_found_with_their_article_and_joined_prepositions(build, tmp_path,
+                                                                           query,
                                                                            found):
     archive = build(tmp_path, [
         rec("article", "الحكومة تجتمع", "نص."),
@@ -108,7 +134,7 @@ def test_a_hit_says_where_it_matched_in_the_published_spelling(arabic):
     assert "[التَّعْلِيمِ.]" in hit.snippet  # the text as published, harakat and all
 
 
-def test_bm25_ranks_headline_hits_first_then_frequency(tmp_path):
+def test_bm25_ranks_headline_hits_first_then_frequency(build, tmp_path):
     filler = " ".join(f"word{i}" for i in range(40))
     archive = build(tmp_path, [
         rec("once", "Nothing here", f"{filler} pipeline {filler}"),
@@ -122,7 +148,7 @@ def test_bm25_ranks_headline_hits_first_then_frequency(tmp_path):
     archive.close()
 
 
-def test_one_row_per_article_shown_in_its_latest_matching_version(tmp_path):
+def test_one_row_per_article_shown_in_its_latest_matching_version(build, tmp_path):
     archive = build(tmp_path, [
         rec("story", "Flood in Jeddah", "First report of the flood."),
         rec("story", "Flood in Jeddah", "Updated report of the flood.",
@@ -139,7 +165,7 @@ def test_one_row_per_article_shown_in_its_latest_matching_version(tmp_path):
 
 
 @pytest.fixture
-def dated(tmp_path):
+def dated(build, tmp_path):
     archive = build(tmp_path, [
         rec("stated", "Election results", "Votes counted.", section="Politics",
             published_at="2021-08-16T14:05:00+00:00", fetched_at="2025-01-10T09:00:00+00:00"),
@@ -177,7 +203,7 @@ def test_filters(dated, filters, expected):
     assert set(slugs(search(dated, "election", **filters))) == expected
 
 
-def test_site_filter_finds_low_ranked_articles_beyond_the_first_batch(tmp_path):
+def test_site_filter_finds_low_ranked_articles_beyond_the_first_batch(build, tmp_path):
     strong = [rec(f"strong-{i}", f"Drought report {i}", "Drought drought drought.")
               for i in range(150)]
     weak = [rec(f"weak-{i}", f"Weak story {i}", f"{'filler ' * 60} drought", site="saudipress")
@@ -251,7 +277,8 @@ def test_query_policy():
     assert parse("حكومة*").terms == [("حكومه", True)]
 
 
-def test_very_common_words_are_ranked_window_by_window_newest_first(tmp_path, monkeypatch):
+def test_very_common_words_are_ranked_window_by_window_newest_first(build, tmp_path,
+                                                                   monkeypatch):
     from pressarchive.research import search as search_module
 
     # Older articles say "harvest" more often (rank higher), newer ones once.

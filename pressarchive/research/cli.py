@@ -437,8 +437,8 @@ def reindex(db: str | None) -> None:
 
     archive = open_archive(db)
     try:
-        if archive.engine.dialect.name != "sqlite":
-            raise _user_error("the search index needs a SQLite archive (FTS5)")
+        if archive.engine.dialect.name not in ("sqlite", "postgresql"):
+            raise _user_error("the search index needs a SQLite or PostgreSQL archive")
         started = time.perf_counter()
         with user_errors():
             count = rebuild(archive.engine)

@@ -22,7 +22,7 @@ from ..storage.crawlstate import iso_time as iso
 from ..storage.models import Appearance, Article, Version
 from . import index
 from .filters import Filters
-from .query import QueryError, parse
+from .query import Query, QueryError, parse
 
 FORMATS = ("json", "jsonl", "csv")
 _SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
@@ -41,7 +41,7 @@ class ExportError(Exception):
     """An export that cannot be written; the message is one line for the user."""
 
 
-def statement(filters: Filters, fts_query: str | None = None):
+def statement(filters: Filters, query: Query | None = None, found: index.Index | None = None):
     """One row per appearance with the version that URL showed when last fetched, in a
     stable order (article, then appearance), every value a bound parameter."""
     stmt = (select(Appearance.article_id, Appearance.url, Appearance.site, Version.headline,
@@ -55,18 +55,17 @@ def statement(filters: Filters, fts_query: str | None = None):
             .join(Article, Article.id == Appearance.article_id)
             .where(*filters.appearance_conditions())
             .order_by(Appearance.article_id, Appearance.id))
-    if fts_query:
-        stmt = stmt.where(Version.id.in_(
-            select(index.search_table.c.rowid)
-            .where(text(f"{index.TABLE} MATCH :fts").bindparams(fts=fts_query))))
+    if query is not None:  # versions that match, in the archive's index (``found``)
+        stmt = stmt.where(Version.id.in_(select(found.version_id).where(found.matches(query))))
     return stmt
 
 
 def count(archive: Any, filters: Filters, query: str | None = None) -> int:
-    fts = parse(query).fts if query else None
+    parsed = parse(query) if query else None
     with archive.session() as session:
+        found = index.Index(session) if parsed else None
         return session.scalar(select(func.count()).select_from(
-            statement(filters, fts).order_by(None).subquery())) or 0
+            statement(filters, parsed, found).order_by(None).subquery())) or 0
 
 
 def iter_records(archive: Any, filters: Filters | None = None,
@@ -74,15 +73,16 @@ def iter_records(archive: Any, filters: Filters | None = None,
     """The exported records, lazily: rows come from a server-side cursor ``BATCH`` at a time
     and each is turned into a record as it is consumed."""
     filters = filters or Filters()
-    fts = parse(query).fts if query else None
-    if fts and archive.engine.dialect.name != "sqlite":
-        raise QueryError("full-text search needs a SQLite archive (FTS5)")
+    parsed = parse(query) if query else None
+    found = index.Index(archive.engine) if parsed else None
+    if parsed:
+        found.matches(parsed)  # a query this database cannot read: refused here, in one line
     with archive.engine.connect() as connection:
         try:
             result = connection.execution_options(stream_results=True, yield_per=BATCH).execute(
-                statement(filters, fts))
+                statement(filters, parsed, found))
         except OperationalError as exc:
-            if fts and "fts5" in str(exc.orig):
+            if parsed and "fts5" in str(exc.orig):
                 raise QueryError(f"malformed search query {query!r} ({exc.orig})") from None
             raise
         for row in result:

@@ -1,4 +1,5 @@
-"""Full-text search over the archive: one ranked row per article, with its dates explained."""
+"""Full-text search over the archive (SQLite or PostgreSQL): one ranked row per article, with
+its dates explained."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 from sqlalchemy import func, literal_column, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from ..storage.crawlstate import iso_time as iso
@@ -16,12 +17,11 @@ from .filters import FIRST_SEEN, PUBLISHED, Filters
 from .query import Query, QueryError, parse, snippet
 
 # bm25 column weights: a word in the headline says far more about an article than one in
-# the body; the summary sits between.
+# the body; the summary sits between (PostgreSQL's ts_rank weighs them in these proportions).
 WEIGHTS = (10.0, 4.0, 1.0)
 # Matches scored at once. bm25 costs ~0.7 µs a match on a small machine: 10,000 matches are
 # ~7 ms, a third of a 20 ms search; rarer words (most queries) are ranked all at once.
 WINDOW = 10_000
-_FTS = literal_column(index.TABLE)
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Hit:
     date: str | None        # the stated publication time, else when first seen (ISO 8601)
     date_source: str        # "published" or "first_seen"
     section: str | None
-    score: float            # -bm25: higher is better
+    score: float            # higher is better: -bm25 on SQLite, ts_rank on PostgreSQL
     snippet: str
     versions: int = 1       # how many versions the article has
 
@@ -45,18 +45,14 @@ class Hit:
         return asdict(self)
 
 
-def match(fts_query: str):
-    """``search_index MATCH :q``, the query always a bound parameter."""
-    return _FTS.op("MATCH")(fts_query)
-
-
 def run(session: Session, statement, query: Query):
-    """Execute a statement that holds a MATCH; FTS5's syntax errors become QueryError."""
+    """Execute a statement that holds a match; FTS5's and PostgreSQL's syntax errors become
+    QueryError."""
     try:
         return session.execute(statement).all()
-    except OperationalError as exc:
-        detail = str(exc.orig)
-        if "fts5" in detail or "MATCH" in detail or "syntax" in detail:
+    except (OperationalError, ProgrammingError) as exc:
+        detail = str(exc.orig).strip().splitlines()[0]
+        if "fts5" in detail or "MATCH" in detail or "syntax" in detail or "tsquery" in detail:
             raise QueryError(f"malformed search query {query.text!r} ({detail}); "
                              "see `pressarchive search --help`") from None
         raise
@@ -88,21 +84,22 @@ def search(archive: Any, query: str, site: str | Iterable[str] | None = None,
     if limit < 1:
         raise QueryError("--limit must be at least 1")
     with archive.session() as session:
-        if not index.supported(session):
-            raise QueryError("full-text search needs a SQLite archive (FTS5)")
+        found = index.Index(session)
+        found.matches(parsed)  # a query the database cannot read is refused before any work
         results = Results()
-        ranked = _rank(session, parsed, filters, limit, exhaustive, results)
+        ranked = _rank(session, found, parsed, filters, limit, exhaustive, results)
         if ranked:
-            results.extend(_hits(session, parsed, filters, ranked))
+            results.extend(_hits(session, found, parsed, filters, ranked))
         return results
 
 
-def _rank(session: Session, query: Query, filters: Filters, limit: int, exhaustive: bool,
-          results: Results) -> list[tuple[int, float]]:
+def _rank(session: Session, found: index.Index, query: Query, filters: Filters, limit: int,
+          exhaustive: bool, results: Results) -> list[tuple[int, float]]:
     """(article id, best score) of the ``limit`` best articles, window by window."""
-    rowid = index.search_table.c.rowid
-    results.matched = run(session, select(func.count()).select_from(index.search_table)
-                          .where(match(query.fts)), query)[0][0]
+    rowid = found.version_id
+    match = found.matches(query)
+    results.matched = run(session, select(func.count()).select_from(found.table)
+                          .where(match), query)[0][0]
     remaining, upper = results.matched, None
     best: dict[int, float] = {}
     while remaining:
@@ -111,13 +108,13 @@ def _rank(session: Session, query: Query, filters: Filters, limit: int, exhausti
             # The rowid WINDOW matches down from the top: versions are numbered as they
             # come, so a rowid range is a span of time.
             lower = run(session, select(rowid).where(
-                match(query.fts), *([rowid < upper] if upper else []))
+                match, *([rowid < upper] if upper else []))
                 .order_by(rowid.desc()).offset(WINDOW - 1).limit(1), query)[0][0]
             results.ranked_all = False
         window = [c for c in (rowid >= lower if lower else None,
                               rowid < upper if upper else None) if c is not None]
-        for article_id, score in _rank_window(session, query, filters, limit - len(best),
-                                              window, set(best)):
+        for article_id, score in _rank_window(session, found, query, filters,
+                                              limit - len(best), window, set(best)):
             best[article_id] = score
         if len(best) >= limit or lower is None:
             break
@@ -125,8 +122,8 @@ def _rank(session: Session, query: Query, filters: Filters, limit: int, exhausti
     return list(best.items())
 
 
-def _rank_window(session: Session, query: Query, filters: Filters, limit: int,
-                 window: list, skip: set[int]) -> list[tuple[int, float]]:
+def _rank_window(session: Session, found: index.Index, query: Query, filters: Filters,
+                 limit: int, window: list, skip: set[int]) -> list[tuple[int, float]]:
     """The ``limit`` best articles (not in ``skip``) among the matches in ``window``.
 
     The index is asked for its k best rows only; most articles have one or two versions, so
@@ -136,19 +133,20 @@ def _rank_window(session: Session, query: Query, filters: Filters, limit: int,
     rest (and bm25 is computed only for rows that pass).
     """
     conditions = filters.article_conditions()
-    score = func.bm25(_FTS, *WEIGHTS).label("score")
+    score = found.score(query, WEIGHTS).label("score")
+    match = found.matches(query)
     k = max(limit * 4, 64)
     while True:
         if conditions:
-            statement = (select(index.search_table.c.rowid, score, Version.article_id)
-                         .select_from(index.search_table)
-                         .join(Version, Version.id == index.search_table.c.rowid)
+            statement = (select(found.version_id, score, Version.article_id)
+                         .select_from(found.table)
+                         .join(Version, Version.id == found.version_id)
                          .join(Article, Article.id == Version.article_id)
-                         .where(match(query.fts), *window, *conditions)
+                         .where(match, *window, *conditions)
                          .order_by(literal_column("score"), Version.id.desc()).limit(k))
         else:
-            top = (select(index.search_table.c.rowid.label("version_id"), score)
-                   .where(match(query.fts), *window)
+            top = (select(found.version_id.label("version_id"), score)
+                   .where(match, *window)
                    .order_by(literal_column("score")).limit(k).subquery())
             statement = (select(top.c.version_id, top.c.score, Version.article_id)
                          .select_from(top)
@@ -166,7 +164,7 @@ def _rank_window(session: Session, query: Query, filters: Filters, limit: int,
         k *= 4
 
 
-def _hits(session: Session, query: Query, filters: Filters,
+def _hits(session: Session, found: index.Index, query: Query, filters: Filters,
           ranked: list[tuple[int, float]]) -> list[Hit]:
     ids = [article_id for article_id, _ in ranked]
     versions = session.execute(
@@ -178,8 +176,8 @@ def _hits(session: Session, query: Query, filters: Filters,
         count[article_id] = count.get(article_id, 0) + 1
     # Which of these articles' versions match (a rowid lookup in the index, not a scan)
     # and pass the filters: the latest such version is the one shown.
-    matching = {r[0] for r in run(session, select(index.search_table.c.rowid).where(
-        match(query.fts), index.search_table.c.rowid.in_([v for v, _ in versions])), query)}
+    matching = {r[0] for r in run(session, select(found.version_id).where(
+        found.matches(query), found.version_id.in_([v for v, _ in versions])), query)}
     # Plain columns, not ORM objects: twenty rows, but every millisecond of a search counts.
     rows = session.execute(
         select(Version.id, Version.article_id, Version.headline, Version.summary, Version.body,
