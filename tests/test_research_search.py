@@ -289,7 +289,7 @@ def test_very_common_words_are_ranked_window_by_window_newest_first(build, tmp_p
     exhaustive = search(archive, "harvest", exhaustive=True)
     assert exhaustive.ranked_all and exhaustive.matched == 12
     assert [s.split("-")[0] for s in slugs(exhaustive)] == ["old"] * 6 + ["new"] * 6
-    monkeypatch.setattr(search_module, "WINDOW", 5)
+    monkeypatch.setattr(search_module, "WINDOWS", dict.fromkeys(search_module.WINDOWS, 5))
     windowed = search(archive, "harvest")
     assert not windowed.ranked_all and windowed.matched == 12
     # Versions 1-6 are old-0..5, 7-12 new-0..5. Windows of 5 from the newest: new-1..5;

@@ -195,7 +195,7 @@ Example: pressarchive search "الحكومة المصرية" --site arabpress --
 @db_option
 def search(query: tuple[str, ...], site, since, until, section, limit: int, as_json: bool,
            snippets: bool, exhaustive: bool, db: str | None) -> None:
-    from .search import WINDOW, search as run_search
+    from .search import search as run_search
 
     filters = make_filters(site, since, until, section)
     archive = open_archive(db)
@@ -204,7 +204,7 @@ def search(query: tuple[str, ...], site, since, until, section, limit: int, as_j
             hits = run_search(archive, " ".join(query), limit=limit, filters=filters,
                               exhaustive=exhaustive)
             if not hits.ranked_all:
-                click.echo(f"{hits.matched:,} versions match: ranked {WINDOW:,} at a time, "
+                click.echo(f"{hits.matched:,} versions match: ranked {hits.window:,} at a time, "
                            "the most recent first (--exhaustive ranks all at once)", err=True)
             if as_json:
                 for hit in hits:

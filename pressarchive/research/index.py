@@ -87,6 +87,15 @@ class Index:
         self.version_id = self.table.c.rowid if self.engine == "sqlite" \
             else self.table.c.version_id
 
+    def prepare(self, session: Session) -> None:
+        """Sets up the session's transaction for a search. On PostgreSQL: no sequential scans.
+        Its planner counts a tsvector test as cheap, not the reading of the tsvector kept out
+        of line (TOAST) that it needs, so for a word in a good part of the archive it reads
+        every row's tsvector (250 ms on 100,000 articles) where the GIN index answers (10 ms).
+        For this transaction only; the search's other tables are reached by their keys."""
+        if self.engine == "postgresql":
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+
     def matches(self, query: Query):
         """The condition that a row matches ``query``, which is always a bound parameter."""
         if self.engine == "sqlite":

@@ -21,7 +21,10 @@ from .query import Query, QueryError, parse, snippet
 WEIGHTS = (10.0, 4.0, 1.0)
 # Matches scored at once. bm25 costs ~0.7 µs a match on a small machine: 10,000 matches are
 # ~7 ms, a third of a 20 ms search; rarer words (most queries) are ranked all at once.
-WINDOW = 10_000
+# PostgreSQL's ts_rank reads each match's tsvector (kept out of line, TOAST): ~11 µs a match
+# (bench/research.py), so its windows are smaller.
+WINDOWS = {"sqlite": 10_000, "postgresql": 2_000}
+WINDOW = WINDOWS["sqlite"]
 
 
 @dataclass
@@ -62,7 +65,8 @@ class Results(list):
     """The hits, best first, and how many versions matched in all."""
 
     matched: int = 0          # versions matching the query, before filters
-    ranked_all: bool = True   # False: ranked in windows of the most recent WINDOW matches
+    ranked_all: bool = True   # False: ranked in windows of the most recent matches
+    window: int = WINDOW      # how many: WINDOWS, by the archive's database
 
 
 def search(archive: Any, query: str, site: str | Iterable[str] | None = None,
@@ -75,9 +79,10 @@ def search(archive: Any, query: str, site: str | Iterable[str] | None = None,
     matching version. ``since``/``until`` apply to the stated publication date, or to when
     the article was first seen if the page stated none; each hit says which it used.
 
-    A query matching more than WINDOW versions is ranked among the WINDOW most recent
-    matches first, then the next older WINDOW, and so on (``exhaustive`` ranks them all
-    at once): scoring every match of a very common word is what makes a search slow.
+    A query matching more versions than the database's window (WINDOWS) is ranked among the
+    window's count of most recent matches first, then the next older ones, and so on
+    (``exhaustive`` ranks them all at once): scoring every match of a very common word is
+    what makes a search slow.
     """
     parsed = parse(query)
     filters = filters or Filters.make(site, since, until, section)
@@ -86,6 +91,7 @@ def search(archive: Any, query: str, site: str | Iterable[str] | None = None,
     with archive.session() as session:
         found = index.Index(session)
         found.matches(parsed)  # a query the database cannot read is refused before any work
+        found.prepare(session)
         results = Results()
         ranked = _rank(session, found, parsed, filters, limit, exhaustive, results)
         if ranked:
@@ -102,14 +108,20 @@ def _rank(session: Session, found: index.Index, query: Query, filters: Filters, 
                           .where(match), query)[0][0]
     remaining, upper = results.matched, None
     best: dict[int, float] = {}
+    size = results.window = WINDOWS[found.engine]
+    # The ids in order: on PostgreSQL as an expression, which its primary key cannot give in
+    # order, so that the matches come from the GIN index and are sorted, rather than read
+    # down the primary key with every row's tsvector tested (ten times slower for a word in
+    # half the archive).
+    in_order = rowid if found.engine == "sqlite" else rowid + 0
     while remaining:
         lower = None
-        if remaining > WINDOW and not exhaustive:
-            # The rowid WINDOW matches down from the top: versions are numbered as they
+        if remaining > size and not exhaustive:
+            # The rowid ``size`` matches down from the top: versions are numbered as they
             # come, so a rowid range is a span of time.
             lower = run(session, select(rowid).where(
                 match, *([rowid < upper] if upper else []))
-                .order_by(rowid.desc()).offset(WINDOW - 1).limit(1), query)[0][0]
+                .order_by(in_order.desc()).offset(size - 1).limit(1), query)[0][0]
             results.ranked_all = False
         window = [c for c in (rowid >= lower if lower else None,
                               rowid < upper if upper else None) if c is not None]
@@ -118,7 +130,7 @@ def _rank(session: Session, found: index.Index, query: Query, filters: Filters, 
             best[article_id] = score
         if len(best) >= limit or lower is None:
             break
-        remaining, upper = remaining - WINDOW, lower
+        remaining, upper = remaining - size, lower
     return list(best.items())
 
 
