@@ -224,6 +224,15 @@ def test_site_filter_finds_low_ranked_articles_beyond_the_first_batch(build, tmp
     ("body: التعليم", ["budget"]),
     ("(cairo OR القاهرة) NOT owners", ["forms"]),
     ("NEAR(owners cairo, 3)", ["english"]),
+    ("NEAR(owners cairo, 1)", []),                # "Owners of cafés in Cairo": 3 between
+    ("NEAR(cairo owners, 3)", ["english"]),       # either order
+    ('"owners of" + cafes', ["english"]),         # + joins phrases
+    ('"owners of" + cairo', []),
+    ('"of cafes in cai"*', ["english"]),          # a phrase's last word as a prefix
+    ("headline: caf*", ["english"]),              # column filter and prefix
+    ("headline: (monday OR القاهرة)", []),        # a filter over a group
+    ("headline: monday OR القاهرة", ["forms"]),   # ...or over the next phrase only
+    ("cairo AND owners NOT monday OR التعليم", ["budget"]),  # NOT, then AND, then OR
 ])
 def test_fts_operators(arabic, query, expected):
     assert sorted(slugs(search(arabic, query))) == expected
