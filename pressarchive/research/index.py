@@ -86,6 +86,12 @@ class Index:
         self.table = search_table if self.engine == "sqlite" else pg_table
         self.version_id = self.table.c.rowid if self.engine == "sqlite" \
             else self.table.c.version_id
+        # Matches, newest first. On PostgreSQL by an expression, which its primary key cannot
+        # give in order, so that the matches come from the GIN index and are sorted, rather
+        # than read down the primary key with every row's tsvector tested (ten times slower
+        # for a word in half the archive).
+        self.newest_first = (self.version_id if self.engine == "sqlite"
+                             else self.version_id + 0).desc()
 
     def prepare(self, session: Session) -> None:
         """Sets up the session's transaction for a search. On PostgreSQL: no sequential scans.

@@ -95,7 +95,7 @@ def parse(text: str) -> Query:
         _quote(g[0]) if len(g) == 1 else "(" + " OR ".join(map(_quote, g)) + ")"
         for g in groups)
     return Query(text, fts, False, [(w, False) for g in groups for t in g
-                                    for w in _WORD.findall(t)], _tsquery(groups))
+                                    for w in words(t)], _tsquery(groups))
 
 
 def arabic_forms(term: str) -> list[str]:
@@ -149,8 +149,9 @@ def _advanced(text: str) -> Query:
                     raise QueryError(f"empty phrase in {text!r}")
                 continue  # a lone dash or comma: nothing to match
             out.append(_quote(term))
-            items.append(("phrase", words(term), False))
-            terms.extend((w, False) for w in _WORD.findall(term))
+            said = words(term)
+            items.append(("phrase", said, False))
+            terms.extend((w, False) for w in said)
         elif kind == "column":
             out.append(token.rstrip(": \t").lower() + ":")
             items.append(("column", out[-1][:-1]))

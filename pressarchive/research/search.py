@@ -55,7 +55,10 @@ def run(session: Session, statement, query: Query):
         return session.execute(statement).all()
     except (OperationalError, ProgrammingError) as exc:
         detail = str(exc.orig).strip().splitlines()[0]
-        if "fts5" in detail or "MATCH" in detail or "syntax" in detail or "tsquery" in detail:
+        # SQLite's FTS5 says so in an OperationalError; PostgreSQL names the tsquery in a
+        # ProgrammingError (a syntax error in our own SQL is no query's fault: raised as is).
+        if ("tsquery" in detail) if isinstance(exc, ProgrammingError) else (
+                "fts5" in detail or "MATCH" in detail or "syntax" in detail):
             raise QueryError(f"malformed search query {query.text!r} ({detail}); "
                              "see `pressarchive search --help`") from None
         raise
@@ -109,11 +112,6 @@ def _rank(session: Session, found: index.Index, query: Query, filters: Filters, 
     remaining, upper = results.matched, None
     best: dict[int, float] = {}
     size = results.window = WINDOWS[found.engine]
-    # The ids in order: on PostgreSQL as an expression, which its primary key cannot give in
-    # order, so that the matches come from the GIN index and are sorted, rather than read
-    # down the primary key with every row's tsvector tested (ten times slower for a word in
-    # half the archive).
-    in_order = rowid if found.engine == "sqlite" else rowid + 0
     while remaining:
         lower = None
         if remaining > size and not exhaustive:
@@ -121,7 +119,7 @@ def _rank(session: Session, found: index.Index, query: Query, filters: Filters, 
             # come, so a rowid range is a span of time.
             lower = run(session, select(rowid).where(
                 match, *([rowid < upper] if upper else []))
-                .order_by(in_order.desc()).offset(size - 1).limit(1), query)[0][0]
+                .order_by(found.newest_first).offset(size - 1).limit(1), query)[0][0]
             results.ranked_all = False
         window = [c for c in (rowid >= lower if lower else None,
                               rowid < upper if upper else None) if c is not None]
