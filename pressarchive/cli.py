@@ -116,12 +116,15 @@ def demo(db: str) -> None:
               help="Stop after this many seconds (the next run goes on).")
 @click.option("--since", help="Back-fill: only sitemap entries modified on or after this day.")
 @click.option("--until", help="Back-fill: only sitemap entries modified on or before this day.")
+@click.option("--warc", "warc_dir", type=click.Path(file_okay=False),
+              help="Keep every response as WARC in this folder, each archived page linked "
+                   "to its record (WARC_DIR).")
 @click.option("--log-level", default="WARNING", show_default=True)
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="A Scrapy or pressarchive setting for every run, as scrapy crawl's -s "
                    "(STATS_FILE=..., JOBDIR=..., LASTMOD_AHEAD_REVISIT=...); it wins over "
                    "the options above. The archive is --db's.")
-def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
+def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_dir,
           log_level, overrides) -> None:
     """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
 
@@ -135,6 +138,8 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until,
 
     try:
         given = _settings_given(overrides, sites)
+        if warc_dir:  # as -s WARC_DIR=..., which wins if given too
+            given = {"WARC_DIR": warc_dir, **given}
         jobs, settings = _crawl_jobs(sites, db, base_urls, since, until, given)
     except UserError as exc:  # the stats file a scheduler reads says so, not the last run's
         _refused(overrides, sites, exc.message)
@@ -334,6 +339,44 @@ def failures(db, site, limit) -> None:
                    f"  {when}  {row.role or 'page':<7} {state:<8}  {row.url}")
     shown = f", the latest {len(rows):,} shown" if len(rows) < total else ""
     click.echo(f"{research.counted(total, 'failing URL')}{shown}", err=True)
+
+
+@main.command()
+@click.option("--db", help="Archive: a SQLite file or an SQLAlchemy URL.")
+@click.option("--warc-dir", required=True, type=click.Path(file_okay=False),
+              help="The folder the crawls kept their WARC files in (their WARC_DIR).")
+@click.option("--site", help="Only this site's pages.")
+@click.option("--show", default=20, show_default=True, type=click.IntRange(0, 1_000_000),
+              help="List this many of the versions that did not come out the same.")
+def reextract(db, warc_dir, site, show) -> None:
+    """Read each archived version's page again from its WARC record (the newest response that
+    gave it, kept by a crawl with WARC_DIR) with today's extractor, and say which come out
+    the same, which differently (and in which fields), which give no record any more and
+    which records cannot be read. Writes nothing. Exits 1 if a record cannot be read.
+
+    Example: pressarchive reextract --db archive.sqlite --warc-dir /var/lib/pressarchive/warc
+    """
+    from . import reextract as checker
+
+    _known_sites((site,) if site else ())
+    if not Path(warc_dir).is_dir():
+        raise UserError(f"--warc-dir {warc_dir}: no such folder")
+    archive = research.open_archive(db)  # one line for a missing archive or a stranger's file
+    try:
+        report = checker.check(archive, warc_dir, site)
+    finally:
+        archive.close()
+    for one in report.checked[:show]:
+        detail = ", ".join(one.fields) if one.fields else one.reason
+        click.echo(f"{one.verdict:<10}  #{one.version_id:<6} {one.site:<10} {one.url}  {detail}")
+    counts = report.counts
+    total = sum(counts.values())
+    click.echo(f"{research.counted(total, 'version')} read again from WARC: "
+               f"{counts[checker.SAME]:,} the same, {counts[checker.CHANGED]:,} different, "
+               f"{counts[checker.NO_RECORD]:,} no record, "
+               f"{counts[checker.UNREADABLE]:,} unreadable", err=True)
+    if counts[checker.UNREADABLE]:
+        sys.exit(1)
 
 
 @main.command()

@@ -34,6 +34,9 @@ class FetchedPage:
     # The crawl waits on this page's links to go on (the front page, a listing's next page):
     # the archive pipeline sends its batch at once instead of waiting for the batch to fill.
     waited_on: bool = False
+    # Where the response is kept as WARC (a pressarchive.warc.Capture), when the crawl keeps
+    # them (WARC_DIR): the archive links the page to it (the captures table).
+    warc: Any = None
     record: Any = field(default=None, repr=False)  # the Record, once the page was extracted
     # The failure the archive recorded the page as (a soft 404: an archived article's URL
     # answering a page with none), set by the archive pipeline: a failure to retry, which

@@ -29,7 +29,7 @@ from .extract.links import PageLinks, SiteLinks, read_links
 from .extract.page import Page
 from .fetched import FetchedPage, FetchFailure, fetch_of
 from .lastmods import http_date
-from .storage import Archive, crawlstate, unwritable
+from .storage import Archive, captures, crawlstate, unwritable
 from .storage.archive import RacedError
 
 logger = logging.getLogger("pressarchive")
@@ -157,13 +157,24 @@ class Ingester:
                 out[i] = self._write(session, item, outcome)
         saved = self.archive.save_many(
             session, [(read[i][0].record, self._fetch_of(read[i][0])) for i in stored])
+        versions: dict[int, int] = {}
         for i, one in zip(stored, saved):
             item, outcome = read[i]
             out[i] = replace(outcome, key=one.outcome, record=self._record(item.record, one))
+            versions[i] = one.version_id
+        captures.note(session, [captured for i, (item, _) in enumerate(read)
+                                if (captured := _captured(item, versions.get(i)))])
         return out
 
     def _write(self, session, item, outcome: Outcome) -> Outcome:
         """What ``outcome`` means for the archive, written in the caller's transaction."""
+        outcome, version_id = self._write_outcome(session, item, outcome)
+        if captured := _captured(item, version_id):
+            captures.note(session, [captured])
+        return outcome
+
+    def _write_outcome(self, session, item, outcome: Outcome) -> tuple[Outcome, int | None]:
+        """The outcome written, and the id of the version the item gave, if any."""
         if outcome.kind == FAILED:
             crawlstate.note_failure(session, item.site, item.url, item.kind,
                                     crawlstate.stored_time(item.failed_at), retry=item.retry,
@@ -173,14 +184,15 @@ class Ingester:
         elif outcome.kind == NOT_ARTICLE:
             # Listings are expected on every crawl: remembered with their validators, so that
             # the next run can ask for them conditionally; a soft 404 is a failure.
-            return _soft_404(item, outcome,
-                             bool(crawlstate.note_no_articles(session, [fetch_of(item)])))
+            return _soft_404(item, outcome, bool(
+                crawlstate.note_no_articles(session, [fetch_of(item)]))), None
         elif outcome.kind == STORED:
             saved = self.archive.save_in(session, item.record, self._fetch_of(item))
-            return replace(outcome, key=saved.outcome, record=self._record(item.record, saved))
+            return replace(outcome, key=saved.outcome,
+                           record=self._record(item.record, saved)), saved.version_id
         elif outcome.kind == ERROR:
             _note_lost(session, item, outcome)
-        return outcome
+        return outcome, None
 
     def _fetch_of(self, item: FetchedPage) -> crawlstate.Fetch:
         """The crawl-state entry of a page that gave a record, with the unchanged checks its
@@ -203,8 +215,8 @@ class Ingester:
         """One item in its own transaction; a race with another crawler (on a unique key, or
         a sister copy saved meanwhile: RacedError) is tried once more (the second time finds
         the other crawler's rows)."""
-        if outcome.kind == DROPPED:
-            return outcome
+        if outcome.kind == DROPPED and _captured(item, None) is None:
+            return outcome  # nothing to write (with a WARC record: its link)
         if outcome.kind == ERROR:
             return self._lost(item, outcome)
         for attempt in (1, 2):
@@ -279,6 +291,18 @@ def _soft_404(item: FetchedPage, outcome: Outcome, gone: bool) -> Outcome:
     return replace(outcome, kind=FAILED, key=SOFT_404,
                    message=f"failed ({SOFT_404}): {item.url} gave an article, now a page "
                            f"with none")
+
+
+def _captured(item, version_id: int | None) -> captures.Captured | None:
+    """The link of a page read from a response kept as WARC (``FetchedPage.warc``) to its
+    record, with the version it gave; None for anything else."""
+    warc = getattr(item, "warc", None)
+    if warc is None or not isinstance(item, FetchedPage):
+        return None
+    return captures.Captured(site=item.site, url=item.url,
+                             fetched_at=crawlstate.stored_time(item.fetched_at),
+                             status=item.status, file=warc.file, offset=warc.offset,
+                             length=warc.length, version_id=version_id)
 
 
 def _error() -> Outcome:

@@ -48,7 +48,17 @@ DOWNLOADER_MIDDLEWARES = {
     # fetching it a second time (see spiders/middlewares.py)
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "spiders.middlewares.SharedRobotsTxtMiddleware": 100,
+    # Every response as it came, kept as WARC when WARC_DIR is set (see below): next to the
+    # downloader, before Scrapy's downloader stats (850), decompression, retries, redirects.
+    "spiders.middlewares.WarcMiddleware": 950,
 }
+# A folder: every response the crawl downloads is kept there as WARC, with its request
+# (pressarchive.warc; files of WARC_MAX_BYTES, named WARC_PREFIX-time-serial-pid.warc.gz), and
+# each page the archive reads is linked to its record (the captures table), for replay and for
+# `pressarchive reextract`. None: nothing kept.
+WARC_DIR = None
+WARC_MAX_BYTES = 1_000_000_000
+WARC_PREFIX = "pressarchive"
 # A server asking to wait longer than this (Retry-After) has the URL tried again next run.
 RETRY_AFTER_MAX = 120.0
 

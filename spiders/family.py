@@ -1051,6 +1051,7 @@ class FamilySpider(Spider):
                              or response.request.headers.get(b"If-None-Match")),
             follow=bool(follow),
             waited_on=bool(follow) and response.meta.get("waited_on", False),
+            warc=response.meta.get("warc"),
         )
         if follow and self.links_from_pipeline:
             # The archive pipeline parses the page: it calls back with the page's new links.

@@ -287,3 +287,67 @@ class StartRequestsMiddleware(StartSpiderMiddleware):
 
     process_spider_output = None
     process_spider_output_async = None
+
+
+# -- every response kept as WARC -------------------------------------------------------------
+
+class WarcMiddleware:
+    """Writes every response the crawl downloads, with its request, to the WARC files of
+    ``WARC_DIR`` (pressarchive.warc), and leaves where its record is in the request's meta
+    (``warc``, a ``Capture``) for the page the archive reads from it (FetchedPage.warc).
+
+    It sits next to the downloader (above Scrapy's downloader stats, 850), so it sees each
+    response as it came: every hop of a redirect, every answer a retry asks again, robots.txt,
+    sitemaps and 304s, the body still compressed if the site compressed it. Not configured
+    without ``WARC_DIR``. A record that cannot be written (a full disk) is logged once a kind
+    and counted (``pressarchive/warc/errors``); the crawl goes on, its page unlinked."""
+
+    def __init__(self, crawler, files):  # noqa: ANN001
+        self.crawler = crawler
+        self.files = files
+        self.failed: set[str] = set()
+        crawler.signals.connect(self.close, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        from scrapy.exceptions import NotConfigured
+
+        from pressarchive.warc import MAX_BYTES, WarcFiles
+
+        settings = crawler.settings
+        folder = settings.get("WARC_DIR")
+        if not folder:
+            raise NotConfigured("WARC_DIR is not set")
+        info = {"robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+                "http-header-user-agent": settings.get("USER_AGENT") or "",
+                "isPartOf": crawler.spidercls.name}
+        files = WarcFiles(folder, prefix=settings.get("WARC_PREFIX") or "pressarchive",
+                          max_bytes=settings.getint("WARC_MAX_BYTES", MAX_BYTES), info=info)
+        return cls(crawler, files)
+
+    def process_response(self, request: Request, response: Response):
+        try:
+            capture = self.files.write(
+                response.url, status=response.status, body=response.body,
+                headers=[(k.decode("latin-1"), v.decode("latin-1"))
+                         for k, values in response.headers.items() for v in values],
+                method=request.method,
+                request_headers=[(k.decode("latin-1"), v.decode("latin-1"))
+                                 for k, values in request.headers.items() for v in values],
+                protocol=response.protocol or "HTTP/1.1",
+                ip_address=str(response.ip_address) if response.ip_address else None)
+        except OSError as exc:
+            self.crawler.stats.inc_value("pressarchive/warc/errors")
+            kind = type(exc).__name__ + str(getattr(exc, "errno", ""))
+            if kind not in self.failed:
+                self.failed.add(kind)
+                self.crawler.spider.logger.error(
+                    "WARC record of %s not written, nor others like it: %s", response.url, exc)
+            request.meta.pop("warc", None)
+            return response
+        self.crawler.stats.inc_value("pressarchive/warc/records")
+        request.meta["warc"] = capture
+        return response
+
+    def close(self) -> None:
+        self.files.close()

@@ -50,7 +50,8 @@ class Command(ScrapyCrawl):
 # the budgets, which Scrapy reads once the crawl has started): a word where a number goes was
 # a traceback from each part that reads it.
 WHOLE_NUMBERS = ("LASTMOD_AHEAD_RECHECK", "LASTMOD_STAMPED_MIN", "INGEST_BATCH",
-                 "PAGE_MAX_BYTES", "CLOSESPIDER_PAGECOUNT", "DISK_QUEUE_MEMORY")
+                 "PAGE_MAX_BYTES", "CLOSESPIDER_PAGECOUNT", "DISK_QUEUE_MEMORY",
+                 "WARC_MAX_BYTES")
 NUMBERS = ("LASTMOD_AHEAD_REVISIT", "LASTMOD_AHEAD_REVISIT_MAX", "INGEST_GAP", "INGEST_LINGER",
            "CLOSESPIDER_TIMEOUT", "RETRY_AFTER_MAX", "RUN_LOCK_CHECK")
 YES_NO = ("FULL_RECHECK", "RUN_LOCK", "RECORD_RUNS", "INGEST_PROCESS", "DISK_QUEUE",
@@ -81,4 +82,22 @@ def crawl_mistake(spider_args: dict[str, str], settings: Any) -> str | None:
                 value = math.nan
             if isinstance(value, float) and not math.isfinite(value):
                 return f"{name} must be {kind}, not {settings.get(name)!r}"
+    return warc_dir_problem(settings.get("WARC_DIR"))
+
+
+def warc_dir_problem(folder: str | None) -> str | None:
+    """Why WARC files cannot be written in ``folder`` (WARC_DIR), in a line; None when they
+    can, or none are to be (the folder is made if need be). Every response of the crawl is to
+    be kept there: a crawl that could keep none is not started."""
+    import tempfile
+    from pathlib import Path
+
+    if not folder:
+        return None
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        return f"WARC_DIR {folder}: cannot write there ({exc.strerror or exc})"
     return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -81,6 +81,27 @@ class Appearance(Base):
 
 
 Index("ix_appearances_article_site", Appearance.article_id, Appearance.site)
+
+
+class WarcCapture(Base):
+    """A response the crawl kept as WARC (WARC_DIR) and the archive read: where its record is
+    (a file of the WARC folder, the record's offset and length) and the version it gave, if
+    any. ``pressarchive reextract`` reads versions' pages back from these."""
+
+    __tablename__ = "captures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(String(2048))  # public URL, as the page was read
+    fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[int] = mapped_column(Integer)
+    warc_file: Mapped[str] = mapped_column(String(255))
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), index=True)
+
+
+Index("ix_captures_site_url", WarcCapture.site, WarcCapture.url)
 
 
 class Page(Base):

@@ -1,0 +1,63 @@
+"""The archive's links to the WARC records its pages came from (the ``captures`` table)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterator
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Version, WarcCapture
+
+
+@dataclass(frozen=True)
+class Captured:
+    """A page read from a response kept as WARC, and the version it gave (None: none)."""
+
+    site: str
+    url: str
+    fetched_at: dt.datetime
+    status: int
+    file: str
+    offset: int
+    length: int
+    version_id: int | None = None
+
+
+def note(session: Session, captured: list[Captured]) -> None:
+    """Link the pages to their records, in the caller's transaction (the batch's: a page's
+    record and its link are saved together or not at all)."""
+    if captured:
+        session.execute(WarcCapture.__table__.insert(), [
+            {"site": c.site, "url": c.url, "fetched_at": c.fetched_at, "status": c.status,
+             "warc_file": c.file, "warc_offset": c.offset, "warc_length": c.length,
+             "version_id": c.version_id} for c in captured])
+
+
+def of_versions(session: Session, site: str | None = None,
+                batch: int = 500) -> Iterator[tuple[WarcCapture, Version]]:
+    """Each version's latest capture (the newest response that gave it), with the version,
+    in version order; a site's only, if given. Read ``batch`` at a time."""
+    newest = (select(WarcCapture.version_id, WarcCapture.id)
+              .where(WarcCapture.version_id.is_not(None))
+              .order_by(WarcCapture.version_id, WarcCapture.fetched_at.desc(),
+                        WarcCapture.id.desc()))
+    if site:
+        newest = newest.where(WarcCapture.site == site)
+    chosen: dict[int, int] = {}
+    # The newest capture of each version: one pass over the index, no window functions
+    # (same on SQLite and PostgreSQL).
+    for version_id, capture_id in session.execute(newest):
+        chosen.setdefault(version_id, capture_id)
+    ids = sorted(chosen.items())
+    for start in range(0, len(ids), batch):
+        part = ids[start:start + batch]
+        captures = {c.id: c for c in session.scalars(
+            select(WarcCapture).where(WarcCapture.id.in_([cid for _, cid in part])))}
+        versions = {v.id: v for v in session.scalars(
+            select(Version).where(Version.id.in_([vid for vid, _ in part])))}
+        for version_id, capture_id in part:
+            yield captures[capture_id], versions[version_id]
+        session.expunge_all()

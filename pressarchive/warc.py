@@ -1,0 +1,192 @@
+"""Every response a crawl downloads, kept as WARC (ISO 28500) files, so that the pages behind
+the archive's records can be replayed (pywb, any WARC reader) and read again offline when the
+extractor improves (``pressarchive reextract``).
+
+``WarcFiles`` writes a folder of gzipped WARC files (warcio, each record its own gzip member,
+so a reader can start at any record's offset). A crawl writes through
+``spiders.middlewares.WarcMiddleware`` when ``WARC_DIR`` is set; the archive links each page
+it read to the record that holds it (the ``captures`` table: file, offset, length).
+
+What a record holds: the response as Scrapy's HTTP client received it, before decompression,
+redirects or retries acted on it, and the request as Scrapy sent it. The client takes the
+chunked transfer coding off the body; a record whose response came chunked says so in
+``X-Archive-Orig-Transfer-Encoding`` (pywb's convention for a header it must not act on) and
+gives the body's ``Content-Length``. Header names are as Scrapy keeps them (title case).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import BinaryIO, Iterable
+from urllib.parse import urlsplit
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from . import __version__
+
+# A file is closed and the next begun once it holds this many bytes (Heritrix's default).
+MAX_BYTES = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Capture:
+    """Where a response's record is: a file of the WARC folder (its name), the record's
+    offset in it and its length in bytes (compressed), as CDX indexes give them."""
+
+    file: str
+    offset: int
+    length: int
+
+
+class WarcFiles:
+    """Writes request and response records to ``folder``, one file after another, each named
+    ``{prefix}-{time it was begun}-{serial}-{process id}.warc.gz`` (unique across processes
+    and runs) and opened with a ``warcinfo`` record.
+
+    Each record is flushed to the operating system as it is written, so a crawl killed later
+    leaves every record it linked readable; one that could not be written whole is cut off
+    again (``write`` raises OSError), so the file stays a sequence of whole records."""
+
+    def __init__(self, folder: str | os.PathLike, prefix: str = "pressarchive",
+                 max_bytes: int = MAX_BYTES, info: dict[str, str] | None = None):
+        self.folder = Path(folder)
+        self.prefix = prefix
+        self.max_bytes = max_bytes
+        self.info = info or {}
+        self.serial = 0
+        self.records = 0
+        self._file: BinaryIO | None = None
+        self._writer: WARCWriter | None = None
+        self.name = ""
+
+    def write(self, url: str, *, status: int, headers: Iterable[tuple[str, str]], body: bytes,
+              method: str = "GET", request_headers: Iterable[tuple[str, str]] = (),
+              protocol: str = "HTTP/1.1", ip_address: str | None = None,
+              when: dt.datetime | None = None) -> Capture:
+        """The response to ``method url`` (and that request) written; where its record is."""
+        if self._file is None or self._file.tell() >= self.max_bytes:
+            self._next_file()
+        writer, file = self._writer, self._file
+        date = _warc_date(when)
+        response = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(body),
+            http_headers=StatusAndHeaders(_status_line(status), _as_sent(headers, body),
+                                          protocol=protocol),
+            warc_headers_dict={"WARC-Date": date,
+                               **({"WARC-IP-Address": ip_address} if ip_address else {})})
+        split = urlsplit(url)
+        target = split.path or "/"
+        if split.query:
+            target += "?" + split.query
+        host = [("Host", split.netloc)] if not any(
+            k.lower() == "host" for k, _ in request_headers) else []
+        request = writer.create_warc_record(
+            url, "request", payload=io.BytesIO(b""),
+            http_headers=StatusAndHeaders(f"{method} {target}", host + list(request_headers),
+                                          protocol=protocol, is_http_request=True),
+            warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To":
+                               response.rec_headers.get_header("WARC-Record-ID")})
+        offset = file.tell()
+        try:
+            writer.write_record(response)
+            length = file.tell() - offset
+            writer.write_record(request)
+            file.flush()
+        except OSError:
+            self._cut(offset)
+            raise
+        self.records += 1
+        return Capture(self.name, offset, length)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = self._writer = None
+
+    def _next_file(self) -> None:
+        self.close()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.serial += 1
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
+        self.name = f"{self.prefix}-{stamp}-{self.serial:05d}-{os.getpid()}.warc.gz"
+        # "xb": never another's file, even one of the same name
+        self._file = open(self.folder / self.name, "xb")  # noqa: SIM115 - closed by close()
+        self._writer = WARCWriter(self._file, gzip=True)
+        info = {"software": f"pressarchive/{__version__} (warcio)",
+                "format": "WARC File Format 1.0", **self.info}
+        try:
+            self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+            self._file.flush()
+        except OSError:
+            self._cut(0)
+            raise
+
+    def _cut(self, offset: int) -> None:
+        """Cut the file back to ``offset`` after a failed write; a file that cannot be cut is
+        given up, and the next record begins another."""
+        try:
+            self._file.truncate(offset)
+            self._file.seek(offset)
+        except OSError:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = self._writer = None
+
+
+def read_capture(folder: str | os.PathLike, capture: Capture) -> tuple[int, dict[str, str],
+                                                                         bytes, str]:
+    """The response a capture holds: status, headers (a name's values joined by ", "), body
+    (decoded as the HTTP client would have: no content coding) and the target URI.
+
+    Raises ValueError when the file has no response record at that offset, OSError when the
+    file cannot be read."""
+    with open(Path(folder) / capture.file, "rb") as file:
+        file.seek(capture.offset)
+        for record in ArchiveIterator(file):
+            if record.rec_type != "response" or record.http_headers is None:
+                break
+            status = int(record.http_headers.get_statuscode() or 0)
+            headers: dict[str, str] = {}
+            for name, value in record.http_headers.headers:
+                headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            body = record.content_stream().read()
+            return status, headers, body, record.rec_headers.get_header("WARC-Target-URI")
+    raise ValueError(f"no response record at {capture.file}:{capture.offset}")
+
+
+def _warc_date(when: dt.datetime | None) -> str:
+    when = when or dt.datetime.now(dt.timezone.utc)
+    if when.tzinfo is not None:
+        when = when.astimezone(dt.timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def _as_sent(headers: Iterable[tuple[str, str]], body: bytes) -> list[tuple[str, str]]:
+    """The response's headers, a chunked transfer coding (which the client took off the body)
+    renamed and replaced by the body's length."""
+    out, chunked = [], False
+    for name, value in headers:
+        if name.lower() == "transfer-encoding":
+            chunked = True
+            out.append(("X-Archive-Orig-Transfer-Encoding", value))
+        else:
+            out.append((name, value))
+    if chunked and not any(name.lower() == "content-length" for name, _ in out):
+        out.append(("Content-Length", str(len(body))))
+    return out
