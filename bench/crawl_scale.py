@@ -14,8 +14,11 @@ robots.txt, our extensions and the disk queue are left out. That is deliberate: 
 settings.py speeds up both, and the share measures what our spider, pipeline and ingest worker
 cost on top of fetching, not how well Scrapy is tuned.
 
+``--warc`` adds a third crawl to each round, ours keeping every response as WARC (WARC_DIR):
+what keeping them costs.
+
 Usage: python bench/crawl_scale.py [--articles 10000] [--rounds 3] [--reruns 3] [--small 5000]
-       [--large 50000] [--skip-memory | --only-memory]
+       [--large 50000] [--warc] [--skip-memory | --only-memory]
 """
 
 from __future__ import annotations
@@ -185,6 +188,9 @@ def main() -> None:
                         help="timed no-op and full crawls, in turns (default 3 of each)")
     parser.add_argument("--reruns", type=int, default=3,
                         help="unchanged reruns of the last full crawl's archive (default 3)")
+    parser.add_argument("--warc", action="store_true",
+                        help="each round, also our crawl keeping every response as WARC "
+                        "(WARC_DIR): its share and the WARC files' size")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--only-memory", action="store_true")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -229,6 +235,7 @@ def throughput(args, tmp: Path) -> None:
         warm, urls = warm_up(origin, tmp)
         row("warm-up crawl (cold server)", warm)
         shares, fulls, bases = [], [], []
+        warc_shares, warc_sizes, warc_cpu = [], [], []
         for n in range(1, args.rounds + 1):
             base = noop(urls, tmp)
             row(f"no-op spider, same URLs #{n}", base)
@@ -238,6 +245,15 @@ def throughput(args, tmp: Path) -> None:
             fulls.append((full, db))
             bases.append(base)
             shares.append((full["pages"] / full["elapsed"]) / (base["pages"] / base["elapsed"]))
+            if args.warc:
+                folder = tmp / f"warc{n}"
+                kept = crawl(origin, tmp / f"warc{n}.sqlite", tmp, f"warc{n}",
+                             WARC_DIR=str(folder))
+                row(f"full crawl with WARC #{n}", kept)
+                warc_shares.append((kept["pages"] / kept["elapsed"])
+                                   / (base["pages"] / base["elapsed"]))
+                warc_sizes.append(sum(f.stat().st_size for f in folder.glob("*.warc.gz")))
+                warc_cpu.append((kept, full))
         full, db = fulls[-1]
         # Unchanged reruns of the last crawl's archive, all alike (each finds the site as the
         # one before it left it): a rerun is a second or two, mostly start-up, and one run's
@@ -252,6 +268,14 @@ def throughput(args, tmp: Path) -> None:
     print("throughput as a share of the no-op spider's, round by round: "
           + ", ".join(f"{share:.0%}" for share in shares)
           + f"; median {statistics.median(shares):.0%}")
+    if warc_shares:
+        print("with WARC (WARC_DIR), share of the no-op spider's, round by round: "
+              + ", ".join(f"{share:.0%}" for share in warc_shares)
+              + f"; median {statistics.median(warc_shares):.0%}; WARC files "
+              + ", ".join(f"{size / 2**20:.1f} MiB" for size in warc_sizes)
+              + "; CPU a page with WARC against without, crawl process and worker: "
+              + ", ".join(f"{(k['cpu'] / k['pages']) / (f['cpu'] / f['pages']):.2f}x"
+                          for k, f in warc_cpu))
     ours = [full for full, _ in fulls]
     print(f"CPU per page, medians, start-up included: no-op spider "
           f"{_ms_per_page(bases, lambda r: r['cpu']):.2f} ms; our crawl process "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import zlib
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -33,6 +34,9 @@ from . import __version__
 
 # A file is closed and the next begun once it holds this many bytes (Heritrix's default).
 MAX_BYTES = 1_000_000_000
+# zlib's level for each record's gzip member: 1 costs about 60% of 9 (warcio's) on these
+# pages for files about a tenth larger (0.335 against 0.302 of the pages' size).
+GZIP_LEVEL = 1
 
 
 @dataclass(frozen=True)
@@ -55,15 +59,19 @@ class WarcFiles:
     again (``write`` raises OSError), so the file stays a sequence of whole records."""
 
     def __init__(self, folder: str | os.PathLike, prefix: str = "pressarchive",
-                 max_bytes: int = MAX_BYTES, info: dict[str, str] | None = None):
+                 max_bytes: int = MAX_BYTES, info: dict[str, str] | None = None,
+                 level: int = GZIP_LEVEL):
         self.folder = Path(folder)
         self.prefix = prefix
         self.max_bytes = max_bytes
         self.info = info or {}
+        self.level = level
         self.serial = 0
         self.records = 0
         self._file: BinaryIO | None = None
-        self._writer: WARCWriter | None = None
+        # Records are made by warcio uncompressed, into this buffer, then compressed here.
+        self._buffer = io.BytesIO()
+        self._writer = WARCWriter(self._buffer, gzip=False)
         self.name = ""
 
     def write(self, url: str, *, status: int, headers: Iterable[tuple[str, str]], body: bytes,
@@ -71,6 +79,7 @@ class WarcFiles:
               protocol: str = "HTTP/1.1", ip_address: str | None = None,
               when: dt.datetime | None = None) -> Capture:
         """The response to ``method url`` (and that request) written; where its record is."""
+        request_headers = list(request_headers)
         if self._file is None or self._file.tell() >= self.max_bytes:
             self._next_file()
         writer, file = self._writer, self._file
@@ -89,26 +98,34 @@ class WarcFiles:
             k.lower() == "host" for k, _ in request_headers) else []
         request = writer.create_warc_record(
             url, "request", payload=io.BytesIO(b""),
-            http_headers=StatusAndHeaders(f"{method} {target}", host + list(request_headers),
+            http_headers=StatusAndHeaders(f"{method} {target}", host + request_headers,
                                           protocol=protocol, is_http_request=True),
             warc_headers_dict={"WARC-Date": date, "WARC-Concurrent-To":
                                response.rec_headers.get_header("WARC-Record-ID")})
+        response_bytes, request_bytes = self._gzipped(response), self._gzipped(request)
         offset = file.tell()
         try:
-            writer.write_record(response)
-            length = file.tell() - offset
-            writer.write_record(request)
+            file.write(response_bytes + request_bytes)
             file.flush()
         except OSError:
             self._cut(offset)
             raise
         self.records += 1
-        return Capture(self.name, offset, length)
+        return Capture(self.name, offset, len(response_bytes))
+
+    def _gzipped(self, record) -> bytes:
+        """The record as a gzip member of its own, at ``level`` (warcio's own gzip writer
+        compresses at 9)."""
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.write_record(record)
+        compressor = zlib.compressobj(self.level, zlib.DEFLATED, 31)  # 31: a gzip header
+        return compressor.compress(self._buffer.getvalue()) + compressor.flush()
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
-            self._file = self._writer = None
+            self._file = None
 
     def _next_file(self) -> None:
         self.close()
@@ -118,11 +135,10 @@ class WarcFiles:
         self.name = f"{self.prefix}-{stamp}-{self.serial:05d}-{os.getpid()}.warc.gz"
         # "xb": never another's file, even one of the same name
         self._file = open(self.folder / self.name, "xb")  # noqa: SIM115 - closed by close()
-        self._writer = WARCWriter(self._file, gzip=True)
         info = {"software": f"pressarchive/{__version__} (warcio)",
                 "format": "WARC File Format 1.0", **self.info}
         try:
-            self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+            self._file.write(self._gzipped(self._writer.create_warcinfo_record(self.name, info)))
             self._file.flush()
         except OSError:
             self._cut(0)
@@ -139,7 +155,7 @@ class WarcFiles:
                 self._file.close()
             except OSError:
                 pass
-            self._file = self._writer = None
+            self._file = None
 
 
 def read_capture(folder: str | os.PathLike, capture: Capture) -> tuple[int, dict[str, str],

@@ -312,7 +312,7 @@ class WarcMiddleware:
     def from_crawler(cls, crawler):
         from scrapy.exceptions import NotConfigured
 
-        from pressarchive.warc import MAX_BYTES, WarcFiles
+        from pressarchive.warc import GZIP_LEVEL, MAX_BYTES, WarcFiles
 
         settings = crawler.settings
         folder = settings.get("WARC_DIR")
@@ -322,7 +322,8 @@ class WarcMiddleware:
                 "http-header-user-agent": settings.get("USER_AGENT") or "",
                 "isPartOf": crawler.spidercls.name}
         files = WarcFiles(folder, prefix=settings.get("WARC_PREFIX") or "pressarchive",
-                          max_bytes=settings.getint("WARC_MAX_BYTES", MAX_BYTES), info=info)
+                          max_bytes=settings.getint("WARC_MAX_BYTES", MAX_BYTES), info=info,
+                          level=settings.getint("WARC_GZIP_LEVEL", GZIP_LEVEL))
         return cls(crawler, files)
 
     def process_response(self, request: Request, response: Response):

@@ -431,3 +431,30 @@ def test_search_on_postgresql_an_older_archive_indexed_when_opened_and_reindex(p
     assert_one_line_error(cli("search", "--db", postgres_url, "^cairo"), "SQLite archives only")
     assert_one_line_error(cli("search", "--db", postgres_url, "NEAR(a b c)"),
                           "SQLite archives only")
+
+
+def test_warc_captures_on_postgresql_link_every_version_and_read_again_the_same(tmp_path,
+                                                                               postgres_url):
+    from pressarchive import reextract
+
+    warc = tmp_path / "warc"
+    family = SiteFamily(60, seed=5)
+    with FamilyServer(family) as server:
+        runs = [run_crawl(site, tmp_path / "none.sqlite", tmp_path, base_url=server.origins[site],
+                          settings={"ARCHIVE_URL": postgres_url, "WARC_DIR": str(warc)})
+                for site in SITES]
+    assert all(run.returncode == 0 for run in runs), runs[0].log[-2000:]
+    archive = Archive(postgres_url)
+    try:
+        with archive.session() as session:
+            versions, linked, sister = session.execute(text(
+                "SELECT (SELECT count(*) FROM versions), "
+                "(SELECT count(DISTINCT version_id) FROM captures), "
+                "(SELECT count(*) FROM (SELECT version_id FROM captures WHERE version_id "
+                "IS NOT NULL GROUP BY version_id HAVING count(DISTINCT site) = 2) AS both)")).one()
+        report = reextract.check(archive, warc)
+    finally:
+        archive.close()
+    assert versions and linked == versions
+    assert sister > 0  # a sister site's identical copy is linked to the version it shares
+    assert report.counts == {reextract.SAME: versions}

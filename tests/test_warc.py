@@ -84,27 +84,45 @@ def test_records_are_valid_warc_each_response_with_its_request_and_files_rotate(
 def test_a_record_that_cannot_be_written_whole_is_cut_off_and_the_file_stays_whole(tmp_path):
     files = WarcFiles(tmp_path)
     first = files.write("http://h/1", status=200, headers=[], body=b"one")
-    real_write = files._writer.write_record
-    calls = []
 
-    def half_then_fail(record):
-        calls.append(record)
-        files._file.write(b"\x1f\x8b half a gzip member")
-        raise OSError(28, "No space left on device")
+    class DiskFull:  # writes part of what it is given, then fails, as a full disk does
+        def __init__(self, real):
+            self.real, self.calls = real, 0
 
-    files._writer.write_record = half_then_fail
+        def write(self, data):
+            self.calls += 1
+            self.real.write(data[:len(data) // 2])
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    real = files._file
+    files._file = full = DiskFull(real)
     with pytest.raises(OSError):
         files.write("http://h/2", status=200, headers=[], body=b"two")
-    files._writer.write_record = real_write
+    files._file = real
     third = files.write("http://h/3", status=200, headers=[], body=b"three")
     files.close()
-    assert calls
+    assert full.calls == 1
     got = [r for r in records(tmp_path) if r["type"] == "response"]
     assert [r["uri"] for r in got] == ["http://h/1", "http://h/3"]
     assert read_capture(tmp_path, first)[2] == b"one"
     assert read_capture(tmp_path, third)[2] == b"three"
     with pytest.raises(ValueError):  # an offset that holds no response record
         read_capture(tmp_path, Capture(first.file, 0, 1))
+
+
+def test_the_gzip_level_is_a_setting_and_any_level_reads_back(tmp_path):
+    body = b"<p>" + b"the same words again " * 400 + b"</p>"
+    sizes = {}
+    for level in (1, 9):
+        files = WarcFiles(tmp_path / str(level), level=level)
+        capture = files.write("http://h/a", status=200, headers=[], body=body)
+        files.close()
+        assert read_capture(tmp_path / str(level), capture)[2] == body
+        sizes[level] = capture.length
+    assert sizes[9] < sizes[1]
 
 
 def test_the_middleware_counts_and_logs_a_record_it_cannot_write_and_the_crawl_goes_on():
