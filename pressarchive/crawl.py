@@ -435,7 +435,10 @@ class RunRecorder:
                     "full_recheck": settings.getbool("FULL_RECHECK"),
                     "page_budget": settings.getint("CLOSESPIDER_PAGECOUNT") or None,
                     "time_budget": settings.getfloat("CLOSESPIDER_TIMEOUT") or None,
-                    "since": getattr(spider, "since", None), "until": getattr(spider, "until", None)}
+                    "since": getattr(spider, "since", None), "until": getattr(spider, "until", None),
+                    # where its responses are kept as WARC (captures name files in it)
+                    "warc_dir": (str(Path(settings.get("WARC_DIR")).resolve())
+                                 if settings.get("WARC_DIR") else None)}
         site = _site_of(spider)
         mode = run_mode(spider, settings.getbool("FULL_RECHECK"))
         self.run_id, failure = write_archive(self.crawler, lambda session: crawlstate.start_run(
@@ -477,13 +480,19 @@ class RunRecorder:
                            "records it as interrupted", self.run_id, failure)
         elif failure:
             logger.error("run #%d could not be recorded as ended (%s)", self.run_id, failure)
+        warc = ""
+        if self.crawler.settings.get("WARC_DIR"):
+            kept, unkept = (int(stats.get(f"pressarchive/warc/{key}", 0))
+                            for key in ("records", "errors"))
+            warc = f"; {kept} responses kept as WARC" + (f", {unkept} NOT kept (see the "
+                                                         f"errors above)" if unkept else "")
         logger.info(
             "run #%d (%s, %s): %d pages fetched; %d new, %d seen at a new URL, %d changed, "
-            "%d unchanged, %d not modified; %d dropped%s; %d failed%s",
+            "%d unchanged, %d not modified; %d dropped%s; %d failed%s%s",
             self.run_id, spider.name, reason, counts["pages_fetched"], counts["new"],
             counts["appeared"], counts["changed"], counts["unchanged"], counts["not_modified"],
             counts["dropped"], f" {drops}" if drops else "", counts["failed"],
-            f" {errors}" if errors else "")
+            f" {errors}" if errors else "", warc)
 
 
 def run_mode(spider: Any, full: bool) -> str:

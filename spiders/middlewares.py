@@ -317,7 +317,7 @@ class WarcMiddleware:
         settings = crawler.settings
         folder = settings.get("WARC_DIR")
         if not folder:
-            raise NotConfigured("WARC_DIR is not set")
+            raise NotConfigured  # with a message, Scrapy would warn of it on every crawl
         info = {"robots": "obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
                 "http-header-user-agent": settings.get("USER_AGENT") or "",
                 "isPartOf": crawler.spidercls.name}

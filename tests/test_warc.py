@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import json
 import sqlite3
 import subprocess
 import sys
@@ -183,6 +184,15 @@ def test_a_crawl_keeps_every_response_it_downloaded_as_valid_warc(crawled):
     assert any(r["status"] == 304 for r in responses)  # the rerun's conditional requests
     # each run writes files of its own
     assert len({r["file"] for r in got}) >= 2
+    # the summary says how many were kept; the run record, where
+    for run in crawled["runs"]:
+        kept = run.stats["pressarchive/warc/records"]
+        assert f"; {kept} responses kept as WARC\n" in run.log
+    con = sqlite3.connect(crawled["db"])
+    folders = [json.loads(row[0])["warc_dir"] for row in con.execute(
+        "SELECT settings FROM crawl_runs ORDER BY id")]
+    con.close()
+    assert folders == [str(crawled["warc"].resolve())] * 2
 
 
 def test_every_version_is_linked_to_the_record_of_the_response_it_came_from(crawled):
