@@ -411,6 +411,7 @@ def test_search_on_postgresql_an_older_archive_indexed_when_opened_and_reindex(p
     archive.close()
     # As an archive made before PostgreSQL kept a search index (schema 0009): no index.
     with psycopg.connect(conninfo(postgres_url), autocommit=True) as con:
+        con.execute("DROP TABLE captures")  # 0011
         con.execute("DROP TABLE search_index")
         con.execute("UPDATE alembic_version SET version_num = '0009'")
     archive = Archive(postgres_url)  # upgraded when opened: its versions are indexed
@@ -451,7 +452,7 @@ def test_warc_captures_on_postgresql_link_every_version_and_read_again_the_same(
                 "SELECT (SELECT count(*) FROM versions), "
                 "(SELECT count(DISTINCT version_id) FROM captures), "
                 "(SELECT count(*) FROM (SELECT version_id FROM captures WHERE version_id "
-                "IS NOT NULL GROUP BY version_id HAVING count(DISTINCT site) = 2) AS both)")).one()
+                "IS NOT NULL GROUP BY version_id HAVING count(DISTINCT site) = 2) AS shared)")).one()
         report = reextract.check(archive, warc)
     finally:
         archive.close()

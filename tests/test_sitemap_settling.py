@@ -1056,6 +1056,7 @@ def test_an_archive_from_before_page_sitemaps_reads_its_sitemaps_once_then_settl
         first = run_crawl("arabpress", db, tmp_path, base_url=origin)
         con = sqlite3.connect(db)
         with con:  # the archive as revision 0003 left it
+            con.execute("DROP TABLE captures")  # 0011
             con.execute("DROP INDEX ix_versions_body_key")  # 0009
             con.execute("ALTER TABLE versions DROP COLUMN body_key")
             con.execute("ALTER TABLE pages DROP COLUMN unchanged_checks")  # 0008
@@ -1119,6 +1120,7 @@ def test_an_upgrade_forgets_lastmods_older_copies_were_recorded_with_and_refetch
                         "('arabpress', 'https://arabpress.com/odd2', ?, ?, 0)",
                         ("0001-01-01T00:00:00+01:00", "Mon, 02 Jan 2017 00:00:00 GMT",
                          "9999-12-31", "Fri, 31 Dec 9999 23:59:59 GMT"))
+            con.execute("DROP TABLE captures")  # 0011
             con.execute("DROP INDEX ix_versions_body_key")  # 0009
             con.execute("ALTER TABLE versions DROP COLUMN body_key")
             con.execute("ALTER TABLE pages DROP COLUMN unchanged_checks")  # 0008
