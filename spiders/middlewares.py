@@ -335,7 +335,7 @@ class WarcMiddleware:
                 method=request.method,
                 request_headers=[(k.decode("latin-1"), v.decode("latin-1"))
                                  for k, values in request.headers.items() for v in values],
-                protocol=response.protocol or "HTTP/1.1",
+                protocol=_PROTOCOLS.get(response.protocol, response.protocol or "HTTP/1.1"),
                 ip_address=str(response.ip_address) if response.ip_address else None)
         except OSError as exc:
             self.crawler.stats.inc_value("pressarchive/warc/errors")
@@ -343,7 +343,8 @@ class WarcMiddleware:
             if kind not in self.failed:
                 self.failed.add(kind)
                 self.crawler.spider.logger.error(
-                    "WARC record of %s not written, nor others like it: %s", response.url, exc)
+                    "WARC record of %s not written (%s); later failures like it are counted "
+                    "(pressarchive/warc/errors), not logged", response.url, exc)
             request.meta.pop("warc", None)
             return response
         self.crawler.stats.inc_value("pressarchive/warc/records")
@@ -352,3 +353,7 @@ class WarcMiddleware:
 
     def close(self) -> None:
         self.files.close()
+
+
+# Scrapy's names for the protocol of a response, as an HTTP status line writes them.
+_PROTOCOLS = {"h2": "HTTP/2"}
