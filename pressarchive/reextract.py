@@ -16,11 +16,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from warcio.exceptions import ArchiveLoadFailed
+
 from .extract import ExtractError, extract, validate
 from .storage import Archive
 from .storage import captures as captured
-from warcio.exceptions import ArchiveLoadFailed
-
 from .warc import Capture, read_capture
 
 SAME, CHANGED, NO_RECORD, UNREADABLE = "same", "changed", "no_record", "unreadable"

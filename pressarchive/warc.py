@@ -17,7 +17,9 @@ gives the body's ``Content-Length``. Header names are as Scrapy keeps them (titl
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import io
+import logging
 import os
 import zlib
 from dataclasses import dataclass
@@ -32,6 +34,10 @@ from warcio.warcwriter import WARCWriter
 
 from . import __version__
 
+logger = logging.getLogger("pressarchive")
+
+# A file being written ends so; a killed writer's is finished by the next (``recover``).
+OPEN = ".open"
 # A file is closed and the next begun once it holds this many bytes (Heritrix's default).
 MAX_BYTES = 1_000_000_000
 # zlib's level for each record's gzip member: 1 costs about 60% of 9 (warcio's) on these
@@ -123,18 +129,27 @@ class WarcFiles:
         return compressor.compress(self._buffer.getvalue()) + compressor.flush()
 
     def close(self) -> None:
+        """The file finished: named without ``.open``, and closed (its lock let go)."""
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            try:
+                os.replace(self.folder / (self.name + OPEN), self.folder / self.name)
+            finally:
+                self._file.close()
+                self._file = None
 
     def _next_file(self) -> None:
         self.close()
         self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.serial:
+            recover(self.folder)
         self.serial += 1
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
         self.name = f"{self.prefix}-{stamp}-{self.serial:05d}-{os.getpid()}.warc.gz"
-        # "xb": never another's file, even one of the same name
-        self._file = open(self.folder / self.name, "xb")  # noqa: SIM115 - closed by close()
+        # "xb": never another's file, even one of the same name. Written as NAME.open, under
+        # a lock held until it is finished: one a killed writer left is told by its lock's
+        # being free (``recover``).
+        self._file = open(self.folder / (self.name + OPEN), "xb")  # noqa: SIM115 - close()
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         info = {"software": f"pressarchive/{__version__} (warcio)",
                 "format": "WARC File Format 1.0", **self.info}
         try:
@@ -158,14 +173,77 @@ class WarcFiles:
             self._file = None
 
 
+def recover(folder: str | os.PathLike) -> list[str]:
+    """Finish the files a writer killed midway left in ``folder`` (``NAME.open``, their lock
+    free): each cut back to its last whole record (a record is a gzip member, whole once its
+    trailer is written) and named ``NAME``; one with no whole record is removed. Files still
+    being written (locked) are left alone. Returns the names finished.
+
+    A page is linked to its record only once the record is written, so a cut never takes a
+    linked record; it takes what a kill left half-written, which no WARC reader could read."""
+    finished = []
+    for path in sorted(Path(folder).glob("*.warc.gz" + OPEN)):
+        try:
+            file = open(path, "r+b")  # noqa: SIM115 - closed below
+        except FileNotFoundError:  # finished by its writer, or recovered by another, meanwhile
+            continue
+        with file:
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its writer is alive
+            if not path.exists():  # finished as the lock was taken
+                continue
+            size = os.fstat(file.fileno()).st_size
+            end = _whole_records_end(file)
+            if end:
+                file.truncate(end)
+                os.replace(path, path.with_name(path.name[:-len(OPEN)]))
+            else:
+                path.unlink()
+        logger.warning("WARC file %s was left unfinished (a writer killed): %s",
+                       path.name, f"cut to its last whole record, {size - end:,} bytes off, and "
+                       f"finished" if end else "no whole record in it; removed")
+        finished.append(path.name[:-len(OPEN)])
+    return finished
+
+
+def _whole_records_end(file: BinaryIO) -> int:
+    """The offset where the file's last whole gzip member ends (0: none is whole)."""
+    file.seek(0)
+    end = position = 0
+    member = zlib.decompressobj(31)
+    while chunk := file.read(1 << 20):
+        while chunk:
+            try:
+                member.decompress(chunk, 1 << 16)  # the text is not wanted: a bounded taste
+                while member.unconsumed_tail and not member.eof:
+                    member.decompress(member.unconsumed_tail, 1 << 16)
+            except zlib.error:
+                return end
+            if not member.eof:
+                position += len(chunk)
+                break
+            used = len(chunk) - len(member.unused_data)
+            position += used
+            end = position
+            chunk = member.unused_data
+            member = zlib.decompressobj(31)
+    return end
+
+
 def read_capture(folder: str | os.PathLike, capture: Capture) -> tuple[int, dict[str, str],
                                                                          bytes, str]:
     """The response a capture holds: status, headers (a name's values joined by ", "), body
-    (decoded as the HTTP client would have: no content coding) and the target URI.
+    (decoded as the HTTP client would have: no content coding) and the target URI. A file
+    still being written (``NAME.open``) is read as well.
 
     Raises ValueError when the file has no response record at that offset, OSError when the
     file cannot be read."""
-    with open(Path(folder) / capture.file, "rb") as file:
+    path = Path(folder) / capture.file
+    if not path.exists() and path.with_name(path.name + OPEN).exists():
+        path = path.with_name(path.name + OPEN)
+    with open(path, "rb") as file:
         file.seek(capture.offset)
         for record in ArchiveIterator(file):
             if record.rec_type != "response" or record.http_headers is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -282,3 +283,101 @@ def test_a_warc_folder_that_cannot_be_written_stops_the_crawl_before_it_starts(t
     assert "pressarchive: WARC_DIR" in run.log and "cannot write there" in run.log
     assert "Traceback" not in run.log
     assert not (tmp_path / "a.sqlite").exists()  # told before the archive is made
+
+
+# -- a writer killed midway -------------------------------------------------------------------
+
+def test_a_file_a_killed_writer_left_is_cut_to_its_last_whole_record_and_finished(tmp_path):
+    from pressarchive.warc import OPEN, recover
+
+    # A writer in another process writes three records, then dies midway through a fourth
+    # (part of its bytes written) without finishing its file.
+    script = (
+        "import os, sys\n"
+        "from pressarchive.warc import WarcFiles\n"
+        "files = WarcFiles(sys.argv[1])\n"
+        "for i in range(3):\n"
+        "    c = files.write(f'http://h/{i}', status=200, headers=[], body=b'page %d' % i * 99)\n"
+        "    print(c.file, c.offset, c.length, flush=True)\n"
+        "files._file.write(b'\\x1f\\x8b\\x08\\x00 the start of a record, no more')\n"
+        "files._file.flush()\n"
+        "os._exit(9)\n")
+    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 9, proc.stderr
+    written = [Capture(f, int(o), int(n)) for f, o, n in
+               (line.split() for line in proc.stdout.splitlines())]
+    left = list(tmp_path.glob("*" + OPEN))
+    assert len(left) == 1 and left[0].name == written[0].file + OPEN
+    # while unfinished, its records are read from the .open file
+    assert read_capture(tmp_path, written[1])[2] == b"page 1" * 99
+    # a file still being written (locked by its writer) is left alone
+    alive = WarcFiles(tmp_path / "alive")
+    alive.write("http://h/x", status=200, headers=[], body=b"x")
+    assert recover(tmp_path / "alive") == []
+
+    assert recover(tmp_path) == [written[0].file]
+    assert not list(tmp_path.glob("*" + OPEN))
+    got = records(tmp_path)
+    assert not any(r["digest_failed"] for r in got)
+    assert [r["uri"] for r in got if r["type"] == "response"] == [f"http://h/{i}"
+                                                                for i in range(3)]
+    for i, capture in enumerate(written):
+        assert read_capture(tmp_path, capture)[2] == b"page %d" % i * 99
+    alive.close()
+    assert [p.name for p in (tmp_path / "alive").iterdir()] == [alive.name]
+
+
+def test_kill_9_mid_crawl_then_a_rerun_leaves_every_warc_file_whole_and_every_link_readable(
+        tmp_path):
+    import signal
+    import time
+
+    db, warc = tmp_path / "archive.sqlite", tmp_path / "warc"
+    family = SiteFamily(600, seed=8)
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
+             "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"WARC_DIR={warc}",
+             "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=WARNING"],
+            cwd=ROOT, env={**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+                           "TMPDIR": str(tmp_path)},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def linked() -> int:
+            try:
+                con = sqlite3.connect(db, timeout=5)
+                try:
+                    return con.execute("SELECT count(*) FROM captures "
+                                       "WHERE version_id IS NOT NULL").fetchone()[0]
+                finally:
+                    con.close()
+            except sqlite3.OperationalError:  # not made yet
+                return 0
+
+        deadline = time.monotonic() + 120
+        while linked() < 100 and time.monotonic() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        time.sleep(1.5)  # the orphaned worker notices, and ends
+        assert list(warc.glob("*.open")), "the crawl was not killed midway"
+        rerun = run_crawl("arabpress", db, tmp_path, base_url=origin,
+                          settings={"WARC_DIR": str(warc)})
+    assert rerun.returncode == 0, rerun.log[-2000:]
+    assert "was left unfinished" in rerun.log
+    assert not list(warc.glob("*.open"))
+    got = records(warc)  # every file read to its end, every digest checked
+    assert got and not any(r["digest_failed"] for r in got)
+    archive = Archive(f"sqlite:///{db}")
+    try:
+        report = reextract.check(archive, warc)
+    finally:
+        archive.close()
+    con = sqlite3.connect(db)
+    versions = con.execute("SELECT count(*) FROM versions").fetchone()[0]
+    con.close()
+    assert versions == len(family.ids("arabpress"))
+    assert report.counts == {reextract.SAME: versions}

@@ -47,8 +47,8 @@ def of_versions(session: Session, site: str | None = None,
     if site:
         newest = newest.where(WarcCapture.site == site)
     chosen: dict[int, int] = {}
-    # The newest capture of each version: one pass over the index, no window functions
-    # (same on SQLite and PostgreSQL).
+    # The newest capture of each version: the first of its rows in this order (no window
+    # functions: the same query on SQLite and PostgreSQL).
     for version_id, capture_id in session.execute(newest):
         chosen.setdefault(version_id, capture_id)
     ids = sorted(chosen.items())
