@@ -12,6 +12,9 @@ redirects or retries acted on it, and the request as Scrapy sent it. The client 
 chunked transfer coding off the body; a record whose response came chunked says so in
 ``X-Archive-Orig-Transfer-Encoding`` (pywb's convention for a header it must not act on) and
 gives the body's ``Content-Length``. Header names are as Scrapy keeps them (title case).
+
+A file is written as ``NAME.open`` under a lock and renamed ``NAME`` when finished; one that a
+killed writer left is cut back to its last whole record and finished by the next (``recover``).
 """
 
 from __future__ import annotations
