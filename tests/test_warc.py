@@ -381,3 +381,29 @@ def test_kill_9_mid_crawl_then_a_rerun_leaves_every_warc_file_whole_and_every_li
     con.close()
     assert versions == len(family.ids("arabpress"))
     assert report.counts == {reextract.SAME: versions}
+
+
+def test_show_says_where_each_version_is_kept_as_warc(crawled):
+    from pressarchive.research.show import render, show
+
+    con = sqlite3.connect(crawled["db"])
+    article_id, version_id = con.execute(
+        "SELECT v.article_id, v.id FROM versions v JOIN captures c ON c.version_id = v.id "
+        "GROUP BY v.id HAVING count(*) > 1 ORDER BY v.id LIMIT 1").fetchone()
+    newest = con.execute("SELECT warc_file, warc_offset FROM captures WHERE version_id = ? "
+                         "ORDER BY fetched_at DESC, id DESC LIMIT 1", (version_id,)).fetchone()
+    count = con.execute("SELECT count(*) FROM captures WHERE version_id = ?",
+                        (version_id,)).fetchone()[0]
+    con.close()
+    archive = Archive(f"sqlite:///{crawled['db']}")
+    try:
+        view = show(archive, article_id)
+    finally:
+        archive.close()
+    kept = next(v for v in view["versions"] if v["id"] == version_id)["captures"]
+    assert len(kept) == count > 1
+    assert (kept[-1]["warc_file"], kept[-1]["warc_offset"]) == newest
+    assert read_capture(crawled["warc"], Capture(kept[-1]["warc_file"], kept[-1]["warc_offset"],
+                                                 kept[-1]["warc_length"]))[0] == 200
+    assert (f"kept as WARC: {newest[0]} at {newest[1]} " in render(view)
+            and f"; {count} captures in all)" in render(view))

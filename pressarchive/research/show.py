@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..sites import site_for_url
 from ..storage.crawlstate import iso_time as iso
-from ..storage.models import Appearance, Article, Version
+from ..storage.models import Appearance, Article, Version, WarcCapture
 from ..urls import canonical_url
 
 # Fields that can differ between versions besides the text, compared for "what changed".
@@ -65,9 +65,11 @@ def show(archive: Any, ref: str | int) -> dict[str, Any]:
             "appearances": [_appearance(a) for a in article.appearances],
             "versions": [],
         }
+        kept = _captures(session, [version.id for version in versions])
         previous = None
         for version in versions:
             entry = _version(version)
+            entry["captures"] = kept.get(version.id, [])
             if previous is not None:
                 entry["changes"] = field_changes(previous, version)
                 entry["diff"] = diff_texts(paragraphs(previous), paragraphs(version))
@@ -76,6 +78,19 @@ def show(archive: Any, ref: str | int) -> dict[str, Any]:
             previous = version
         view["dates"] = dates(view)
         return view
+
+
+def _captures(session: Any, version_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Each version's pages kept as WARC (the captures table: crawls with WARC_DIR), oldest
+    first: where in the WARC folder the response that gave it is."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for c in session.scalars(select(WarcCapture).where(WarcCapture.version_id.in_(version_ids))
+                             .order_by(WarcCapture.fetched_at, WarcCapture.id)):
+        out.setdefault(c.version_id, []).append(
+            {"site": c.site, "url": c.url, "fetched_at": iso(c.fetched_at), "status": c.status,
+             "warc_file": c.warc_file, "warc_offset": c.warc_offset,
+             "warc_length": c.warc_length})
+    return out
 
 
 def _appearance(a: Appearance) -> dict[str, Any]:
@@ -215,6 +230,12 @@ def render(view: dict[str, Any], *, style: Callable[..., str] = lambda text, **_
         out.append(f"  version {v['id']}: first seen {_short(v['first_seen'])} at "
                    f"{v['first_url']} (extractor {v['extractor_version']}, "
                    f"{(v['sources'] or {}).get('extractor') or '-'})")
+        if v.get("captures"):
+            last = v["captures"][-1]
+            out.append(f"    kept as WARC: {last['warc_file']} at {last['warc_offset']} "
+                       f"({last['site']}, {_short(last['fetched_at'])}"
+                       + (f"; {len(v['captures'])} captures in all)" if len(v["captures"]) > 1
+                          else ")"))
         for change in v.get("changes", []):
             out.append(f"    {change['field']}: {change['old']!r} -> {change['new']!r}")
         for change in v.get("diff", []):
