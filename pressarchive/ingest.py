@@ -293,16 +293,16 @@ def _soft_404(item: FetchedPage, outcome: Outcome, gone: bool) -> Outcome:
                            f"with none")
 
 
-def _captured(item, version_id: int | None) -> captures.Captured | None:
-    """The link of a page read from a response kept as WARC (``FetchedPage.warc``) to its
-    record, with the version it gave; None for anything else."""
+def _captured(item, version_id: int | None) -> dict | None:
+    """The captures row linking a page read from a response kept as WARC
+    (``FetchedPage.warc``) to its record, with the version it gave; None for anything else."""
     warc = getattr(item, "warc", None)
     if warc is None or not isinstance(item, FetchedPage):
         return None
-    return captures.Captured(site=item.site, url=item.url,
-                             fetched_at=crawlstate.stored_time(item.fetched_at),
-                             status=item.status, file=warc.file, offset=warc.offset,
-                             length=warc.length, version_id=version_id)
+    return {"site": item.site, "url": item.url,
+            "fetched_at": crawlstate.stored_time(item.fetched_at), "status": item.status,
+            "warc_file": warc.file, "warc_offset": warc.offset, "warc_length": warc.length,
+            "version_id": version_id}
 
 
 def _error() -> Outcome:

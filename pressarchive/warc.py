@@ -76,7 +76,6 @@ class WarcFiles:
         self.info = info or {}
         self.level = level
         self.serial = 0
-        self.records = 0
         self._file: BinaryIO | None = None
         # Records are made by warcio uncompressed, into this buffer, then compressed here.
         self._buffer = io.BytesIO()
@@ -119,7 +118,6 @@ class WarcFiles:
         except OSError:
             self._cut(offset)
             raise
-        self.records += 1
         return Capture(self.name, offset, len(response_bytes))
 
     def _gzipped(self, record) -> bytes:

@@ -80,6 +80,29 @@ def run_crawl(spider: str, db: Path, tmp_path: Path, *, base_url: str | None = N
     return CrawlResult(proc.returncode, stats, proc.stderr)
 
 
+def kill_9_midway(base_url: str, tmp_path: Path, settings: dict, ready) -> None:
+    """``scrapy crawl arabpress`` of ``base_url`` with ``settings``, killed outright (kill -9)
+    as soon as ``ready()`` says it is far enough in (within 120 s, the crawl still going);
+    returns once its orphaned ingest worker has had time to notice and end."""
+    import signal
+    import time
+
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={base_url}",
+           "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=WARNING"]
+    for key, value in settings.items():
+        cmd += ["-s", f"{key}={value}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+                                 "TMPDIR": str(tmp_path)})
+    deadline = time.monotonic() + 120
+    while not ready() and time.monotonic() < deadline:
+        assert proc.poll() is None
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.5)  # the orphaned worker notices within half a second, and ends
+
+
 @pytest.fixture
 def local_sites():
     """Every bundled site copy served on its own 127.0.0.1 port: {site: SiteServer}."""

@@ -32,7 +32,7 @@ from pressarchive.research.search import search
 from pressarchive.sitegen import FamilyServer, Faults, SiteFamily
 from pressarchive.storage import Archive
 
-from conftest import ROOT, SERVER, conninfo, run_crawl
+from conftest import ROOT, SERVER, conninfo, kill_9_midway, run_crawl
 
 SITES = ("arabpress", "saudipress")
 # A client in another time zone: the archive's times must not move with it.
@@ -348,20 +348,8 @@ def test_kill_9_mid_crawl_into_postgresql_then_reruns_lose_and_duplicate_nothing
     try:
         with FamilyServer(family, faults=Faults(seed=3, truncated=0.05, reset=0.02)) as server:
             origin = server.origins["arabpress"]
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
-                 "-s", f"ARCHIVE_URL={postgres_url}", "-s", "AUTOTHROTTLE_START_DELAY=0",
-                 "-s", "LOG_LEVEL=WARNING"],
-                cwd=ROOT, env={**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
-                               "TMPDIR": str(tmp_path)},
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 120
-            while stored() < 100 and time.monotonic() < deadline:
-                assert proc.poll() is None
-                time.sleep(0.05)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            time.sleep(1.5)  # the orphaned worker notices within half a second, and ends
+            kill_9_midway(origin, tmp_path, {"ARCHIVE_URL": postgres_url},
+                          ready=lambda: stored() >= 100)
             killed_at = stored()
             assert 0 < killed_at < len(expected), "the crawl was not killed midway"
             runs = [run_crawl("arabpress", tmp_path / "none.sqlite", tmp_path, base_url=origin,

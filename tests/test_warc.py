@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from conftest import ROOT, run_crawl
+from conftest import ROOT, kill_9_midway, run_crawl
 from pressarchive import reextract
 from pressarchive.sitegen import FamilyServer, SiteFamily
 from pressarchive.storage import Archive
@@ -330,39 +329,24 @@ def test_a_file_a_killed_writer_left_is_cut_to_its_last_whole_record_and_finishe
 
 def test_kill_9_mid_crawl_then_a_rerun_leaves_every_warc_file_whole_and_every_link_readable(
         tmp_path):
-    import signal
-    import time
-
     db, warc = tmp_path / "archive.sqlite", tmp_path / "warc"
     family = SiteFamily(600, seed=8)
+
+    def linked() -> int:
+        try:
+            con = sqlite3.connect(db, timeout=5)
+            try:
+                return con.execute("SELECT count(*) FROM captures "
+                                   "WHERE version_id IS NOT NULL").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.OperationalError:  # not made yet
+            return 0
+
     with FamilyServer(family) as server:
         origin = server.origins["arabpress"]
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
-             "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"WARC_DIR={warc}",
-             "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=WARNING"],
-            cwd=ROOT, env={**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
-                           "TMPDIR": str(tmp_path)},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def linked() -> int:
-            try:
-                con = sqlite3.connect(db, timeout=5)
-                try:
-                    return con.execute("SELECT count(*) FROM captures "
-                                       "WHERE version_id IS NOT NULL").fetchone()[0]
-                finally:
-                    con.close()
-            except sqlite3.OperationalError:  # not made yet
-                return 0
-
-        deadline = time.monotonic() + 120
-        while linked() < 100 and time.monotonic() < deadline:
-            assert proc.poll() is None
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        time.sleep(1.5)  # the orphaned worker notices, and ends
+        kill_9_midway(origin, tmp_path, {"ARCHIVE_URL": f"sqlite:///{db}",
+                                         "WARC_DIR": str(warc)}, ready=lambda: linked() >= 100)
         assert list(warc.glob("*.open")), "the crawl was not killed midway"
         rerun = run_crawl("arabpress", db, tmp_path, base_url=origin,
                           settings={"WARC_DIR": str(warc)})

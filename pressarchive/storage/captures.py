@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
 from typing import Iterator
 
 from sqlalchemy import select
@@ -12,28 +10,12 @@ from sqlalchemy.orm import Session
 from .models import Version, WarcCapture
 
 
-@dataclass(frozen=True)
-class Captured:
-    """A page read from a response kept as WARC, and the version it gave (None: none)."""
-
-    site: str
-    url: str
-    fetched_at: dt.datetime
-    status: int
-    file: str
-    offset: int
-    length: int
-    version_id: int | None = None
-
-
-def note(session: Session, captured: list[Captured]) -> None:
-    """Link the pages to their records, in the caller's transaction (the batch's: a page's
-    record and its link are saved together or not at all)."""
-    if captured:
-        session.execute(WarcCapture.__table__.insert(), [
-            {"site": c.site, "url": c.url, "fetched_at": c.fetched_at, "status": c.status,
-             "warc_file": c.file, "warc_offset": c.offset, "warc_length": c.length,
-             "version_id": c.version_id} for c in captured])
+def note(session: Session, rows: list[dict]) -> None:
+    """Link pages to their records (rows of the captures table, as dicts of its columns), in
+    the caller's transaction (the batch's: a page's record and its link are saved together or
+    not at all)."""
+    if rows:
+        session.execute(WarcCapture.__table__.insert(), rows)
 
 
 def of_versions(session: Session, site: str | None = None,
