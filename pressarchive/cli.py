@@ -346,15 +346,26 @@ def failures(db, site, limit) -> None:
 @click.option("--warc-dir", required=True, type=click.Path(file_okay=False),
               help="The folder the crawls kept their WARC files in (their WARC_DIR).")
 @click.option("--site", help="Only this site's pages.")
+@click.option("--into", metavar="PATH|URL",
+              help="Rebuild: read every page again into this new, empty archive (a SQLite "
+                   "file or an SQLAlchemy URL) instead of only comparing.")
 @click.option("--show", default=20, show_default=True, type=click.IntRange(0, 1_000_000),
-              help="List this many of the versions that did not come out the same.")
-def reextract(db, warc_dir, site, show) -> None:
+              help="List this many of the versions that did not come out the same (with "
+                   "--into: of the records that could not be read).")
+def reextract(db, warc_dir, site, into, show) -> None:
     """Read each archived version's page again from its WARC record (the newest response that
     gave it, kept by a crawl with WARC_DIR) with today's extractor, and say which come out
     the same, which differently (and in which fields), which give no record any more and
     which records cannot be read. Writes nothing. Exits 1 if a record cannot be read.
 
+    With --into, rebuild instead: every page the archive read from a record (listings, 304s
+    and drops too) is read again, in the order it was fetched, into a new archive, which
+    then holds what today's extractor makes of them (a run a site, mode "reextract"). The
+    archive --db is only read. Exits 1 if a record cannot be read or a page not archived.
+
     Example: pressarchive reextract --db archive.sqlite --warc-dir /var/lib/pressarchive/warc
+
+    Example: pressarchive reextract --db archive.sqlite --warc-dir warc --into rebuilt.sqlite
     """
     from . import reextract as checker
 
@@ -362,6 +373,12 @@ def reextract(db, warc_dir, site, show) -> None:
     if not Path(warc_dir).is_dir():
         raise UserError(f"--warc-dir {warc_dir}: no such folder")
     archive = research.open_archive(db)  # one line for a missing archive or a stranger's file
+    if into is not None:
+        try:
+            _rebuild(archive, warc_dir, site, into, show)
+        finally:
+            archive.close()
+        return
     try:
         report = checker.check(archive, warc_dir, site)
     finally:
@@ -376,6 +393,39 @@ def reextract(db, warc_dir, site, show) -> None:
                f"{counts[checker.NO_RECORD]:,} no record, "
                f"{counts[checker.UNREADABLE]:,} unreadable", err=True)
     if counts[checker.UNREADABLE]:
+        sys.exit(1)
+
+
+def _rebuild(source, warc_dir: str, site: str | None, into: str, show: int) -> None:
+    """``reextract --into``: the rebuild, its runs printed as ``runs`` prints them."""
+    from . import reextract as checker
+    from .storage import Archive, archive_problem, archive_url
+
+    url = archive_url(into)
+    path = research.sqlite_path(url)
+    if path is not None and path.exists() and not (path.is_file() and path.stat().st_size == 0):
+        target = research.open_archive(url)  # a stranger's file is refused, not written to
+    else:
+        if path is not None and not path.parent.is_dir():
+            raise UserError(f"--into {into}: no folder {path.parent}")
+        if problem := archive_problem(url):
+            raise UserError(problem)
+        target = Archive(url)
+    try:
+        rebuilt = checker.rebuild(source, warc_dir, target, site)
+    except checker.RebuildRefused as exc:
+        raise UserError(str(exc)) from None
+    finally:
+        target.close()
+    for one in rebuilt.unreadable[:show]:
+        click.echo(f"unreadable  {one.site:<10} {one.url}  {one.reason}")
+    _print_runs(target.url, ids=sorted(rebuilt.run_ids.values()))
+    counts = rebuilt.counts
+    click.echo(f"{research.counted(counts['pages_fetched'], 'page')} read again from WARC into "
+               f"{checker._shown(target.url)}: {counts['new']:,} articles, "
+               f"{counts['appeared']:,} more appearances, {counts['changed']:,} more versions; "
+               f"{len(rebuilt.unreadable):,} unreadable", err=True)
+    if not rebuilt.complete:
         sys.exit(1)
 
 

@@ -447,3 +447,28 @@ def test_warc_captures_on_postgresql_link_every_version_and_read_again_the_same(
     assert versions and linked == versions
     assert sister > 0  # a sister site's identical copy is linked to the version it shares
     assert report.counts == {reextract.SAME: versions}
+
+
+def test_a_sqlite_archive_rebuilt_from_its_warc_records_into_postgresql(tmp_path, postgres_url):
+    """``reextract --into`` a PostgreSQL database: the archive the crawls made on SQLite, read
+    again from its WARC records (a way to move an archive kept as WARC to a server)."""
+    from test_rebuild import content, crawl_days, runs_of
+
+    db, warc = tmp_path / "archive.sqlite", tmp_path / "warc"
+    crawl_days(db, warc, tmp_path, days=1, articles=50)
+    proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", "reextract", "--db",
+                           str(db), "--warc-dir", str(warc), "--into", postgres_url],
+                          cwd=ROOT, capture_output=True, text=True, env={**os.environ, **BERLIN})
+    assert proc.returncode == 0, proc.stderr
+    before, rebuilt = content(f"sqlite:///{db}"), content(postgres_url)
+    assert before["versions"] and any(c[3] == 304 for c in before["captures"])
+    for table in ("articles", "versions", "appearances", "captures", "pages"):
+        assert rebuilt[table] == before[table], table
+    assert [(r.site, r.mode, r.finish_reason) for r in runs_of(postgres_url)] == [
+        (site, "reextract", "finished") for site in sorted(SITES)]
+    # and once more into it: refused, in a line, the rebuilt archive as it was
+    again = subprocess.run([sys.executable, "-m", "pressarchive.cli", "reextract", "--db",
+                            str(db), "--warc-dir", str(warc), "--into", postgres_url],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 1 and "is not empty" in again.stderr, again.stderr
+    assert content(postgres_url) == rebuilt

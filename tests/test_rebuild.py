@@ -1,0 +1,216 @@
+"""An archive rebuilt from the WARC records its crawls kept (``pressarchive reextract
+--into``): every page read again, in the order it was fetched, by today's extractor, into a new
+archive; the source only read."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import select
+
+from conftest import ROOT, run_crawl
+from pressarchive import ingest, reextract
+from pressarchive.sitegen import FamilyServer, SiteFamily
+from pressarchive.storage import Archive
+from pressarchive.storage.models import (Appearance, Article, CrawlRun, Page, Version,
+                                         WarcCapture)
+
+SITES = ("arabpress", "saudipress")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pressarchive.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def _utc(value):
+    """A stored time as naive UTC, whichever engine gave it."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def content(url: str) -> dict[str, list[tuple]]:
+    """What an archive holds, by value (no row ids): its articles, their versions, the places
+    they were seen, the WARC records its pages are linked to, and the crawl state of the
+    pages read from those records, as their responses tell it (sitemap lastmods aside)."""
+    archive = Archive(url)
+    try:
+        with archive.session() as session:
+            slugs = dict(session.execute(select(Article.id, Article.slug)).all())
+            prints = dict(session.execute(select(Version.id, Version.fingerprint)).all())
+            return {
+                "articles": sorted((a.slug, _utc(a.first_seen), _utc(a.last_seen))
+                                   for a in session.scalars(select(Article))),
+                "versions": sorted(
+                    (slugs[v.article_id], v.fingerprint, v.headline, v.summary, v.body,
+                     v.published_at, v.modified_at, tuple(v.authors), v.section,
+                     v.language, _utc(v.first_seen), v.first_url, v.extractor_version)
+                    for v in session.scalars(select(Version))),
+                "appearances": sorted(
+                    (a.site, a.url, slugs[a.article_id], prints[a.version_id],
+                     _utc(a.first_seen), _utc(a.last_seen), a.times_seen, a.page_date,
+                     str(a.related))
+                    for a in session.scalars(select(Appearance))),
+                "captures": sorted(
+                    (c.site, c.url, _utc(c.fetched_at), c.status, c.warc_file, c.warc_offset,
+                     c.warc_length, prints.get(c.version_id))
+                    for c in session.scalars(select(WarcCapture))),
+                "pages": sorted(
+                    (p.site, p.url, _utc(p.first_fetched), _utc(p.last_fetched), p.last_status,
+                     p.etag, p.last_modified, slugs.get(p.article_id), p.failures,
+                     p.unchanged_checks)
+                    for p in session.scalars(select(Page).where(Page.url.in_(
+                        select(WarcCapture.url).where(WarcCapture.site == Page.site))))),
+            }
+    finally:
+        archive.close()
+
+
+def runs_of(url: str) -> list[CrawlRun]:
+    archive = Archive(url)
+    try:
+        with archive.session() as session:
+            return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+    finally:
+        archive.close()
+
+
+def crawl_days(db, warc, tmp, days: int = 2, articles: int = 100) -> list:
+    """Both sister sites crawled with WARC kept (sister copies), the first again at once
+    (304s), then a day's advance (new articles, edits) before the next round."""
+    family = SiteFamily(articles, seed=9)
+    runs = []
+    with FamilyServer(family) as server:
+        for day in range(days):
+            if day:
+                family.advance(1)
+            for site in (*SITES, SITES[0]) if day == 0 else SITES:
+                runs.append(run_crawl(site, db, tmp, base_url=server.origins[site],
+                                      settings={"WARC_DIR": str(warc)}))
+    for run in runs:
+        assert run.returncode == 0, run.log[-3000:]
+    return runs
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("rebuild")
+    db, warc = tmp / "archive.sqlite", tmp / "warc"
+    runs = crawl_days(db, warc, tmp)
+    return {"db": db, "url": f"sqlite:///{db}", "warc": warc, "runs": runs, "tmp": tmp}
+
+
+def test_a_rebuild_from_the_warc_records_gives_the_archive_the_crawls_made(crawled, tmp_path):
+    before = content(crawled["url"])
+    assert before["versions"] and len(before["versions"]) > len(before["articles"])  # edits
+    assert len(before["appearances"]) > len(before["articles"])  # sister copies
+    assert any(c[3] == 304 for c in before["captures"])  # the rerun's 304s
+    target = tmp_path / "rebuilt.sqlite"
+    proc = cli("reextract", "--db", str(crawled["db"]), "--warc-dir", str(crawled["warc"]),
+               "--into", str(target))
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    rebuilt = content(f"sqlite:///{target}")
+    for table in ("articles", "versions", "appearances", "captures", "pages"):
+        assert rebuilt[table] == before[table], table
+    assert content(crawled["url"]) == before  # the source only read
+    # a run a site, recorded as the rebuild's, adding what the crawls added
+    runs = runs_of(f"sqlite:///{target}")
+    assert [(r.site, r.mode, r.finish_reason) for r in runs] == [
+        (site, "reextract", "finished") for site in sorted(SITES)]
+    crawls = runs_of(crawled["url"])
+    for name in ("new", "appeared", "changed", "unchanged"):
+        assert sum(getattr(r, name) for r in runs) == sum(getattr(r, name) for r in crawls), name
+    assert sum(r.pages_fetched for r in runs) == len(before["captures"])
+    assert {r.settings["reextracted_from"] for r in runs} == {crawled["url"]}
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(" reextract " in line and ": finished;" in line
+                                   for line in lines)
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"{len(before['captures'])} pages read again from WARC into sqlite:///{target}: "
+        f"{len(before['articles'])} articles, "
+        f"{len(before['appearances']) - len(before['articles'])} more appearances, "
+        f"{len(before['versions']) - len(before['articles'])} more versions; 0 unreadable")
+
+
+def test_a_rebuild_reads_every_page_with_todays_extractor(crawled, tmp_path, monkeypatch):
+    from pressarchive.extract import extract as real_extract
+
+    def louder(*args, **kwargs):  # an extractor that now reads a kicker into the headline
+        record = real_extract(*args, **kwargs)
+        return dataclasses.replace(record, headline="Update: " + record.headline,
+                                   fingerprint="")
+
+    monkeypatch.setattr(ingest, "extract", louder)
+    before = content(crawled["url"])
+    source, target = Archive(crawled["url"]), Archive(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    try:
+        rebuilt = reextract.rebuild(source, crawled["warc"], target)
+    finally:
+        source.close()
+        target.close()
+    assert rebuilt.complete and not rebuilt.unreadable
+    after = content(target.url)
+    assert len(after["versions"]) == len(before["versions"])
+    assert sorted((v[0], v[2]) for v in after["versions"]) == sorted(
+        (v[0], "Update: " + v[2]) for v in before["versions"])
+    assert after["articles"] == before["articles"]
+    # every new version is linked to the record it was read from
+    assert len({c[7] for c in after["captures"] if c[7]}) == len(after["versions"])
+
+
+def test_a_rebuild_goes_only_into_a_new_archive_and_says_why_in_one_line(crawled, tmp_path):
+    args = ("reextract", "--db", str(crawled["db"]), "--warc-dir", str(crawled["warc"]))
+    copy = tmp_path / "copy.sqlite"
+    shutil.copy(crawled["db"], copy)
+    held = copy.read_bytes()
+    stranger = tmp_path / "notes.sqlite"
+    con = sqlite3.connect(stranger)
+    con.execute("CREATE TABLE notes (line TEXT)")
+    con.commit()
+    con.close()
+    for into, says in ((str(crawled["db"]), "must be another one than the source"),
+                       (str(copy), "is not empty: a rebuild goes into a new archive"),
+                       (str(stranger), "is not a pressarchive archive"),
+                       (str(tmp_path / "no" / "such.sqlite"), "no folder")):
+        proc = cli(*args, "--into", into)
+        assert proc.returncode == 1, (into, proc.stderr)
+        assert says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert copy.read_bytes() == held
+    con = sqlite3.connect(stranger)
+    assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["notes"]
+    con.close()
+
+
+def test_a_record_that_cannot_be_read_is_counted_and_the_rebuild_goes_on(crawled, tmp_path):
+    warc = tmp_path / "warc"
+    shutil.copytree(crawled["warc"], warc)
+    before = content(crawled["url"])
+    # the first day's first file, cut after its first few records
+    file = min(c[4] for c in before["captures"])
+    offsets = sorted(c[5] for c in before["captures"] if c[4] == file)
+    (warc / file).write_bytes((warc / file).read_bytes()[:offsets[3]])
+    lost = len(offsets) - 3
+    target = tmp_path / "rebuilt.sqlite"
+    proc = cli("reextract", "--db", str(crawled["db"]), "--warc-dir", str(warc),
+               "--into", str(target), "--show", "2")
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    unreadable = [line for line in proc.stdout.splitlines() if line.startswith("unreadable")]
+    assert len(unreadable) == min(2, lost) and all(file in line for line in unreadable)
+    assert proc.stderr.strip().splitlines()[-1].endswith(f"; {lost} unreadable")
+    runs = runs_of(f"sqlite:///{target}")
+    assert sum(r.errors.get("unreadable", 0) for r in runs) == lost
+    assert sum(r.failed for r in runs) == lost
+    assert all(r.finish_reason == "finished" for r in runs)
+    rebuilt = content(f"sqlite:///{target}")
+    assert len(rebuilt["captures"]) == len(before["captures"]) - lost
+    assert not {c[4:6] for c in rebuilt["captures"]} & {(file, o) for o in offsets[3:]}
