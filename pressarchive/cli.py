@@ -119,13 +119,19 @@ def demo(db: str) -> None:
 @click.option("--warc", "warc_dir", type=click.Path(file_okay=False),
               help="Keep every response as WARC in this folder, each archived page linked "
                    "to its record (WARC_DIR).")
+@click.option("--frontier", metavar="REDIS_URL",
+              help="Share each site's crawl with other processes (machines) through this "
+                   "Redis database: this run leads it (FRONTIER_URL).")
+@click.option("--helper", is_flag=True,
+              help="With --frontier: help the lead run of each site instead, fetching what "
+                   "its frontier holds (FRONTIER_HELPER).")
 @click.option("--log-level", default="WARNING", show_default=True)
 @click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="A Scrapy or pressarchive setting for every run, as scrapy crawl's -s "
                    "(STATS_FILE=..., JOBDIR=..., LASTMOD_AHEAD_REVISIT=...); it wins over "
                    "the options above. The archive is --db's.")
 def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_dir,
-          log_level, overrides) -> None:
+          frontier, helper, log_level, overrides) -> None:
     """Crawl sites into the archive (what scheduled runs call), then print each run's summary.
 
     Incremental unless --full: only what is new or may have changed is fetched. Exits 1 if a
@@ -133,6 +139,9 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_di
     requests failed is ``site_unreadable``; a page or time budget reached is no failure).
 
     Example: pressarchive crawl arabpress saudipress --db /var/lib/pressarchive/archive.sqlite
+
+    Shared by several machines: on one, pressarchive crawl arabpress --db postgresql://host/db
+    --frontier redis://host:6379/0; on the others, the same with --helper.
     """
     from .crawl import run_spiders
 
@@ -140,6 +149,9 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_di
         given = _settings_given(overrides, sites)
         if warc_dir:  # as -s WARC_DIR=..., which wins if given too
             given = {"WARC_DIR": warc_dir, **given}
+        if frontier or helper:  # likewise
+            given = {**({"FRONTIER_URL": frontier} if frontier else {}),
+                     **({"FRONTIER_HELPER": True} if helper else {}), **given}
         jobs, settings = _crawl_jobs(sites, db, base_urls, since, until, given)
     except UserError as exc:  # the stats file a scheduler reads says so, not the last run's
         _refused(overrides, sites, exc.message)

@@ -13,7 +13,7 @@ import os
 import resource
 from pathlib import Path
 from types import SimpleNamespace
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, NoReturn
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
@@ -23,7 +23,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from .storage import Archive, archive_url, crawlstate, unwritable
-from .storage.archive import run_lock_held, sqlite_file, take_run_lock
+from .storage.archive import hide_passwords, run_lock_held, sqlite_file, take_run_lock
 from .urls import canonical_url
 
 try:
@@ -295,6 +295,8 @@ class RunLock:
 
     @classmethod
     def from_crawler(cls, crawler):
+        if crawler.settings.getbool("FRONTIER_HELPER") and crawler.settings.get("FRONTIER_URL"):
+            raise NotConfigured  # a helper: the lead holds the site's lock (no WARNING line)
         if not crawler.settings.getbool("RUN_LOCK", True):
             raise NotConfigured("RUN_LOCK is off")
         if fcntl is None:  # pragma: no cover - Windows
@@ -313,7 +315,7 @@ class RunLock:
             if self.connection is None:
                 logger.warning("another run of %s is still going on this archive (%s): this "
                                "run stops without fetching anything", site, holder)
-                raise CloseSpider("already_running")
+                self._turned_away(holder)
             # The server lets go of the lock whenever the connection ends, not only with this
             # process: a restart, pg_terminate_backend, an idle_session_timeout. Unwatched, the
             # run went on unlocked, and the next one crawled beside it (a helper's soak).
@@ -335,7 +337,7 @@ class RunLock:
                 logger.warning("another run of %s is still going on this archive (%s; lock "
                                "%s): this run stops without fetching anything", site,
                                holder or "holder unknown", path)
-                raise CloseSpider("already_running")
+                self._turned_away(holder)
             hold_lock(self.file)
         # With the lock held, no earlier run of the site is going: one recorded as started and
         # never ended was killed. (RunRecorder records this run's start after this, 510 > 505.)
@@ -344,6 +346,13 @@ class RunLock:
         for run_id in stale or ():
             logger.warning("run #%d of %s never ended (killed?): recorded as interrupted",
                            run_id, site)
+
+    def _turned_away(self, holder: str) -> NoReturn:
+        """Closes this run as it opens: another run of its site holds the lock. Scrapy runs
+        the other spider_opened handlers all the same; the stat tells them (the frontier's
+        lead must not empty the queue the running lead is using: pressarchive.frontier)."""
+        self.crawler.stats.set_value("pressarchive/already_running", holder or "unknown")
+        raise CloseSpider("already_running")
 
     def _still_locked(self) -> None:
         """On PostgreSQL, every RUN_LOCK_CHECK seconds: the lock is still held, or is taken
@@ -438,7 +447,10 @@ class RunRecorder:
                     "since": getattr(spider, "since", None), "until": getattr(spider, "until", None),
                     # where its responses are kept as WARC (captures name files in it)
                     "warc_dir": (str(Path(settings.get("WARC_DIR")).resolve())
-                                 if settings.get("WARC_DIR") else None)}
+                                 if settings.get("WARC_DIR") else None),
+                    # the Redis database of a crawl shared by several processes, if any
+                    "frontier": (hide_passwords(settings.get("FRONTIER_URL"))
+                                 if settings.get("FRONTIER_URL") else None)}
         site = _site_of(spider)
         mode = run_mode(spider, settings.getbool("FULL_RECHECK"))
         self.run_id, failure = write_archive(self.crawler, lambda session: crawlstate.start_run(
@@ -497,11 +509,15 @@ class RunRecorder:
 
 def run_mode(spider: Any, full: bool) -> str:
     """What kind of run a crawl is, as recorded: ``backfill`` (a date window: its sitemap
-    entries only), ``urls`` (a list of URLs), ``full`` (FULL_RECHECK) or ``incremental``."""
+    entries only), ``urls`` (a list of URLs), ``helper`` (a helper of a crawl shared through a
+    frontier: pressarchive.frontier), ``full`` (FULL_RECHECK) or ``incremental``."""
     if getattr(spider, "since", None) or getattr(spider, "until", None):
         return "backfill"
     if getattr(spider, "only_urls", None):
         return "urls"
+    if getattr(spider, "settings", None) is not None and spider.settings.getbool(
+            "FRONTIER_HELPER") and spider.settings.get("FRONTIER_URL"):
+        return "helper"
     return "full" if full else "incremental"
 
 

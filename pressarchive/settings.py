@@ -123,8 +123,8 @@ STATS_CLASS = "pressarchive.crawl.CrawlStats"
 REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunLock": 505,
-              "pressarchive.crawl.RunRecorder": 510, "pressarchive.crawl.QuietGC": 520,
-              "pressarchive.crawl.QuietDebugLogs": 530}
+              "pressarchive.crawl.RunRecorder": 510, "pressarchive.frontier.Frontier": 515,
+              "pressarchive.crawl.QuietGC": 520, "pressarchive.crawl.QuietDebugLogs": 530}
 # One run at a time for each site and archive (a flock beside a SQLite archive, an advisory
 # lock on PostgreSQL): a run that starts while the last is still going closes at once,
 # reason "already_running".
@@ -210,6 +210,16 @@ LASTMOD_AHEAD_REVISIT_EPOCH = "2000-01-01T00:00:00+00:00"
 CLOSESPIDER_PAGECOUNT = 0
 # A time budget per run, in seconds: Scrapy's own CLOSESPIDER_TIMEOUT (0 = none), likewise.
 CLOSESPIDER_TIMEOUT = 0
+# One site's crawl shared by several processes (machines): a Redis URL, whose database holds
+# the crawl's frontier (scrapy-redis's queue and duplicate filter; see pressarchive.frontier).
+# The run started as usual leads (discovery, the run lock); one with FRONTIER_HELPER = True
+# helps: it fetches what the frontier holds, into the same archive, while the lead is alive
+# (or for FRONTIER_HELPER_WAIT seconds until one is). None: the crawl keeps its own queue.
+FRONTIER_URL = None
+FRONTIER_HELPER = False
+FRONTIER_KEY = "pressarchive:%(spider)s"
+FRONTIER_LEAD_TTL = 30  # seconds the lead's "alive" key lasts unless renewed (a third of it)
+FRONTIER_HELPER_WAIT = 60.0
 # Requests waiting to be fetched are kept in Scrapy's disk queues (in a folder that lasts one
 # run, unless JOBDIR names one to keep), so memory stays flat at any site size.
 DISK_QUEUE = True

@@ -22,6 +22,7 @@ from scrapy.utils.gz import gzip_magic_number
 from scrapy.utils.misc import build_from_crawler, load_object
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
+from pressarchive import frontier
 from pressarchive.crawl import shared_archive, write_archive
 from pressarchive.extract.links import PageLinks, SiteLinks, read_links
 from pressarchive.extract.template import reaches_end
@@ -189,7 +190,9 @@ class FamilySpider(Spider):
     @classmethod
     def update_settings(cls, settings) -> None:
         super().update_settings(settings)
-        if not settings.get("JOBDIR") and settings.getbool("DISK_QUEUE"):
+        if settings.get("FRONTIER_URL"):  # requests wait in the shared frontier, in Redis
+            frontier.apply(settings)
+        elif not settings.get("JOBDIR") and settings.getbool("DISK_QUEUE"):
             # Pending requests wait on disk (Scrapy's own disk queues), not in memory, so a
             # crawl's memory stays flat however large the site. The folder lasts one run.
             settings.set("JOBDIR", temporary_jobdir(), priority="spider")
@@ -288,6 +291,10 @@ class FamilySpider(Spider):
             self.checked_since = crawlstate.revisit_thresholds(
                 crawlstate.stored_time(now()), self.ahead_revisit, self.ahead_revisit_max,
                 self.revisit_epoch)
+        if frontier.is_helper(self.settings):
+            # A helper of a shared crawl: what it fetches comes from the frontier, which the
+            # lead's start requests and every page's links fill (pressarchive.frontier).
+            return
         self.crawler.stats.set_value("pressarchive/retrying_failed", len(failing))
         for url, role in failing:  # what the last runs could not fetch: pages, sitemaps, feeds
             self.retrying.add(local := self._local(url))
@@ -511,7 +518,8 @@ class FamilySpider(Spider):
         up, so every entry of the sitemaps it read was dealt with: stored, skipped as
         unchanged, or remembered as failed for the next run), the validators of those
         sitemaps go to the crawl state. Not after a page budget, a kill, a back-fill window
-        or a list of URLs: their sitemaps are read in full next time.
+        or a list of URLs: their sitemaps are read in full next time. Nor in a crawl shared
+        through a frontier, whose helpers fetched some of their entries (pressarchive.frontier).
 
         Nor for a sitemap with an entry whose page gave no record and no failure to retry (a
         "not found" page served with 200, a page cut short): a 304 for it next time would
@@ -524,7 +532,8 @@ class FamilySpider(Spider):
         304. An entry passed over as unchanged gets its lastmod and sitemap recorded where
         they differ from the page's (``relisted``): a page names the sitemap that lists it
         now, whose 304 settles it (``_settled_by_sitemap``)."""
-        if reason != "finished" or self.windowed or self.only_urls:
+        if reason != "finished" or self.windowed or self.only_urls \
+                or self.settings.get("FRONTIER_URL"):  # helpers fetched some entries
             return
         settled = self._settled_sitemaps()
         when = crawlstate.stored_time(now())

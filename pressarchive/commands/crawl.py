@@ -51,11 +51,11 @@ class Command(ScrapyCrawl):
 # a traceback from each part that reads it.
 WHOLE_NUMBERS = ("LASTMOD_AHEAD_RECHECK", "LASTMOD_STAMPED_MIN", "INGEST_BATCH",
                  "PAGE_MAX_BYTES", "CLOSESPIDER_PAGECOUNT", "DISK_QUEUE_MEMORY",
-                 "WARC_MAX_BYTES", "WARC_GZIP_LEVEL")
+                 "WARC_MAX_BYTES", "WARC_GZIP_LEVEL", "FRONTIER_LEAD_TTL")
 NUMBERS = ("LASTMOD_AHEAD_REVISIT", "LASTMOD_AHEAD_REVISIT_MAX", "INGEST_GAP", "INGEST_LINGER",
-           "CLOSESPIDER_TIMEOUT", "RETRY_AFTER_MAX", "RUN_LOCK_CHECK")
+           "CLOSESPIDER_TIMEOUT", "RETRY_AFTER_MAX", "RUN_LOCK_CHECK", "FRONTIER_HELPER_WAIT")
 YES_NO = ("FULL_RECHECK", "RUN_LOCK", "RECORD_RUNS", "INGEST_PROCESS", "DISK_QUEUE",
-          "TEMPORARY_JOBDIR", "ROBOTSTXT_OBEY")
+          "TEMPORARY_JOBDIR", "ROBOTSTXT_OBEY", "FRONTIER_HELPER")
 
 
 def crawl_mistake(spider_args: dict[str, str], settings: Any) -> str | None:
@@ -82,7 +82,9 @@ def crawl_mistake(spider_args: dict[str, str], settings: Any) -> str | None:
                 value = math.nan
             if isinstance(value, float) and not math.isfinite(value):
                 return f"{name} must be {kind}, not {settings.get(name)!r}"
-    return warc_dir_problem(settings.get("WARC_DIR"))
+    from pressarchive import frontier
+
+    return warc_dir_problem(settings.get("WARC_DIR")) or frontier.problem(spider_args, settings)
 
 
 def warc_dir_problem(folder: str | None) -> str | None:

@@ -1,0 +1,187 @@
+"""One site's crawl shared by several processes, on one machine or many, through a frontier
+in Redis: scrapy-redis's scheduler, its priority queue and its duplicate filter, not ours.
+
+``FRONTIER_URL`` (a Redis URL) turns it on. The run of a site that starts as usual is the
+*lead*: it takes the site's run lock, empties the site's frontier of what an earlier run left
+(its queue and the fingerprints of what it asked for), says it is alive (a key that expires
+unless renewed, ``FRONTIER_LEAD_TTL``), and discovers as every run does: robots.txt, sitemaps,
+feeds, the home page. Every request it makes, and every request a page's links give, goes to
+the shared queue, which every process of the crawl takes from; a URL asked for by any of them
+is not asked for again. A *helper* (``FRONTIER_HELPER``) reads robots.txt and the archive's
+crawl state as a run does, makes no start requests and takes no run lock: it fetches what the
+queue holds and archives it, in the same archive (PostgreSQL, for several machines), and
+stays while the lead is alive, however empty the queue, or, until one is, for
+``FRONTIER_HELPER_WAIT`` seconds. Each process records its own run (mode ``helper`` for a
+helper), with what it fetched and added.
+
+What the lead would remember at a finished run's end about the sitemaps it read (their
+validators, so that the next run may take a 304 for all their entries) is not remembered:
+the lead cannot know that a helper dealt with every entry it fetched. The next run reads them
+in full; nothing is skipped that a helper lost. A process killed mid-crawl loses the requests
+it had taken from the queue for this run; what they would have fetched is not in the crawl
+state, so the next run asks for it again.
+
+Keys (``FRONTIER_KEY``, ``%(spider)s`` the site's spider): ``<key>:requests`` (the queue, a
+sorted set by request priority), ``<key>:dupefilter`` and ``<key>:lead``. Two archives must
+not share a Redis database and a key.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from typing import Any
+
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+
+logger = logging.getLogger("pressarchive")
+
+# How often a helper with nothing to do looks at the queue again (Scrapy's engine would look
+# every 5 s only).
+POLL_SECONDS = 0.5
+
+
+def keys(settings: Any, spider: str) -> dict[str, str]:
+    base = settings.get("FRONTIER_KEY") % {"spider": spider}
+    return {"requests": f"{base}:requests", "dupefilter": f"{base}:dupefilter",
+            "lead": f"{base}:lead"}
+
+
+def is_helper(settings: Any) -> bool:
+    return bool(settings.get("FRONTIER_URL")) and settings.getbool("FRONTIER_HELPER")
+
+
+def apply(settings: Any) -> None:
+    """Scrapy settings of a crawl with a frontier (from the spider's ``update_settings``):
+    scrapy-redis's scheduler with its priority queue and duplicate filter, on FRONTIER_URL.
+    The queue is kept when a process closes (others are using it); the lead empties it when
+    it has its run lock (``Frontier``), not as it opens, which a second lead turned away by
+    the lock would do too. (A helper takes no run lock: ``crawl.RunLock``.)"""
+    key = settings.get("FRONTIER_KEY")
+    for name, value in (("SCHEDULER", "scrapy_redis.scheduler.Scheduler"),
+                        ("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter"),
+                        ("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue"),
+                        ("SCHEDULER_QUEUE_KEY", f"{key}:requests"),
+                        ("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter"),
+                        ("REDIS_URL", settings.get("FRONTIER_URL")),
+                        ("SCHEDULER_PERSIST", True), ("SCHEDULER_FLUSH_ON_START", False)):
+        settings.set(name, value, priority="spider")
+
+
+def problem(spider_args: dict[str, str], settings: Any) -> str | None:
+    """Why a crawl with FRONTIER_URL cannot start, in a line; None when it can (or has no
+    frontier)."""
+    url = settings.get("FRONTIER_URL")
+    if not url:
+        if settings.getbool("FRONTIER_HELPER"):
+            return "FRONTIER_HELPER needs FRONTIER_URL: the frontier to help with"
+        return None
+    if spider_args.get("since") or spider_args.get("until") or spider_args.get("urls"):
+        return ("a back-fill window or a list of URLs is crawled by one process: no "
+                "FRONTIER_URL with since, until or urls")
+    try:
+        settings.get("FRONTIER_KEY") % {"spider": "x"}
+    except (KeyError, TypeError, ValueError):
+        return f"FRONTIER_KEY {settings.get('FRONTIER_KEY')!r}: only %(spider)s may be in it"
+    try:
+        import importlib
+
+        import redis
+        importlib.import_module("scrapy_redis.scheduler")
+    except ImportError:
+        return ("FRONTIER_URL needs scrapy-redis: pip install -e '.[frontier]'")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=5).ping()
+    except (redis.RedisError, ValueError) as exc:
+        return f"the frontier at {_shown(url)} cannot be reached: {exc}"
+    return None
+
+
+class Frontier:
+    """The lead's and the helpers' parts in a shared crawl (see the module's text): the lead
+    empties the site's frontier unless the run lock turned it away (Scrapy runs every
+    spider_opened handler even then: this one after RunLock's), then keeps its key alive
+    until it closes; a helper stays open while the lead is alive."""
+
+    def __init__(self, crawler):
+        import redis
+
+        self.crawler = crawler
+        settings = crawler.settings
+        self.helper = is_helper(settings)
+        self.server = redis.Redis.from_url(settings.get("FRONTIER_URL"))
+        self.ttl = max(1, settings.getint("FRONTIER_LEAD_TTL", 30))
+        self.wait = settings.getfloat("FRONTIER_HELPER_WAIT", 60.0)
+        self.keys: dict[str, str] = {}
+        self.started = time.monotonic()
+        self.leading = False
+        self.beat: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.get("FRONTIER_URL"):
+            raise NotConfigured
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider) -> None:
+        self.keys = keys(self.crawler.settings, spider.name)
+        stats = self.crawler.stats
+        stats.set_value("pressarchive/frontier_role", "helper" if self.helper else "lead")
+        if self.helper or stats.get_value("pressarchive/already_running"):
+            return  # a helper; or a lead turned away (another run of the site leads)
+        self.server.delete(self.keys["requests"], self.keys["dupefilter"])
+        self.leading = True
+        self._alive()
+        from twisted.internet import task
+
+        self.beat = task.LoopingCall(self._alive)
+        self.beat.start(max(0.2, self.ttl / 3), now=False)
+
+    def _alive(self) -> None:
+        try:
+            self.server.set(self.keys["lead"], f"{socket.gethostname()} pid {os.getpid()}",
+                            ex=self.ttl)
+        except Exception as exc:  # noqa: BLE001 - Redis out of reach a moment: next beat
+            logger.warning("the frontier could not be told the lead is alive (%s)", exc)
+
+    def spider_idle(self, spider) -> None:
+        """A helper whose queue is empty stays while the lead is alive (its pages may yet
+        give requests), or, while it has seen none (neither its key nor work from the
+        queue), until FRONTIER_HELPER_WAIT has passed."""
+        if not self.helper:
+            return
+        if not self.server.exists(self.keys["lead"]):
+            if self.crawler.stats.get_value("scheduler/dequeued/redis"):
+                return  # it had work from a lead, which has ended: so does this helper
+            if time.monotonic() - self.started >= self.wait:
+                logger.warning("no lead crawl of %s came to the frontier in %.0f s: this "
+                               "helper stops", spider.name, self.wait)
+                return
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None:  # look at the queue again soon, not at Scrapy's next heartbeat
+            from twisted.internet import reactor
+
+            reactor.callLater(POLL_SECONDS, slot.nextcall.schedule)
+        raise DontCloseSpider
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.beat is not None and self.beat.running:
+            self.beat.stop()
+        if self.leading:
+            try:
+                self.server.delete(self.keys["lead"])
+            except Exception as exc:  # noqa: BLE001 - it expires by itself
+                logger.warning("the frontier's lead key could not be removed (%s)", exc)
+
+
+def _shown(url: str) -> str:
+    from .storage.archive import hide_passwords
+
+    return hide_passwords(url)

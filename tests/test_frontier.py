@@ -1,0 +1,226 @@
+"""One site's crawl shared by several processes through a frontier in Redis (scrapy-redis;
+pressarchive.frontier), for real: Redis on 127.0.0.1:6379 (PRESSARCHIVE_TEST_REDIS names
+another), the archive on PostgreSQL (conftest's postgres_url), the site generated and served
+on loopback. A lead and its helpers archive what one crawl archives, each page fetched once;
+a helper killed mid-crawl loses nothing that the next run does not fetch; a second lead is
+turned away without touching the frontier; a helper with no lead waits, then stops."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from conftest import ROOT, run_crawl
+from pressarchive.sitegen import FamilyServer, SiteFamily
+from pressarchive.storage import Archive
+from pressarchive.storage.models import Appearance, Article, CrawlRun, Version
+
+REDIS = os.environ.get("PRESSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def frontier():
+    """The Redis URL and a key of this test's own; its keys removed after."""
+    server = redis.Redis.from_url(REDIS)
+    try:
+        server.ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS} cannot be reached ({exc}); these tests run on it")
+    prefix = f"pressarchive-test-{uuid.uuid4().hex[:10]}"
+    yield REDIS, prefix + ":%(spider)s"
+    for key in server.scan_iter(prefix + ":*"):
+        server.delete(key)
+
+
+class Crawl:
+    """``pressarchive crawl arabpress`` in a process of its own, started at once."""
+
+    def __init__(self, tmp: Path, db: str, base_url: str, *options: str, **settings):
+        self.stats_file = tmp / f"stats-{uuid.uuid4().hex[:8]}.json"
+        cmd = [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", db,
+               "--base-url", base_url, "--log-level", "INFO", *options,
+               "-s", f"STATS_FILE={self.stats_file}"]
+        for key, value in settings.items():
+            cmd += ["-s", f"{key}={value}"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "TMPDIR": str(tmp)})
+
+    def wait(self, timeout: float = 300) -> "Crawl":
+        self.out, self.log = self.proc.communicate(timeout=timeout)
+        self.returncode = self.proc.returncode
+        self.stats = json.loads(self.stats_file.read_text()) if self.stats_file.exists() \
+            else {}
+        return self
+
+
+def held(url: str) -> dict[str, set]:
+    """What an archive holds, by value, without the times of a crawl: articles, versions,
+    appearances."""
+    archive = Archive(url)
+    try:
+        with archive.session() as session:
+            slugs = dict(session.execute(select(Article.id, Article.slug)).all())
+            prints = dict(session.execute(select(Version.id, Version.fingerprint)).all())
+            return {
+                "articles": set(slugs.values()),
+                "versions": {(slugs[v.article_id], v.fingerprint, v.headline, v.body)
+                             for v in session.scalars(select(Version))},
+                "appearances": {(a.site, a.url, slugs[a.article_id], prints[a.version_id])
+                                for a in session.scalars(select(Appearance))},
+            }
+    finally:
+        archive.close()
+
+
+def runs(url: str) -> list[CrawlRun]:
+    archive = Archive(url)
+    try:
+        with archive.session() as session:
+            return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+    finally:
+        archive.close()
+
+
+@pytest.fixture(scope="module")
+def site():
+    """A generated family served on loopback, and what one crawl of arabpress archives from
+    it (in SQLite), with the paths it asked for and how many responses it took."""
+    import tempfile
+
+    family = SiteFamily(800, seed=11)
+    with FamilyServer(family, keep_order=True) as server, tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "alone.sqlite"
+        server.reset_counters()
+        alone = run_crawl("arabpress", db, Path(tmp), base_url=server.origins["arabpress"])
+        assert alone.returncode == 0, alone.log[-3000:]
+        yield {"server": server, "base": server.origins["arabpress"],
+               "held": held(f"sqlite:///{db}"), "paths": {t for _, _, t in server.order},
+               "responses": alone.stats["response_received_count"]}
+
+
+def test_a_lead_and_two_helpers_archive_what_one_crawl_does_each_page_fetched_once(
+        site, frontier, postgres_url, tmp_path):
+    url, key = frontier
+    shared = ("--frontier", url)
+    site["server"].reset_counters()
+    helpers = [Crawl(tmp_path, postgres_url, site["base"], *shared, "--helper",
+                     FRONTIER_KEY=key) for _ in range(2)]
+    time.sleep(1)  # started first: they wait for the lead
+    lead = Crawl(tmp_path, postgres_url, site["base"], *shared, FRONTIER_KEY=key).wait()
+    for crawl in helpers:
+        crawl.wait()
+    for crawl in (lead, *helpers):
+        assert crawl.returncode == 0, crawl.log[-3000:]
+        assert "Traceback" not in crawl.log and " ERROR" not in crawl.log, crawl.log[-3000:]
+    assert held(postgres_url) == site["held"]
+    # Every page asked for once, by one of them (robots.txt by each); all the one crawl
+    # asked for among them. (A helper does not know what the lead's pages showed it, so a
+    # listing's pagination may go on a page or two further, and a link's upper-case
+    # spelling be asked for: a few more requests, never one page twice.)
+    asked = Counter(path for _, _, path in site["server"].order)
+    assert asked.pop("/robots.txt") == 3
+    assert set(asked.values()) == {1}
+    assert set(asked) >= site["paths"] - {"/robots.txt"}
+    assert len(asked) <= 1.05 * len(site["paths"])
+    fetched = [c.stats["response_received_count"] for c in (lead, *helpers)]
+    assert sum(fetched) == sum(asked.values()) + 3
+    assert all(n > 1 for n in fetched[1:]), fetched  # each helper had work from the queue
+    assert [c.stats["pressarchive/frontier_role"] for c in (lead, *helpers)] == \
+        ["lead", "helper", "helper"]
+    recorded = runs(postgres_url)
+    assert sorted((r.mode, r.finish_reason) for r in recorded) == [
+        ("helper", "finished"), ("helper", "finished"), ("incremental", "finished")]
+    assert sorted(r.pages_fetched for r in recorded) == sorted(fetched)
+    assert all(r.settings["frontier"] == url for r in recorded)
+    server = redis.Redis.from_url(url)
+    base = key % {"spider": "arabpress"}
+    assert not server.exists(f"{base}:lead") and not server.zcard(f"{base}:requests")
+
+
+def test_a_helper_killed_mid_crawl_loses_nothing_the_next_run_does_not_fetch(
+        site, frontier, postgres_url, tmp_path):
+    url, key = frontier
+    helper = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, "--helper",
+                   FRONTIER_KEY=key, CONCURRENT_REQUESTS_PER_DOMAIN=2)
+    time.sleep(1)
+    lead = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, FRONTIER_KEY=key,
+                 CONCURRENT_REQUESTS_PER_DOMAIN=2)
+    archive = Archive(postgres_url)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:  # killed once the crawl is well under way
+            with archive.session() as session:
+                if len(session.scalars(select(Appearance.id)).all()) > 150:
+                    break
+            time.sleep(0.05)
+    finally:
+        archive.close()
+    assert helper.proc.poll() is None and lead.proc.poll() is None
+    os.kill(helper.proc.pid, signal.SIGKILL)
+    helper.proc.wait()
+    assert lead.wait().returncode == 0, lead.log[-3000:]
+    after_kill = held(postgres_url)
+    # the next run (a lead alone) fetches what the killed helper had taken and not archived
+    again = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url,
+                  FRONTIER_KEY=key).wait()
+    assert again.returncode == 0, again.log[-3000:]
+    assert held(postgres_url) == site["held"]
+    assert after_kill["articles"] <= site["held"]["articles"]
+    recorded = runs(postgres_url)
+    assert [r.mode for r in recorded].count("helper") == 1
+    assert [r.finish_reason for r in recorded if r.mode == "helper"] == ["interrupted"]
+
+
+def test_a_second_lead_is_turned_away_and_leaves_the_frontier_alone(site, frontier,
+                                                                    postgres_url, tmp_path):
+    url, key = frontier
+    # slowed down (about 15 s), to be still going when the second starts
+    first = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, FRONTIER_KEY=key,
+                  CONCURRENT_REQUESTS_PER_DOMAIN=1, DOWNLOAD_DELAY=0.025)
+    deadline = time.monotonic() + 60
+    while not runs(postgres_url) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    second = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url,
+                   FRONTIER_KEY=key).wait()
+    assert second.returncode == 1
+    assert "already_running" in second.out
+    assert first.proc.poll() is None  # still going when it was turned away
+    assert first.wait().returncode == 0, first.log[-3000:]
+    assert held(postgres_url) == site["held"]
+    assert first.stats["response_received_count"] == site["responses"]
+
+
+def test_a_helper_with_no_lead_waits_then_stops_and_mistakes_are_one_line(
+        site, frontier, tmp_path):
+    url, key = frontier
+    db = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    started = time.monotonic()
+    alone = Crawl(tmp_path, db, site["base"], "--frontier", url, "--helper", FRONTIER_KEY=key,
+                  FRONTIER_HELPER_WAIT=1).wait(timeout=60)
+    assert alone.returncode == 0, alone.log[-3000:]
+    assert time.monotonic() - started < 50
+    assert alone.stats["response_received_count"] == 1  # its robots.txt
+    assert "no lead crawl of arabpress came to the frontier in 1 s" in alone.log
+    for options, says in (
+            (("--helper",), "FRONTIER_HELPER needs FRONTIER_URL"),
+            (("--frontier", "redis://127.0.0.1:1/0"), "cannot be reached"),
+            (("--frontier", url, "--since", "2025-01-01"), "no FRONTIER_URL with since")):
+        proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress",
+                               "--db", db, "--base-url", site["base"], *options],
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 1, (options, proc.stderr)
+        assert says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
