@@ -162,8 +162,10 @@ class Ingester:
             item, outcome = read[i]
             out[i] = replace(outcome, key=one.outcome, record=self._record(item.record, one))
             versions[i] = one.version_id
-        captures.note(session, [captured for i, (item, _) in enumerate(read)
-                                if (captured := _captured(item, versions.get(i)))])
+        # Their links to their WARC records; those written by ``_write`` above have theirs.
+        captures.note(session, [captured for i, (item, outcome) in enumerate(read)
+                                if outcome.kind in (STORED, NOT_ARTICLE, NOT_MODIFIED)
+                                and (captured := _captured(item, versions.get(i)))])
         return out
 
     def _write(self, session, item, outcome: Outcome) -> Outcome:

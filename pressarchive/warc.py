@@ -20,8 +20,11 @@ killed writer left is cut back to its last whole record and finished by the next
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import fcntl
+import gzip
 import io
+import itertools
 import logging
 import os
 import zlib
@@ -75,7 +78,7 @@ class WarcFiles:
         self.max_bytes = max_bytes
         self.info = info or {}
         self.level = level
-        self.serial = 0
+        self.serial = 0  # files this writer began
         self._file: BinaryIO | None = None
         # Records are made by warcio uncompressed, into this buffer, then compressed here.
         self._buffer = io.BytesIO()
@@ -113,8 +116,7 @@ class WarcFiles:
         response_bytes, request_bytes = self._gzipped(response), self._gzipped(request)
         offset = file.tell()
         try:
-            file.write(response_bytes + request_bytes)
-            file.flush()
+            _write_all(file, response_bytes + request_bytes)
         except OSError:
             self._cut(offset)
             raise
@@ -133,7 +135,7 @@ class WarcFiles:
         """The file finished: named without ``.open``, and closed (its lock let go)."""
         if self._file is not None:
             try:
-                os.replace(self.folder / (self.name + OPEN), self.folder / self.name)
+                _finish(self.folder / (self.name + OPEN))
             finally:
                 self._file.close()
                 self._file = None
@@ -145,33 +147,83 @@ class WarcFiles:
             recover(self.folder)
         self.serial += 1
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S%f")[:17]
-        self.name = f"{self.prefix}-{stamp}-{self.serial:05d}-{os.getpid()}.warc.gz"
+        # The serial is the process's, not this writer's: two writers of one process (a crawl
+        # of two sites) began files in the same millisecond, under one name.
+        self.name = f"{self.prefix}-{stamp}-{next(_SERIALS):05d}-{os.getpid()}.warc.gz"
         # "xb": never another's file, even one of the same name. Written as NAME.open, under
         # a lock held until it is finished: one a killed writer left is told by its lock's
-        # being free (``recover``).
-        self._file = open(self.folder / (self.name + OPEN), "xb")  # noqa: SIM115 - close()
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        # being free and its process gone (``recover``). Unbuffered: a record goes to the
+        # system whole or fails whole, in ``write`` (a buffered one that fit the buffer failed
+        # at its flush, and then the cut's own flush failed too, on a full disk).
+        path = self.folder / (self.name + OPEN)
+        self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - close()
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
         info = {"software": f"pressarchive/{__version__} (warcio)",
                 "format": "WARC File Format 1.0", **self.info}
         try:
-            self._file.write(self._gzipped(self._writer.create_warcinfo_record(self.name, info)))
-            self._file.flush()
-        except OSError:
-            self._cut(0)
+            _write_all(self._file, self._gzipped(
+                self._writer.create_warcinfo_record(self.name, info)))
+        except OSError:  # a full disk, say: no file left behind for this one
+            self._file.close()
+            self._file = None
+            path.unlink(missing_ok=True)
             raise
 
     def _cut(self, offset: int) -> None:
         """Cut the file back to ``offset`` after a failed write; a file that cannot be cut is
-        given up, and the next record begins another."""
+        given up (finished as ``recover`` finishes a killed writer's: cut to its last whole
+        record), and the next record begins another."""
         try:
             self._file.truncate(offset)
             self._file.seek(offset)
         except OSError:
+            path = self.folder / (self.name + OPEN)
+            try:
+                _cut_to_whole(self._file, path)
+            except OSError as exc:
+                logger.warning("WARC file %s could not be finished (%s): the next crawl "
+                               "that writes to %s finishes it", path.name, exc, self.folder)
             try:
                 self._file.close()
             except OSError:
                 pass
             self._file = None
+
+
+# File serials, one sequence for the process (see WarcFiles._next_file).
+_SERIALS = itertools.count(1)
+
+
+def _write_all(file: BinaryIO, data: bytes) -> None:
+    """``data`` written to an unbuffered file whole (a raw write may take a part)."""
+    view = memoryview(data)
+    while view:
+        written = file.write(view)
+        if not written:
+            raise OSError(errno.ENOSPC, "nothing written")
+        view = view[written:]
+
+
+def _finish(path: Path) -> Path:
+    """``NAME.open`` named ``NAME``; never over another file of that name (``os.replace``
+    would put it in its place without a word): then it keeps its ``.open`` name, which
+    ``read_capture`` reads as well, and an ERROR line says so."""
+    final = path.with_name(path.name[:-len(OPEN)])
+    try:
+        os.link(path, final)
+    except FileExistsError:
+        logger.error("WARC file %s is not renamed %s: a file of that name is there already",
+                     path.name, final.name)
+        return path
+    except OSError:  # no hard links on this file system: rename, if the name is free
+        if final.exists():
+            logger.error("WARC file %s is not renamed %s: a file of that name is there "
+                         "already", path.name, final.name)
+            return path
+        os.rename(path, final)
+        return final
+    path.unlink()
+    return final
 
 
 def recover(folder: str | os.PathLike) -> list[str]:
@@ -184,6 +236,8 @@ def recover(folder: str | os.PathLike) -> list[str]:
     linked record; it takes what a kill left half-written, which no WARC reader could read."""
     finished = []
     for path in sorted(Path(folder).glob("*.warc.gz" + OPEN)):
+        if _writer_alive(path):  # being written: its lock may not be taken yet
+            continue
         try:
             file = open(path, "r+b")  # noqa: SIM115 - closed below
         except FileNotFoundError:  # finished by its writer, or recovered by another, meanwhile
@@ -192,21 +246,48 @@ def recover(folder: str | os.PathLike) -> list[str]:
             try:
                 fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                continue  # its writer is alive
+                continue  # its writer is alive (on another machine, say)
             if not path.exists():  # finished as the lock was taken
                 continue
             size = os.fstat(file.fileno()).st_size
-            end = _whole_records_end(file)
-            if end:
-                file.truncate(end)
-                os.replace(path, path.with_name(path.name[:-len(OPEN)]))
-            else:
-                path.unlink()
+            end = _cut_to_whole(file, path)
         logger.warning("WARC file %s was left unfinished (a writer killed): %s",
                        path.name, f"cut to its last whole record, {size - end:,} bytes off, and "
                        f"finished" if end else "no whole record in it; removed")
         finished.append(path.name[:-len(OPEN)])
     return finished
+
+
+def _cut_to_whole(file: BinaryIO, path: Path) -> int:
+    """A writer's unfinished file (open, locked) cut back to its last whole record and
+    finished (``_finish``), or removed when it holds none; where it now ends."""
+    end = _whole_records_end(file)
+    if end:
+        file.truncate(end)
+        _finish(path)
+    else:
+        path.unlink(missing_ok=True)
+    return end
+
+
+def _writer_alive(path: Path) -> bool:
+    """Whether the process named in an unfinished file's name (``...-PID.warc.gz.open``) is
+    running on this machine: between creating its file and locking it, a writer's file looks
+    abandoned, and was once removed under it. (A name without a process id, or a process of
+    another machine sharing the folder, is told by the lock alone.)"""
+    try:
+        pid = int(path.name[:-len(".warc.gz" + OPEN)].rsplit("-", 1)[1])
+    except (IndexError, ValueError):
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
 
 
 def _whole_records_end(file: BinaryIO) -> int:
@@ -239,12 +320,14 @@ def read_capture(folder: str | os.PathLike, capture: Capture) -> tuple[int, dict
     (decoded as the HTTP client would have: no content coding) and the target URI. A file
     still being written (``NAME.open``) is read as well.
 
-    Raises ValueError when the file has no response record at that offset, OSError when the
-    file cannot be read."""
+    Raises ValueError when the file has no response record at that offset or its body cannot
+    be decoded, OSError when the file cannot be read."""
     path = Path(folder) / capture.file
-    if not path.exists() and path.with_name(path.name + OPEN).exists():
-        path = path.with_name(path.name + OPEN)
-    with open(path, "rb") as file:
+    try:  # being written, or not finished over another of its name (_finish)
+        file = open(path.with_name(path.name + OPEN), "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:  # finished (or just being: renamed after the look)
+        file = open(path, "rb")  # noqa: SIM115 - closed below
+    with file:
         file.seek(capture.offset)
         for record in ArchiveIterator(file):
             if record.rec_type != "response" or record.http_headers is None:
@@ -253,9 +336,41 @@ def read_capture(folder: str | os.PathLike, capture: Capture) -> tuple[int, dict
             headers: dict[str, str] = {}
             for name, value in record.http_headers.headers:
                 headers[name] = f"{headers[name]}, {value}" if name in headers else value
-            body = record.content_stream().read()
+            coding = next((v for k, v in headers.items() if k.lower() == "content-encoding"),
+                          "")
+            try:
+                body = _decoded(record.raw_stream.read(), coding)
+            except Exception as exc:  # noqa: BLE001 - each decoder has its own error
+                raise ValueError(f"its body cannot be decoded ({coding}): {exc}") from None
             return status, headers, body, record.rec_headers.get_header("WARC-Target-URI")
     raise ValueError(f"no response record at {capture.file}:{capture.offset}")
+
+
+def _decoded(body: bytes, coding: str) -> bytes:
+    """A body with its content codings taken off, the last applied first, as Scrapy's
+    HTTP compression middleware takes them off (gzip, deflate, br, zstd: what it asks for;
+    warcio's own reader knows no zstd). A coding it does not know leaves the body as it is."""
+    for name in reversed([c.strip().lower() for c in coding.split(",") if c.strip()]):
+        if name in ("gzip", "x-gzip"):
+            body = gzip.decompress(body)
+        elif name == "deflate":
+            try:
+                body = zlib.decompress(body)
+            except zlib.error:  # raw deflate, as some servers send it
+                body = zlib.decompress(body, -15)
+        elif name == "br":
+            import brotli
+
+            body = brotli.decompress(body)
+        elif name == "zstd":
+            try:
+                from compression import zstd  # Python 3.14
+            except ImportError:
+                from backports import zstd  # what Scrapy itself uses before 3.14
+            body = zstd.decompress(body)
+        elif name != "identity":
+            break
+    return body
 
 
 def _warc_date(when: dt.datetime | None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -112,6 +113,123 @@ def test_a_record_that_cannot_be_written_whole_is_cut_off_and_the_file_stays_who
     assert read_capture(tmp_path, third)[2] == b"three"
     with pytest.raises(ValueError):  # an offset that holds no response record
         read_capture(tmp_path, Capture(first.file, 0, 1))
+
+
+def test_on_a_disk_that_fills_up_every_file_stays_whole_and_none_is_left_unfinished(
+        tmp_path):
+    """A full disk for real, in a child process: RLIMIT_FSIZE fails a write past 20,000 bytes
+    (EFBIG), part written, as a full disk fails it. Records of 3 KB, smaller than Python's
+    write buffer: buffered, such a record failed at its flush and could not be cut (a soak's
+    find, on a tmpfs that filled up): the file was given up unfinished, and each later write
+    left another empty file. And a limit no file can begin under: no file is left."""
+    script = (
+        "import json, os, resource, signal, sys\n"
+        "from pressarchive.warc import WarcFiles\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "limit = int(sys.argv[2])\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))\n"
+        "files, kept, failed = WarcFiles(sys.argv[1]), [], 0\n"
+        "for i in range(12):\n"
+        "    try:\n"
+        "        c = files.write(f'http://h/{i}', status=200, headers=[],\n"
+        "                        body=os.urandom(1500).hex().encode())\n"
+        "        kept.append([i, c.file, c.offset, c.length])\n"
+        "    except OSError:\n"
+        "        failed += 1\n"
+        "left = sorted(os.listdir(sys.argv[1]))\n"
+        "files.close()\n"
+        "print(json.dumps({'kept': kept, 'failed': failed, 'left': left}))\n")
+    for limit, folder in ((20_000, tmp_path / "full"), (100, tmp_path / "none")):
+        proc = subprocess.run([sys.executable, "-c", script, str(folder), str(limit)],
+                              cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        got = json.loads(proc.stdout)
+        assert got["failed"] and len(got["left"]) <= 1  # no trail of empty files
+        assert not list(folder.glob("*.open"))
+        for i, file, offset, length in got["kept"]:
+            status, _, body, uri = read_capture(folder, Capture(file, offset, length))
+            assert (status, uri, len(body)) == (200, f"http://h/{i}", 3000)
+        if limit == 100:
+            assert not got["kept"] and not list(folder.iterdir())
+        else:
+            assert got["kept"]
+            kept = [r for r in records(folder) if r["type"] == "response"]
+            assert [r["uri"] for r in kept] == [f"http://h/{i}" for i, *_ in got["kept"]]
+            assert not any(r["digest_failed"] for r in kept)
+
+
+def test_two_writers_of_one_process_never_share_a_file_nor_finish_over_another(tmp_path,
+                                                                             caplog):
+    """A crawl of two sites runs two writers in one process: their files, begun in the same
+    millisecond, had one name (the second's open refused, its records lost), and a finished
+    file could be renamed over another (os.replace). Now names are the process's, and a
+    file is never finished over another of its name."""
+    from pressarchive.warc import OPEN
+
+    one, two = WarcFiles(tmp_path), WarcFiles(tmp_path)
+    a = one.write("http://h/a", status=200, headers=[], body=b"from a")
+    b = two.write("http://h/b", status=200, headers=[], body=b"from b")
+    assert a.file != b.file
+    one.close()
+    two.close()
+    assert read_capture(tmp_path, a)[2:] == (b"from a", "http://h/a")
+    assert read_capture(tmp_path, b)[2:] == (b"from b", "http://h/b")
+    # a file of the finished name already there: kept, and the new one keeps its .open name
+    three = WarcFiles(tmp_path / "x")
+    c = three.write("http://h/c", status=200, headers=[], body=b"from c")
+    (tmp_path / "x" / c.file).write_bytes(b"someone else's")
+    three.close()
+    assert (tmp_path / "x" / c.file).read_bytes() == b"someone else's"
+    assert (tmp_path / "x" / (c.file + OPEN)).exists()
+    assert read_capture(tmp_path / "x", c)[2] == b"from c"
+    assert "is not renamed" in caplog.text
+
+
+def test_recover_leaves_the_file_of_a_living_writer_alone_even_before_it_is_locked(tmp_path):
+    """Between creating its file and locking it, a writer's file looked abandoned, and another
+    process's ``recover`` removed it under it (a soak's race). A file whose writer's process
+    is alive is left alone; one whose process is gone is finished."""
+    from pressarchive.warc import OPEN, recover
+
+    files = WarcFiles(tmp_path / "w")
+    capture = files.write("http://h/a", status=200, headers=[], body=b"a")
+    files.close()
+    whole = (tmp_path / "w" / capture.file).read_bytes()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    for pid, left_alone in ((os.getpid(), True), (int(gone), False)):
+        name = f"pressarchive-20260101000000000-00001-{pid}.warc.gz"
+        (tmp_path / (name + OPEN)).write_bytes(whole)  # unlocked, as before its lock
+        assert recover(tmp_path) == ([] if left_alone else [name])
+        assert (tmp_path / (name + OPEN)).exists() == left_alone
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br", "zstd", "gzip, zstd"])
+def test_a_body_is_read_back_decoded_whatever_the_content_coding_scrapy_asked_for(tmp_path,
+                                                                                coding):
+    """Scrapy asks for gzip, deflate, br and zstd, and keeps the body as it came in the
+    record; warcio's reader decodes no zstd, so a zstd page read back was its compressed
+    bytes (every version "no record" in reextract: a soak's find)."""
+    import zlib
+
+    import brotli
+
+    try:
+        from compression import zstd
+    except ImportError:
+        from backports import zstd
+    page = b"<html><body><p>" + "صفحة عربية ".encode() * 200 + b"</p></body></html>"
+    encode = {"gzip": gzip.compress, "deflate": zlib.compress, "br": brotli.compress,
+              "zstd": zstd.compress}
+    body = page
+    for name in coding.split(", "):
+        body = encode[name](body)
+    files = WarcFiles(tmp_path)
+    capture = files.write("http://h/p", status=200, body=body,
+                          headers=[("Content-Type", "text/html; charset=utf-8"),
+                                   ("Content-Encoding", coding)])
+    files.close()
+    assert read_capture(tmp_path, capture)[2] == page
 
 
 def test_the_gzip_level_is_a_setting_and_any_level_reads_back(tmp_path):
@@ -391,3 +509,66 @@ def test_show_says_where_each_version_is_kept_as_warc(crawled):
                                                  kept[-1]["warc_length"]))[0] == 200
     assert (f"kept as WARC: {newest[0]} at {newest[1]} " in render(view)
             and f"; {count} captures in all)" in render(view))
+
+
+def test_a_page_dropped_in_a_batch_is_linked_to_its_record_once(tmp_path, caplog):
+    """A page the batch path drops (a truncated one) was linked to its record twice: once by
+    its own write, once with the batch's (a soak's find: every dropped page). With the
+    archive's unique index (0012), that failed the batch, which was then saved one page at a
+    time: the batch is saved as one."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="pressarchive")
+    from pressarchive.fetched import FetchedPage
+    from pressarchive.ingest import DROPPED, STORED, Ingester
+    from pressarchive.sitegen import render_page
+
+    family = SiteFamily(20, seed=1)
+
+    def page(i: int, when: str) -> FetchedPage:
+        url = family.article(i).url("arabpress")
+        got = render_page(family, "arabpress", url.split(".com", 1)[1])
+        return FetchedPage(url=url, final_url=url, requested_url=url, status=200,
+                           headers={"Content-Type": got.content_type}, body=got.body,
+                           fetched_at=when, site="arabpress")
+
+    whole, cut = page(0, "2026-06-01T10:00:00+00:00"), page(1, "2026-06-01T10:00:01+00:00")
+    cut.body = cut.body[:len(cut.body) // 2]
+    whole.warc, cut.warc = Capture("f.warc.gz", 100, 50), Capture("f.warc.gz", 200, 60)
+    archive = Archive(f"sqlite:///{tmp_path / 'a.sqlite'}")
+    try:
+        outcomes = Ingester(archive, records=False).ingest([whole, cut])
+    finally:
+        archive.close()
+    assert [o.kind for o in outcomes] == [STORED, DROPPED]
+    assert "not saved as one" not in caplog.text
+    con = sqlite3.connect(tmp_path / "a.sqlite")
+    rows = con.execute("SELECT warc_offset, version_id IS NULL FROM captures "
+                       "ORDER BY warc_offset").fetchall()
+    con.close()
+    assert rows == [(100, 0), (200, 1)]
+
+
+def test_an_archive_with_twice_linked_records_keeps_one_link_each_when_opened(tmp_path):
+    """Migration 0012: the second link of each record goes, the first stays, and a unique
+    index keeps it so."""
+    db = tmp_path / "a.sqlite"
+    Archive(f"sqlite:///{db}").close()
+    con = sqlite3.connect(db)
+    with con:  # the archive as 0011 left it, with a record linked twice
+        con.execute("DROP INDEX ux_captures_record")
+        con.execute("UPDATE alembic_version SET version_num = '0011'")
+        rows = [("arabpress", "https://arabpress.com/a", "2026-06-01 10:00:00.000000", 200,
+                 "f.warc.gz", offset, 9, None) for offset in (100, 100, 200)]
+        con.executemany("INSERT INTO captures (site, url, fetched_at, status, warc_file, "
+                        "warc_offset, warc_length, version_id) VALUES (?,?,?,?,?,?,?,?)", rows)
+    con.close()
+    Archive(f"sqlite:///{db}").close()
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT id, warc_offset FROM captures ORDER BY id").fetchall() == [
+        (1, 100), (3, 200)]
+    with pytest.raises(sqlite3.IntegrityError):
+        con.execute("INSERT INTO captures (site, url, fetched_at, status, warc_file, "
+                    "warc_offset, warc_length) VALUES ('s', 'u', '2026-06-01', 200, "
+                    "'f.warc.gz', 200, 9)")
+    con.close()

@@ -103,6 +103,8 @@ class WarcCapture(Base):
 
 
 Index("ix_captures_site_url", WarcCapture.site, WarcCapture.url)
+# One row per record: a record gave one page (migration 0012)
+Index("ux_captures_record", WarcCapture.warc_file, WarcCapture.warc_offset, unique=True)
 
 
 class Page(Base):
