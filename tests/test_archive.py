@@ -473,3 +473,35 @@ def test_a_record_made_by_replace_has_its_own_body_key():
                                 fingerprint=fingerprint(first.headline, first.summary,
                                                         "Another body."))
     assert (first.body_key, other.body_key) == (body_key(LONG_BODY), body_key("Another body."))
+
+
+def _open_at_once(url: str, barrier, errors) -> None:
+    barrier.wait()
+    try:
+        Archive(url).close()
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        errors.put(str(exc).splitlines()[0])
+
+
+def test_two_processes_opening_a_new_archive_at_once_both_open_it(tmp_path):
+    """Two scheduled runs starting on a new archive in the same instant: turning the new file
+    to WAL mode answered one of them "database is locked" at once (3 of 30 pairs), and that
+    run did not start. Forty pairs, each started together."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    for n in range(40):
+        url = f"sqlite:///{tmp_path / f'a{n}.sqlite'}"
+        barrier = context.Barrier(2)
+        procs = [context.Process(target=_open_at_once, args=(url, barrier, errors))
+                 for _ in range(2)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(60)
+        assert [proc.exitcode for proc in procs] == [0, 0]
+    failed = []
+    while not errors.empty():
+        failed.append(errors.get())
+    assert failed == []

@@ -10,6 +10,8 @@ import logging
 import os
 import re
 import socket
+import sqlite3
+import time
 import weakref
 import zlib
 from collections import Counter
@@ -89,7 +91,7 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001
             cur = dbapi_conn.cursor()
             # WAL lets readers (researchers' queries) run while a crawl writes.
-            cur.execute("PRAGMA journal_mode=WAL")
+            _journal_in_wal(cur)
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -105,6 +107,24 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
     if url.startswith("postgresql"):
         return _postgres_engine(url)
     return create_engine(url, pool_pre_ping=True)
+
+
+def _journal_in_wal(cur, wait: float = 30.0) -> None:  # noqa: ANN001
+    """``PRAGMA journal_mode=WAL``, tried again while the database is locked (for up to
+    ``wait`` seconds, the connections' own timeout). Turning a new database to WAL takes an
+    exclusive lock, and SQLite answers "database is locked" at once, without waiting, to a
+    connection that asks while another does: two scheduled runs starting on a new archive in
+    the same second, and one of them did not start (3 of 30 pairs, the full test suite
+    once). Once the file is in WAL mode, which lasts, the pragma only reads it."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _postgres_engine(url: str) -> Engine:
