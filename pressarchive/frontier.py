@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 
 logger = logging.getLogger("pressarchive")
 
@@ -136,7 +136,14 @@ class Frontier:
         stats.set_value("pressarchive/frontier_role", "helper" if self.helper else "lead")
         if self.helper or stats.get_value("pressarchive/already_running"):
             return  # a helper; or a lead turned away (another run of the site leads)
-        self.server.delete(self.keys["requests"], self.keys["dupefilter"])
+        try:
+            self.server.delete(self.keys["requests"], self.keys["dupefilter"])
+        except Exception as exc:  # noqa: BLE001 - Redis gone since the crawl was checked
+            # Not emptied, the last run's fingerprints would have every URL asked for
+            # already: a run that fetched nothing. It stops instead, and says so.
+            logger.error("the frontier at %s cannot be emptied for this run (%s): it stops",
+                         _shown(self.crawler.settings.get("FRONTIER_URL")), exc)
+            raise CloseSpider("frontier_unreachable") from None
         self.leading = True
         self._alive()
         from twisted.internet import task

@@ -224,3 +224,30 @@ def test_a_helper_with_no_lead_waits_then_stops_and_mistakes_are_one_line(
         assert proc.returncode == 1, (options, proc.stderr)
         assert says in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_lead_that_cannot_empty_its_frontier_stops_rather_than_fetch_nothing(frontier):
+    """Redis gone between the crawl's check and the lead's opening: the last run's
+    fingerprints, left in place, would have every URL asked for already. The lead stops,
+    reason frontier_unreachable."""
+    from scrapy.exceptions import CloseSpider
+    from scrapy.settings import Settings
+
+    from pressarchive.frontier import Frontier
+
+    url, key = frontier
+    crawler = type("Crawler", (), {})()
+    crawler.settings = Settings({"FRONTIER_URL": url, "FRONTIER_KEY": key})
+    crawler.stats = type("Stats", (), {"values": {},
+                                       "set_value": lambda self, k, v: self.values.update({k: v}),
+                                       "get_value": lambda self, k: self.values.get(k)})()
+    lead = Frontier(crawler)
+
+    def gone(*keys):
+        raise redis.ConnectionError("Connection refused")
+
+    lead.server.delete = gone
+    with pytest.raises(CloseSpider) as closed:
+        lead.spider_opened(type("Spider", (), {"name": "arabpress"})())
+    assert closed.value.reason == "frontier_unreachable"
+    assert not lead.leading and lead.beat is None
