@@ -412,6 +412,7 @@ def _rebuild(source, warc_dir: str, site: str | None, into: str, show: int) -> N
     """``reextract --into``: the rebuild, its runs printed as ``runs`` prints them."""
     from . import reextract as checker
     from .storage import Archive, archive_problem, archive_url
+    from .storage.archive import hide_passwords
 
     url = archive_url(into)
     path = research.sqlite_path(url)
@@ -434,7 +435,7 @@ def _rebuild(source, warc_dir: str, site: str | None, into: str, show: int) -> N
     _print_runs(target.url, ids=sorted(rebuilt.run_ids.values()))
     counts = rebuilt.counts
     click.echo(f"{research.counted(counts['pages_fetched'], 'page')} read again from WARC into "
-               f"{checker._shown(target.url)}: {counts['new']:,} articles, "
+               f"{hide_passwords(target.url)}: {counts['new']:,} articles, "
                f"{counts['appeared']:,} more appearances, {counts['changed']:,} more versions; "
                f"{len(rebuilt.unreadable):,} unreadable", err=True)
     if not rebuilt.complete:

@@ -22,6 +22,7 @@ from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
+from . import frontier
 from .storage import Archive, archive_url, crawlstate, unwritable
 from .storage.archive import hide_passwords, run_lock_held, sqlite_file, take_run_lock
 from .urls import canonical_url
@@ -295,7 +296,7 @@ class RunLock:
 
     @classmethod
     def from_crawler(cls, crawler):
-        if crawler.settings.getbool("FRONTIER_HELPER") and crawler.settings.get("FRONTIER_URL"):
+        if frontier.is_helper(crawler.settings):
             raise NotConfigured  # a helper: the lead holds the site's lock (no WARNING line)
         if not crawler.settings.getbool("RUN_LOCK", True):
             raise NotConfigured("RUN_LOCK is off")
@@ -515,8 +516,7 @@ def run_mode(spider: Any, full: bool) -> str:
         return "backfill"
     if getattr(spider, "only_urls", None):
         return "urls"
-    if getattr(spider, "settings", None) is not None and spider.settings.getbool(
-            "FRONTIER_HELPER") and spider.settings.get("FRONTIER_URL"):
+    if getattr(spider, "settings", None) is not None and frontier.is_helper(spider.settings):
         return "helper"
     return "full" if full else "incremental"
 

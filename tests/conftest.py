@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
@@ -141,3 +142,67 @@ def postgres_url(tmp_path):
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def recorded_runs(url: str) -> list:
+    """The archive's crawl runs (``crawl_runs`` rows), oldest first."""
+    from sqlalchemy import select
+
+    from pressarchive.storage import Archive
+    from pressarchive.storage.models import CrawlRun
+
+    archive = Archive(url)
+    try:
+        with archive.session() as session:
+            return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
+    finally:
+        archive.close()
+
+
+def _utc(value):
+    """A stored time as naive UTC, whichever engine gave it."""
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def archive_content(url: str) -> dict[str, list[tuple]]:
+    """What an archive holds, by value (no row ids): its articles, their versions, the places
+    they were seen, the WARC records its pages are linked to, and the crawl state of the
+    pages read from those records, as their responses tell it (sitemap lastmods aside)."""
+    from sqlalchemy import select
+
+    from pressarchive.storage import Archive
+    from pressarchive.storage.models import Appearance, Article, Page, Version, WarcCapture
+
+    archive = Archive(url)
+    try:
+        with archive.session() as session:
+            slugs = dict(session.execute(select(Article.id, Article.slug)).all())
+            prints = dict(session.execute(select(Version.id, Version.fingerprint)).all())
+            return {
+                "articles": sorted((a.slug, _utc(a.first_seen), _utc(a.last_seen))
+                                   for a in session.scalars(select(Article))),
+                "versions": sorted(
+                    (slugs[v.article_id], v.fingerprint, v.headline, v.summary, v.body,
+                     v.published_at, v.modified_at, tuple(v.authors), v.section,
+                     v.language, _utc(v.first_seen), v.first_url, v.extractor_version)
+                    for v in session.scalars(select(Version))),
+                "appearances": sorted(
+                    (a.site, a.url, slugs[a.article_id], prints[a.version_id],
+                     _utc(a.first_seen), _utc(a.last_seen), a.times_seen, a.page_date,
+                     str(a.related))
+                    for a in session.scalars(select(Appearance))),
+                "captures": sorted(
+                    (c.site, c.url, _utc(c.fetched_at), c.status, c.warc_file, c.warc_offset,
+                     c.warc_length, prints.get(c.version_id))
+                    for c in session.scalars(select(WarcCapture))),
+                "pages": sorted(
+                    (p.site, p.url, _utc(p.first_fetched), _utc(p.last_fetched), p.last_status,
+                     p.etag, p.last_modified, slugs.get(p.article_id), p.failures,
+                     p.unchanged_checks)
+                    for p in session.scalars(select(Page).where(Page.url.in_(
+                        select(WarcCapture.url).where(WarcCapture.site == Page.site))))),
+            }
+    finally:
+        archive.close()

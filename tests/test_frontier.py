@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections import Counter
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import redis
 from sqlalchemy import select
 
-from conftest import ROOT, run_crawl
+from conftest import ROOT, archive_content, recorded_runs as runs, run_crawl
 from pressarchive.sitegen import FamilyServer, SiteFamily
 from pressarchive.storage import Archive
-from pressarchive.storage.models import Appearance, Article, CrawlRun, Version
+from pressarchive.storage.models import Appearance
 
 REDIS = os.environ.get("PRESSARCHIVE_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
@@ -68,29 +68,10 @@ class Crawl:
 def held(url: str) -> dict[str, set]:
     """What an archive holds, by value, without the times of a crawl: articles, versions,
     appearances."""
-    archive = Archive(url)
-    try:
-        with archive.session() as session:
-            slugs = dict(session.execute(select(Article.id, Article.slug)).all())
-            prints = dict(session.execute(select(Version.id, Version.fingerprint)).all())
-            return {
-                "articles": set(slugs.values()),
-                "versions": {(slugs[v.article_id], v.fingerprint, v.headline, v.body)
-                             for v in session.scalars(select(Version))},
-                "appearances": {(a.site, a.url, slugs[a.article_id], prints[a.version_id])
-                                for a in session.scalars(select(Appearance))},
-            }
-    finally:
-        archive.close()
-
-
-def runs(url: str) -> list[CrawlRun]:
-    archive = Archive(url)
-    try:
-        with archive.session() as session:
-            return list(session.scalars(select(CrawlRun).order_by(CrawlRun.id)))
-    finally:
-        archive.close()
+    got = archive_content(url)
+    return {"articles": {a[0] for a in got["articles"]},
+            "versions": {(v[0], v[1], v[2], v[4]) for v in got["versions"]},
+            "appearances": {a[:4] for a in got["appearances"]}}
 
 
 @pytest.fixture(scope="module")

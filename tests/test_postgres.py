@@ -452,7 +452,8 @@ def test_warc_captures_on_postgresql_link_every_version_and_read_again_the_same(
 def test_a_sqlite_archive_rebuilt_from_its_warc_records_into_postgresql(tmp_path, postgres_url):
     """``reextract --into`` a PostgreSQL database: the archive the crawls made on SQLite, read
     again from its WARC records (a way to move an archive kept as WARC to a server)."""
-    from test_rebuild import content, crawl_days, runs_of
+    from conftest import archive_content as content, recorded_runs as runs_of
+    from test_rebuild import crawl_days
 
     db, warc = tmp_path / "archive.sqlite", tmp_path / "warc"
     crawl_days(db, warc, tmp_path, days=1, articles=50)
