@@ -572,3 +572,43 @@ def test_an_archive_with_twice_linked_records_keeps_one_link_each_when_opened(tm
                     "warc_offset, warc_length) VALUES ('s', 'u', '2026-06-01', 200, "
                     "'f.warc.gz', 200, 9)")
     con.close()
+
+
+def test_an_export_says_where_each_records_page_is_kept_as_warc(crawled, tmp_path):
+    """``pressarchive export``: each record names the WARC record of the page it came from
+    (the newest capture of its version on its site), which reads back as that page; an
+    archive whose crawls kept no WARC exports the fields empty."""
+    out = tmp_path / "records.jsonl"
+    proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", "export", str(out),
+                           "--db", str(crawled["db"])], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert records
+    con = sqlite3.connect(crawled["db"])
+    for record in records:
+        at = Capture(record["warc_file"], record["warc_offset"], record["warc_length"])
+        status, _, body, _ = read_capture(crawled["warc"], at)
+        assert status == 200
+        got = reextract.extract(body, record["url"], site=record["site"])
+        assert got.headline == record["headline"] and got.body == record["body"]
+        newest = con.execute(
+            "SELECT warc_file, warc_offset FROM captures WHERE version_id = ? AND site = ? "
+            "ORDER BY fetched_at DESC, id DESC LIMIT 1",
+            (record["version_id"], record["site"])).fetchone()
+        assert newest == (at.file, at.offset)
+    con.close()
+    plain = tmp_path / "plain.sqlite"
+    with FamilyServer(SiteFamily(10, seed=2)) as server:
+        assert run_crawl("arabpress", plain, tmp_path,
+                         base_url=server.origins["arabpress"]).returncode == 0
+    out = tmp_path / "plain.csv"
+    proc = subprocess.run([sys.executable, "-m", "pressarchive.cli", "export", str(out),
+                           "--db", str(plain)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    import csv
+
+    with open(out, newline="", encoding="utf-8") as file:
+        rows = list(csv.DictReader(file))
+    assert rows and all(row["warc_file"] == row["warc_offset"] == row["warc_length"] == ""
+                        for row in rows)

@@ -280,7 +280,8 @@ def export(output: str, fmt: str | None, site, since, until, section, query: str
     """Export one record per appearance (site + URL) with the version it last showed.
 
     Records carry the record contract's fields (docs/record.md) plus article_id, version_id,
-    first_seen, last_seen and times_seen. JSON is one array, JSON Lines one record a line,
+    first_seen, last_seen, times_seen and, when a crawl kept the page as WARC, warc_file,
+    warc_offset and warc_length (its record). JSON is one array, JSON Lines one record a line,
     CSV one row a record with lists as JSON text; CSV cells that a spreadsheet would run as
     formulas (starting with = + - @, a tab or a carriage return) get a leading apostrophe.
     Memory stays flat at any size. Beside OUTPUT goes OUTPUT.manifest.json: command, filters,

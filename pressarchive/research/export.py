@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from ..record import RECORD_FIELDS
 from ..storage.archive import hide_passwords
 from ..storage.crawlstate import iso_time as iso
-from ..storage.models import Appearance, Article, Version
+from ..storage.models import Appearance, Article, Version, WarcCapture
 from . import index
 from .filters import Filters
 from .query import Query, QueryError, parse
@@ -28,7 +28,10 @@ FORMATS = ("json", "jsonl", "csv")
 _SUFFIXES = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 # One exported record: the record contract (docs/record.md) plus where it sits in the
 # archive. New fields go at the end; none is renamed or removed.
-FIELDS = ("article_id", *RECORD_FIELDS, "version_id", "first_seen", "last_seen", "times_seen")
+FIELDS = ("article_id", *RECORD_FIELDS, "version_id", "first_seen", "last_seen", "times_seen",
+          # Where the page behind it is kept as WARC, when a crawl kept it (the newest
+          # capture of this version on this site: file, offset, length; else empty).
+          "warc_file", "warc_offset", "warc_length")
 # Rows fetched from the database per round trip: memory stays flat whatever the archive.
 BATCH = 500
 PROGRESS_STEP = 1000  # records between progress reports: a bar redrawn per record is slow
@@ -50,14 +53,26 @@ def statement(filters: Filters, query: Query | None = None, found: index.Index |
                    Version.authors, Version.section, Version.images, Version.sources,
                    Version.fingerprint, Appearance.last_seen, Version.id.label("version_id"),
                    Appearance.first_seen, Appearance.times_seen, Version.published_utc,
-                   Article.first_seen.label("article_first_seen"))
+                   Article.first_seen.label("article_first_seen"), WarcCapture.warc_file,
+                   WarcCapture.warc_offset, WarcCapture.warc_length)
             .join(Version, Version.id == Appearance.version_id)
             .join(Article, Article.id == Appearance.article_id)
+            .outerjoin(WarcCapture, WarcCapture.id == _newest_capture())
             .where(*filters.appearance_conditions())
             .order_by(Appearance.article_id, Appearance.id))
     if query is not None:  # versions that match, in the archive's index (``found``)
         stmt = stmt.where(Version.id.in_(select(found.version_id).where(found.matches(query))))
     return stmt
+
+
+def _newest_capture():
+    """The id of the newest capture (pressarchive.warc) of the appearance's version on its
+    site: the page it came from as last kept, by the captures' index on version_id."""
+    return (select(WarcCapture.id)
+            .where(WarcCapture.version_id == Appearance.version_id,
+                   WarcCapture.site == Appearance.site)
+            .order_by(WarcCapture.fetched_at.desc(), WarcCapture.id.desc())
+            .limit(1).correlate(Appearance).scalar_subquery())
 
 
 def count(archive: Any, filters: Filters, query: str | None = None) -> int:
