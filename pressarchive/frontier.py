@@ -1,5 +1,6 @@
 """One site's crawl shared by several processes, on one machine or many, through a frontier
-in Redis: scrapy-redis's scheduler, its priority queue and its duplicate filter, not ours.
+in Redis: scrapy-redis's scheduler, its priority queue and its duplicate filter (fed the
+crawl's own request fingerprints: ``DupeFilter``), not ours.
 
 ``FRONTIER_URL`` (a Redis URL) turns it on. The run of a site that starts as usual is the
 *lead*: it takes the site's run lock, empties the site's frontier of what an earlier run left
@@ -62,13 +63,45 @@ def apply(settings: Any) -> None:
     the lock would do too. (A helper takes no run lock: ``crawl.RunLock``.)"""
     key = settings.get("FRONTIER_KEY")
     for name, value in (("SCHEDULER", "scrapy_redis.scheduler.Scheduler"),
-                        ("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter"),
+                        ("DUPEFILTER_CLASS", "pressarchive.frontier.DupeFilter"),
                         ("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue"),
                         ("SCHEDULER_QUEUE_KEY", f"{key}:requests"),
                         ("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter"),
                         ("REDIS_URL", settings.get("FRONTIER_URL")),
                         ("SCHEDULER_PERSIST", True), ("SCHEDULER_FLUSH_ON_START", False)):
         settings.set(name, value, priority="spider")
+
+
+def _dupefilter_base() -> type:
+    from scrapy_redis.dupefilter import RFPDupeFilter
+
+    return RFPDupeFilter
+
+
+try:  # the class is named in settings only when scrapy-redis is there (frontier.problem)
+    _DupeFilterBase = _dupefilter_base()
+except ImportError:  # pragma: no cover - without the [frontier] extra
+    _DupeFilterBase = object
+
+
+class DupeFilter(_DupeFilterBase):  # type: ignore[misc, valid-type]
+    """scrapy-redis's duplicate filter with the crawl's own request fingerprints
+    (REQUEST_FINGERPRINTER_CLASS: the archive's canonical URLs, ``crawl.UrlFingerprinter``),
+    not its own (w3lib's canonical form, which keeps tracking parameters and trailing
+    slashes apart): a URL a shared crawl takes for new is one a crawl alone would too."""
+
+    fingerprinter: Any = None
+
+    @classmethod
+    def from_spider(cls, spider):
+        dupefilter = super().from_spider(spider)
+        dupefilter.fingerprinter = spider.crawler.request_fingerprinter
+        return dupefilter
+
+    def request_fingerprint(self, request) -> str:
+        if self.fingerprinter is None:
+            return super().request_fingerprint(request)
+        return self.fingerprinter.fingerprint(request).hex()
 
 
 def problem(spider_args: dict[str, str], settings: Any) -> str | None:

@@ -232,3 +232,24 @@ def test_a_lead_that_cannot_empty_its_frontier_stops_rather_than_fetch_nothing(f
         lead.spider_opened(type("Spider", (), {"name": "arabpress"})())
     assert closed.value.reason == "frontier_unreachable"
     assert not lead.leading and lead.beat is None
+
+
+def test_the_shared_duplicate_filter_takes_the_crawls_own_fingerprints(frontier):
+    """Two spellings of a page that a crawl alone takes for one (a tracking parameter, a
+    trailing slash: the archive's canonical URL) are one in the shared filter too; scrapy-
+    redis's own fingerprints kept them apart."""
+    from scrapy import Request
+    from scrapy.settings import Settings
+
+    from pressarchive.crawl import UrlFingerprinter
+    from pressarchive.frontier import DupeFilter
+
+    url, key = frontier
+    settings = Settings({"REDIS_URL": url, "SCHEDULER_DUPEFILTER_KEY": key + ":dupefilter"})
+    spider = type("Spider", (), {"name": "arabpress", "settings": settings})()
+    spider.crawler = type("Crawler", (), {"request_fingerprinter": UrlFingerprinter()})()
+    seen = DupeFilter.from_spider(spider)
+    assert seen.key == key % {"spider": "arabpress"} + ":dupefilter"
+    assert not seen.request_seen(Request("http://127.0.0.1:8000/some-story"))
+    assert seen.request_seen(Request("http://127.0.0.1:8000/some-story/?utm_source=feed"))
+    assert not seen.request_seen(Request("http://127.0.0.1:8000/another-story"))
