@@ -48,7 +48,7 @@ POLL_SECONDS = 0.5
 def keys(settings: Any, spider: str) -> dict[str, str]:
     base = settings.get("FRONTIER_KEY") % {"spider": spider}
     return {"requests": f"{base}:requests", "dupefilter": f"{base}:dupefilter",
-            "lead": f"{base}:lead"}
+            "lead": f"{base}:lead", "helper": f"{base}:helper:"}
 
 
 def is_helper(settings: Any) -> bool:
@@ -151,6 +151,8 @@ class Frontier:
         self.keys: dict[str, str] = {}
         self.started = time.monotonic()
         self.leading = False
+        self.joined = False  # a helper that has a lead
+        self.name = ""  # a helper's "at work" key
         self.beat: Any = None
 
     @classmethod
@@ -167,20 +169,36 @@ class Frontier:
         self.keys = keys(self.crawler.settings, spider.name)
         stats = self.crawler.stats
         stats.set_value("pressarchive/frontier_role", "helper" if self.helper else "lead")
-        if self.helper or stats.get_value("pressarchive/already_running"):
-            return  # a helper; or a lead turned away (another run of the site leads)
+        from twisted.internet import task
+
+        if self.helper:
+            self.name = f"{self.keys['helper']}{socket.gethostname()}-{os.getpid()}"
+            self.beat = task.LoopingCall(self._helping)  # at work as soon as it has a lead
+            self.beat.start(max(0.2, min(1.0, self.ttl / 3)), now=True)
+            return
+        if stats.get_value("pressarchive/already_running"):
+            return  # a lead turned away (another run of the site leads)
         try:
-            self.server.delete(self.keys["requests"], self.keys["dupefilter"])
+            busy = sorted(key.decode() for key in self.server.scan_iter(
+                match=self.keys["helper"] + "*", count=1000))
+            if not busy:
+                self.server.delete(self.keys["requests"], self.keys["dupefilter"])
         except Exception as exc:  # noqa: BLE001 - Redis gone since the crawl was checked
             # Not emptied, the last run's fingerprints would have every URL asked for
             # already: a run that fetched nothing. It stops instead, and says so.
             logger.error("the frontier at %s cannot be emptied for this run (%s): it stops",
                          _shown(self.crawler.settings.get("FRONTIER_URL")), exc)
             raise CloseSpider("frontier_unreachable") from None
+        if busy:
+            # Helpers of an earlier lead (killed, say) still at work: they remember what that
+            # run asked for, and emptied under them, its queue would lose pages of this one
+            # (a soak: 18 of 1,929). They stop once its queue is done.
+            logger.warning("helpers of an earlier run of %s are still at work (%s): this run "
+                           "stops; the next one starts once they are done", spider.name,
+                           ", ".join(key.rsplit(":", 1)[1] for key in busy))
+            raise CloseSpider("frontier_busy")
         self.leading = True
         self._alive()
-        from twisted.internet import task
-
         self.beat = task.LoopingCall(self._alive)
         self.beat.start(max(0.2, self.ttl / 3), now=False)
 
@@ -190,6 +208,19 @@ class Frontier:
                             ex=self.ttl)
         except Exception as exc:  # noqa: BLE001 - Redis out of reach a moment: next beat
             logger.warning("the frontier could not be told the lead is alive (%s)", exc)
+
+    def _helping(self) -> None:
+        """A helper that has a lead (its key is there, or work came from its queue) says it
+        is at work, on a key that expires unless renewed: a new lead does not start while
+        one is there (``frontier_busy``)."""
+        try:
+            if not self.joined:
+                self.joined = bool(self.crawler.stats.get_value("scheduler/dequeued/redis")
+                                   or self.server.exists(self.keys["lead"]))
+            if self.joined:
+                self.server.set(self.name, f"since {time.strftime('%H:%M:%S')}", ex=self.ttl)
+        except Exception as exc:  # noqa: BLE001 - Redis out of reach a moment: next beat
+            logger.warning("the frontier could not be told this helper is at work (%s)", exc)
 
     def spider_idle(self, spider) -> None:
         """A helper whose queue is empty stays while the lead is alive (its pages may yet
@@ -214,11 +245,19 @@ class Frontier:
     def spider_closed(self, spider, reason: str) -> None:
         if self.beat is not None and self.beat.running:
             self.beat.stop()
-        if self.leading:
-            try:
+        try:
+            if self.name:
+                self.server.delete(self.name)
+            if self.leading and reason != "finished":
+                # Stopped before its end (a budget, Ctrl-C): the helpers stop with it, once
+                # what they hold is done; the next run goes on from the crawl state.
+                self.server.delete(self.keys["requests"])
+                logger.info("the lead of %s stopped (%s): the shared queue is emptied, and "
+                            "its helpers stop", spider.name, reason)
+            if self.leading:
                 self.server.delete(self.keys["lead"])
-            except Exception as exc:  # noqa: BLE001 - it expires by itself
-                logger.warning("the frontier's lead key could not be removed (%s)", exc)
+        except Exception as exc:  # noqa: BLE001 - the keys expire by themselves
+            logger.warning("the frontier's keys could not be cleared (%s)", exc)
 
 
 def _shown(url: str) -> str:

@@ -134,10 +134,10 @@ def test_a_helper_killed_mid_crawl_loses_nothing_the_next_run_does_not_fetch(
         site, frontier, postgres_url, tmp_path):
     url, key = frontier
     helper = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, "--helper",
-                   FRONTIER_KEY=key, CONCURRENT_REQUESTS_PER_DOMAIN=2)
+                   FRONTIER_KEY=key, CONCURRENT_REQUESTS_PER_DOMAIN=2, FRONTIER_LEAD_TTL=3)
     time.sleep(1)
     lead = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, FRONTIER_KEY=key,
-                 CONCURRENT_REQUESTS_PER_DOMAIN=2)
+                 CONCURRENT_REQUESTS_PER_DOMAIN=2, FRONTIER_LEAD_TTL=3)
     archive = Archive(postgres_url)
     deadline = time.monotonic() + 120
     try:
@@ -153,6 +153,7 @@ def test_a_helper_killed_mid_crawl_loses_nothing_the_next_run_does_not_fetch(
     helper.proc.wait()
     assert lead.wait().returncode == 0, lead.log[-3000:]
     after_kill = held(postgres_url)
+    helpers_gone(url, key)  # the killed helper's "at work" key expires (FRONTIER_LEAD_TTL)
     # the next run (a lead alone) fetches what the killed helper had taken and not archived
     again = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url,
                   FRONTIER_KEY=key).wait()
@@ -162,6 +163,48 @@ def test_a_helper_killed_mid_crawl_loses_nothing_the_next_run_does_not_fetch(
     recorded = runs(postgres_url)
     assert [r.mode for r in recorded].count("helper") == 1
     assert [r.finish_reason for r in recorded if r.mode == "helper"] == ["interrupted"]
+
+
+def helpers_gone(url: str, key: str, within: float = 30) -> None:
+    server = redis.Redis.from_url(url)
+    deadline = time.monotonic() + within
+    while list(server.scan_iter(match=key % {"spider": "arabpress"} + ":helper:*")):
+        assert time.monotonic() < deadline, "a helper's key outlived its TTL"
+        time.sleep(0.2)
+
+
+def test_a_lead_does_not_start_while_helpers_of_a_killed_one_are_at_work(
+        site, frontier, postgres_url, tmp_path):
+    """A lead killed, its helpers go on with its queue; a new lead started meanwhile would
+    empty that queue under them, and they, remembering what the old run asked for, would
+    leave pages of the new one unasked (a soak: 18 of 1,929 missing from a "finished" run).
+    It stops instead (frontier_busy, exit 1); once they are done, the next lead archives all."""
+    url, key = frontier
+    shared = ("--frontier", url)
+    slow = {"FRONTIER_KEY": key, "FRONTIER_LEAD_TTL": 3, "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+            "DOWNLOAD_DELAY": 0.01}
+    lead = Crawl(tmp_path, postgres_url, site["base"], *shared, **slow)
+    helpers = [Crawl(tmp_path, postgres_url, site["base"], *shared, "--helper", **slow)
+               for _ in range(2)]
+    server = redis.Redis.from_url(url)
+    base = key % {"spider": "arabpress"}
+    deadline = time.monotonic() + 60
+    while len(list(server.scan_iter(match=base + ":helper:*"))) < 2:
+        assert time.monotonic() < deadline and lead.proc.poll() is None
+        time.sleep(0.05)
+    os.kill(lead.proc.pid, signal.SIGKILL)
+    lead.proc.wait()
+    again = Crawl(tmp_path, postgres_url, site["base"], *shared, **slow).wait()
+    assert again.returncode == 1, again.log[-3000:]
+    assert "helpers of an earlier run of arabpress are still at work" in again.log
+    assert again.stats["finish_reason"] == "frontier_busy"
+    assert server.zcard(base + ":requests")  # the old queue left to its helpers
+    for helper in helpers:
+        assert helper.wait().returncode == 0, helper.log[-3000:]
+    helpers_gone(url, key)
+    last = Crawl(tmp_path, postgres_url, site["base"], *shared, FRONTIER_KEY=key).wait()
+    assert last.returncode == 0, last.log[-3000:]
+    assert held(postgres_url) == site["held"]
 
 
 def test_a_second_lead_is_turned_away_and_leaves_the_frontier_alone(site, frontier,
@@ -253,3 +296,22 @@ def test_the_shared_duplicate_filter_takes_the_crawls_own_fingerprints(frontier)
     assert not seen.request_seen(Request("http://127.0.0.1:8000/some-story"))
     assert seen.request_seen(Request("http://127.0.0.1:8000/some-story/?utm_source=feed"))
     assert not seen.request_seen(Request("http://127.0.0.1:8000/another-story"))
+
+
+def test_a_lead_that_stops_early_stops_its_helpers(site, frontier, postgres_url, tmp_path):
+    """A page budget (or Ctrl-C) stops the lead before its end: it empties the shared queue,
+    and its helpers stop once what they hold is done, instead of crawling the whole site on
+    (a soak: a budget of 100, and the helpers fetched 2,024 pages)."""
+    url, key = frontier
+    shared = ("--frontier", url)
+    helper = Crawl(tmp_path, postgres_url, site["base"], *shared, "--helper",
+                   FRONTIER_KEY=key, CONCURRENT_REQUESTS_PER_DOMAIN=2)
+    time.sleep(1)
+    lead = Crawl(tmp_path, postgres_url, site["base"], *shared, "--budget", "60",
+                 FRONTIER_KEY=key, CONCURRENT_REQUESTS_PER_DOMAIN=2).wait()
+    helper.wait()
+    assert lead.returncode == 0 and helper.returncode == 0, helper.log[-3000:]
+    assert lead.stats["finish_reason"] == "closespider_pagecount"
+    assert "the shared queue is emptied" in lead.log
+    fetched = lead.stats["response_received_count"] + helper.stats["response_received_count"]
+    assert fetched < site["responses"] / 2, fetched
