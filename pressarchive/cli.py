@@ -428,6 +428,10 @@ def _rebuild(source, warc_dir: str, site: str | None, into: str, show: int) -> N
         rebuilt = checker.rebuild(source, warc_dir, target, site)
     except checker.RebuildRefused as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        raise UserError(f"interrupted: {hide_passwords(target.url)} holds part of the rebuild "
+                        "(its runs say shutdown); remove it, and rebuild into an empty "
+                        "archive") from None
     finally:
         target.close()
     for one in rebuilt.unreadable[:show]:

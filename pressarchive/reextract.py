@@ -141,12 +141,11 @@ class Rebuilt:
         return not self.unreadable and not self.errors
 
 
-def holds_records(archive: Archive) -> bool:
+def _holds_records(session) -> bool:  # noqa: ANN001
     """Whether an archive holds anything at all: an article, a page's crawl state, a run or a
     capture."""
-    with archive.session() as session:
-        return any(session.execute(select(model.id).limit(1)).first() is not None
-                   for model in (Article, Page, CrawlRun, WarcCapture))
+    return any(session.execute(select(model.id).limit(1)).first() is not None
+               for model in (Article, Page, CrawlRun, WarcCapture))
 
 
 def rebuild(source: Archive, warc_dir: str | os.PathLike, target: Archive,
@@ -159,14 +158,13 @@ def rebuild(source: Archive, warc_dir: str | os.PathLike, target: Archive,
 
     A record that cannot be read is counted (the run's ``unreadable`` failures) and the
     rebuild goes on; the target then lacks that page, as ``Rebuilt.complete`` says. Raises
-    RebuildRefused before writing anything when ``target`` holds records already, and when
-    the target cannot be written (its runs stay unfinished: the rebuild is to be done again
-    into an empty archive)."""
+    RebuildRefused before writing anything when ``target`` holds records already (checked
+    with the runs begun, in one transaction: two rebuilds into one archive, one is refused),
+    and when the target cannot be written. A rebuild that stops before its end (that, Ctrl-C,
+    a bug) records its runs as ended (``archive_unwritable``, ``shutdown``, ``error``) with
+    what they did, and raises: the target holds part of it, to be removed."""
     if source.url == target.url:
         raise RebuildRefused("the archive to rebuild into must be another one than the source")
-    if holds_records(target):
-        raise RebuildRefused(f"{_shown(target.url)} is not empty: a rebuild goes into a new "
-                             "archive (a file or database that holds none)")
     now = now or _utcnow
     from .settings import LASTMOD_AHEAD_REVISIT, PAGE_MAX_BYTES
 
@@ -179,11 +177,37 @@ def rebuild(source: Archive, warc_dir: str | os.PathLike, target: Archive,
                                        .where(*_site_filter(site))))
     settings = {"reextracted_from": _shown(source.url),
                 "warc_dir": str(os.path.abspath(warc_dir))}
+    # Empty, and its runs begun, in one transaction, which holds the archive's writer lock
+    # from its start: of two rebuilds into one new archive, the second finds the first's
+    # runs and is refused (both ran, and the second's 4,044 pages failed over the first's
+    # crawl state: a soak's find).
     with target.transaction() as session:
+        if _holds_records(session):
+            raise RebuildRefused(f"{_shown(target.url)} is not empty: a rebuild goes into a "
+                                 "new archive (a file or database that holds none)")
         for one in sites:
             result.run_ids[one] = crawlstate.start_run(session, one, one, REBUILD_MODE,
                                                        settings, now())
             stats[one] = Counter()
+    try:
+        _replay(source, warc_dir, site, ingester, result, stats, batch)
+    except BaseException as exc:
+        # Ctrl-C, a target that cannot be written, a bug: the runs say so, with what was
+        # done; the target holds part of the rebuild, to be removed and done again.
+        reason = "shutdown" if isinstance(exc, KeyboardInterrupt) else "archive_unwritable" \
+            if isinstance(exc, RebuildRefused) else "error"
+        try:
+            _finish(target, result, stats, reason, now())
+        except Exception:  # noqa: BLE001 - the target out of reach: the runs stay begun
+            logger.warning("the rebuild's runs could not be recorded as ended (%s)", reason)
+        raise
+    _finish(target, result, stats, "finished", now())
+    return result
+
+
+def _replay(source: Archive, warc_dir, site: str | None, ingester: ingest.Ingester,
+            result: Rebuilt, stats: dict[str, Counter], batch: int) -> None:
+    """Every capture read back and handed to the ingester, in the order fetched."""
     pending: list[FetchedPage] = []
 
     def flush() -> None:
@@ -212,15 +236,20 @@ def rebuild(source: Archive, warc_dir: str | os.PathLike, target: Archive,
         pending.append(item)
         in_batch.add((item.site, item.url))
     flush()
+
+
+def _finish(target: Archive, result: Rebuilt, stats: dict[str, Counter], reason: str,
+            when: dt.datetime) -> None:
+    """The rebuild's runs recorded as ended, for ``reason``, with their counts."""
+    result.counts.clear()
     with target.transaction() as session:
         for one, run_id in result.run_ids.items():
             counts = stats[one]
             result.counts.update(counts)
             crawlstate.finish_run(
-                session, run_id, now(), "finished",
+                session, run_id, when, reason,
                 {name: counts[name] for name in crawlstate.RUN_COUNTS},
                 _suffixed(counts, "failed/"), _suffixed(counts, "dropped/"))
-    return result
 
 
 def _count(counts: Counter, result: Rebuilt, item: FetchedPage, outcome: ingest.Outcome) -> None:

@@ -158,3 +158,52 @@ def test_a_record_that_cannot_be_read_is_counted_and_the_rebuild_goes_on(crawled
     rebuilt = content(f"sqlite:///{target}")
     assert len(rebuilt["captures"]) == len(before["captures"]) - lost
     assert not {c[4:6] for c in rebuilt["captures"]} & {(file, o) for o in offsets[3:]}
+
+
+def test_two_rebuilds_into_one_new_archive_one_is_refused_and_the_other_is_whole(crawled,
+                                                                                 tmp_path):
+    """Both ran, and the second's every page failed over the first's crawl state (a soak's
+    find): the emptiness check and the runs' start are now one transaction."""
+    target = tmp_path / "one.sqlite"
+    args = [sys.executable, "-m", "pressarchive.cli", "reextract", "--db", str(crawled["db"]),
+            "--warc-dir", str(crawled["warc"]), "--into", str(target)]
+    procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    done = [(proc.wait(120), proc.stderr.read()) for proc in procs]
+    assert sorted(code for code, _ in done) == [0, 1], done
+    refused = next(err for code, err in done if code == 1)
+    assert "is not empty" in refused and "Traceback" not in refused, refused
+    assert content(f"sqlite:///{target}") == content(crawled["url"])
+    assert [(r.mode, r.finish_reason) for r in runs_of(f"sqlite:///{target}")] == [
+        ("reextract", "finished")] * 2
+    con = sqlite3.connect(target)
+    assert con.execute("SELECT count(*) FROM pages WHERE failures > 0").fetchone() == (0,)
+    con.close()
+
+
+def test_a_rebuild_stopped_midway_records_its_runs_as_ended(crawled, tmp_path, monkeypatch):
+    """Ctrl-C (or a target that cannot be written) left the runs "running" for good (a
+    soak's find): they end, reason shutdown, with what they did."""
+    real = reextract._page_of
+    read = []
+
+    def then_stopped(row, warc_dir):
+        if len(read) == 100:
+            raise KeyboardInterrupt
+        read.append(row)
+        return real(row, warc_dir)
+
+    monkeypatch.setattr(reextract, "_page_of", then_stopped)
+    source = Archive(crawled["url"])
+    target = Archive(f"sqlite:///{tmp_path / 'part.sqlite'}")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            reextract.rebuild(source, crawled["warc"], target)
+    finally:
+        source.close()
+        target.close()
+    runs = runs_of(target.url)
+    assert {r.finish_reason for r in runs} == {"shutdown"}
+    assert all(r.finished_at is not None for r in runs)
+    assert sum(r.pages_fetched for r in runs) == 101  # the hundred read, and the one stopped on
+    assert sum(r.new + r.appeared + r.changed + r.unchanged for r in runs) > 0
