@@ -408,6 +408,22 @@ def reextract(db, warc_dir, site, into, show) -> None:
         sys.exit(1)
 
 
+def _no_tables(path: Path) -> bool:
+    """Whether a SQLite file holds no table: empty, or a new archive whose schema another
+    process is making (a second rebuild into it then waits for that, and is refused as the
+    archive is no longer empty, not taken for a stranger's file)."""
+    import sqlite3
+    from contextlib import closing
+
+    if path.is_file() and path.stat().st_size == 0:
+        return True
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as con:
+            return con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.DatabaseError:
+        return False  # not SQLite: open_archive says so
+
+
 def _rebuild(source, warc_dir: str, site: str | None, into: str, show: int) -> None:
     """``reextract --into``: the rebuild, its runs printed as ``runs`` prints them."""
     from . import reextract as checker
@@ -416,7 +432,7 @@ def _rebuild(source, warc_dir: str, site: str | None, into: str, show: int) -> N
 
     url = archive_url(into)
     path = research.sqlite_path(url)
-    if path is not None and path.exists() and not (path.is_file() and path.stat().st_size == 0):
+    if path is not None and path.exists() and not _no_tables(path):
         target = research.open_archive(url)  # a stranger's file is refused, not written to
     else:
         if path is not None and not path.parent.is_dir():

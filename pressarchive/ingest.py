@@ -302,6 +302,8 @@ def _captured(item, version_id: int | None) -> dict | None:
     if warc is None or not isinstance(item, FetchedPage):
         return None
     return {"site": item.site, "url": item.url,
+            "requested_url": item.requested_url if item.requested_url not in ("", item.url)
+            else None,
             "fetched_at": crawlstate.stored_time(item.fetched_at), "status": item.status,
             "warc_file": warc.file, "warc_offset": warc.offset, "warc_length": warc.length,
             "version_id": version_id}

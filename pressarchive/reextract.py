@@ -230,11 +230,12 @@ def _replay(source: Archive, warc_dir, site: str | None, ingester: ingest.Ingest
             continue
         # Two fetches of one page (runs apart) never share a batch: a batch writes its 304s
         # before its records, which would put them out of order.
-        if (item.site, item.url) in in_batch or len(pending) >= batch:
+        keys = {(item.site, item.url), (item.site, item.requested_url)}
+        if keys & in_batch or len(pending) >= batch:
             flush()
             in_batch.clear()
         pending.append(item)
-        in_batch.add((item.site, item.url))
+        in_batch |= keys
     flush()
 
 
@@ -279,7 +280,8 @@ def _count(counts: Counter, result: Rebuilt, item: FetchedPage, outcome: ingest.
 
 def _captures(source: Archive, site: str | None) -> Iterator[Any]:
     """The source's captures in the order they were fetched, read a thousand at a time."""
-    query = (select(WarcCapture.site, WarcCapture.url, WarcCapture.fetched_at,
+    query = (select(WarcCapture.site, WarcCapture.url, WarcCapture.requested_url,
+                    WarcCapture.fetched_at,
                     WarcCapture.status, WarcCapture.warc_file, WarcCapture.warc_offset,
                     WarcCapture.warc_length)
              .where(*_site_filter(site))
@@ -299,7 +301,7 @@ def _page_of(row: Any, warc_dir: str | os.PathLike) -> FetchedPage:
                   else fetched_at.astimezone(dt.timezone.utc))
     return FetchedPage(url=row.url, final_url=target or row.url, status=status,
                        headers=headers, body=body, fetched_at=fetched_at.isoformat(),
-                       site=row.site, requested_url=row.url,
+                       site=row.site, requested_url=row.requested_url or row.url,
                        warc=Capture(row.warc_file, row.warc_offset, row.warc_length))
 
 

@@ -170,7 +170,7 @@ def archive_content(url: str) -> dict[str, list[tuple]]:
     """What an archive holds, by value (no row ids): its articles, their versions, the places
     they were seen, the WARC records its pages are linked to, and the crawl state of the
     pages read from those records, as their responses tell it (sitemap lastmods aside)."""
-    from sqlalchemy import select
+    from sqlalchemy import func, select
 
     from pressarchive.storage import Archive
     from pressarchive.storage.models import Appearance, Article, Page, Version, WarcCapture
@@ -194,15 +194,16 @@ def archive_content(url: str) -> dict[str, list[tuple]]:
                      str(a.related))
                     for a in session.scalars(select(Appearance))),
                 "captures": sorted(
-                    (c.site, c.url, _utc(c.fetched_at), c.status, c.warc_file, c.warc_offset,
-                     c.warc_length, prints.get(c.version_id))
+                    (c.site, c.url, c.requested_url, _utc(c.fetched_at), c.status, c.warc_file,
+                     c.warc_offset, c.warc_length, prints.get(c.version_id))
                     for c in session.scalars(select(WarcCapture))),
                 "pages": sorted(
                     (p.site, p.url, _utc(p.first_fetched), _utc(p.last_fetched), p.last_status,
                      p.etag, p.last_modified, slugs.get(p.article_id), p.failures,
                      p.unchanged_checks)
                     for p in session.scalars(select(Page).where(Page.url.in_(
-                        select(WarcCapture.url).where(WarcCapture.site == Page.site))))),
+                        select(func.coalesce(WarcCapture.requested_url, WarcCapture.url))
+                        .where(WarcCapture.site == Page.site))))),
             }
     finally:
         archive.close()

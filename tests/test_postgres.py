@@ -462,7 +462,7 @@ def test_a_sqlite_archive_rebuilt_from_its_warc_records_into_postgresql(tmp_path
                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, **BERLIN})
     assert proc.returncode == 0, proc.stderr
     before, rebuilt = content(f"sqlite:///{db}"), content(postgres_url)
-    assert before["versions"] and any(c[3] == 304 for c in before["captures"])
+    assert before["versions"] and any(c[4] == 304 for c in before["captures"])
     for table in ("articles", "versions", "appearances", "captures", "pages"):
         assert rebuilt[table] == before[table], table
     assert [(r.site, r.mode, r.finish_reason) for r in runs_of(postgres_url)] == [

@@ -556,6 +556,7 @@ def test_an_archive_with_twice_linked_records_keeps_one_link_each_when_opened(tm
     Archive(f"sqlite:///{db}").close()
     con = sqlite3.connect(db)
     with con:  # the archive as 0011 left it, with a record linked twice
+        con.execute("ALTER TABLE captures DROP COLUMN requested_url")  # 0013
         con.execute("DROP INDEX ux_captures_record")
         con.execute("UPDATE alembic_version SET version_num = '0011'")
         rows = [("arabpress", "https://arabpress.com/a", "2026-06-01 10:00:00.000000", 200,

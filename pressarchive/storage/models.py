@@ -94,6 +94,9 @@ class WarcCapture(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     site: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(String(2048))  # public URL, as the page was read
+    # The public URL asked for, when redirects led to ``url`` (the crawl state's key); None
+    # when the same (migration 0013)
+    requested_url: Mapped[str | None] = mapped_column(String(2048))
     fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[int] = mapped_column(Integer)
     warc_file: Mapped[str] = mapped_column(String(255))
