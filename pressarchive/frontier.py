@@ -62,7 +62,7 @@ def apply(settings: Any) -> None:
     it has its run lock (``Frontier``), not as it opens, which a second lead turned away by
     the lock would do too. (A helper takes no run lock: ``crawl.RunLock``.)"""
     key = settings.get("FRONTIER_KEY")
-    for name, value in (("SCHEDULER", "scrapy_redis.scheduler.Scheduler"),
+    for name, value in (("SCHEDULER", "pressarchive.frontier.Scheduler"),
                         ("DUPEFILTER_CLASS", "pressarchive.frontier.DupeFilter"),
                         ("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue"),
                         ("SCHEDULER_QUEUE_KEY", f"{key}:requests"),
@@ -70,6 +70,44 @@ def apply(settings: Any) -> None:
                         ("REDIS_URL", settings.get("FRONTIER_URL")),
                         ("SCHEDULER_PERSIST", True), ("SCHEDULER_FLUSH_ON_START", False)):
         settings.set(name, value, priority="spider")
+
+
+def _scheduler_base() -> type:
+    from scrapy_redis.scheduler import Scheduler as RedisScheduler
+
+    return RedisScheduler
+
+
+try:  # named in settings only when scrapy-redis is there (frontier.problem)
+    _SchedulerBase = _scheduler_base()
+except ImportError:  # pragma: no cover - without the [frontier] extra
+    _SchedulerBase = object
+
+
+class Scheduler(_SchedulerBase):  # type: ignore[misc, valid-type]
+    """scrapy-redis's scheduler, which takes nothing from the shared queue and puts nothing
+    in it until ``Frontier`` admits this process: a lead once it has emptied the frontier for
+    its run, a helper as it opens. A lead turned away as it opens (another lead's run going,
+    or helpers of an earlier one at work) is never admitted: Scrapy's engine, closing it,
+    still took requests from the queue the others were using, and fetched one that robots.txt
+    disallows, its own robots.txt never read (a CI run's find)."""
+
+    admitted = False
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        scheduler = super().from_crawler(crawler)
+        crawler.pressarchive_scheduler = scheduler  # for Frontier to admit
+        return scheduler
+
+    def enqueue_request(self, request) -> bool:
+        return self.admitted and super().enqueue_request(request)
+
+    def next_request(self):
+        return super().next_request() if self.admitted else None
+
+    def has_pending_requests(self) -> bool:
+        return self.admitted and super().has_pending_requests()
 
 
 def _dupefilter_base() -> type:
@@ -175,6 +213,11 @@ class Frontier:
         from twisted.internet import task
 
         if self.helper:
+            # Admitted once its spider has read robots.txt (as a lead's start does first):
+            # a request from the queue before that went by Scrapy's own robots.txt check.
+            from spiders.middlewares import robots_fetched
+
+            self.crawler.signals.connect(self._robots_read, signal=robots_fetched)
             self.name = f"{self.keys['helper']}{socket.gethostname()}-{os.getpid()}"
             self.beat = task.LoopingCall(self._helping)  # at work as soon as it has a lead
             self.beat.start(max(0.2, min(1.0, self.ttl / 3)), now=True)
@@ -201,9 +244,21 @@ class Frontier:
                            ", ".join(key.rsplit(":", 1)[1] for key in busy))
             raise CloseSpider("frontier_busy")
         self.leading = True
+        self._admit()
         self._alive()
         self.beat = task.LoopingCall(self._alive)
         self.beat.start(max(0.2, self.ttl / 3), now=False)
+
+    def _robots_read(self, **_: Any) -> None:
+        self._admit()
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None:
+            slot.nextcall.schedule()  # take from the queue now
+
+    def _admit(self) -> None:
+        scheduler = getattr(self.crawler, "pressarchive_scheduler", None)
+        if scheduler is not None:
+            scheduler.admitted = True
 
     def response_received(self, **_: Any) -> None:
         """A lead that has begun to close with requests still out (a page budget reached,

@@ -183,6 +183,7 @@ def test_a_lead_does_not_start_while_helpers_of_a_killed_one_are_at_work(
     shared = ("--frontier", url)
     slow = {"FRONTIER_KEY": key, "FRONTIER_LEAD_TTL": 3, "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
             "DOWNLOAD_DELAY": 0.01}
+    site["server"].reset_counters()
     lead = Crawl(tmp_path, postgres_url, site["base"], *shared, **slow)
     helpers = [Crawl(tmp_path, postgres_url, site["base"], *shared, "--helper", **slow)
                for _ in range(2)]
@@ -198,6 +199,9 @@ def test_a_lead_does_not_start_while_helpers_of_a_killed_one_are_at_work(
     assert again.returncode == 1, again.log[-3000:]
     assert "helpers of an earlier run of arabpress are still at work" in again.log
     assert again.stats["finish_reason"] == "frontier_busy"
+    # turned away, it took nothing from the queue, nor fetched anything (robots.txt unread)
+    assert not again.stats.get("scheduler/dequeued/redis")
+    assert not again.stats.get("downloader/request_count")
     assert server.zcard(base + ":requests")  # the old queue left to its helpers
     for helper in helpers:
         assert helper.wait().returncode == 0, helper.log[-3000:]
@@ -205,6 +209,11 @@ def test_a_lead_does_not_start_while_helpers_of_a_killed_one_are_at_work(
     last = Crawl(tmp_path, postgres_url, site["base"], *shared, FRONTIER_KEY=key).wait()
     assert last.returncode == 0, last.log[-3000:]
     assert held(postgres_url) == site["held"]
+    # robots.txt obeyed by every process, helpers joining a full queue included (a helper
+    # took from it before its own robots.txt was read, and a lead turned away fetched what
+    # it took: a CI run archived a disallowed page)
+    assert site["paths"] and not [path for _, _, path in site["server"].order
+                                  if path.startswith("/private/")]
 
 
 def test_a_second_lead_is_turned_away_and_leaves_the_frontier_alone(site, frontier,
@@ -221,6 +230,8 @@ def test_a_second_lead_is_turned_away_and_leaves_the_frontier_alone(site, fronti
                    FRONTIER_KEY=key).wait()
     assert second.returncode == 1
     assert "already_running" in second.out
+    assert not second.stats.get("scheduler/dequeued/redis")
+    assert not second.stats.get("downloader/request_count")
     assert first.proc.poll() is None  # still going when it was turned away
     assert first.wait().returncode == 0, first.log[-3000:]
     assert held(postgres_url) == site["held"]
