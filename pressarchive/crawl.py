@@ -24,6 +24,7 @@ from twisted.internet import task
 
 from . import frontier
 from .storage import Archive, archive_url, crawlstate, unwritable
+from .storage.crawlstate import by_suffix, run_counts  # noqa: F401 - run_counts: crawl's too
 from .storage.archive import hide_passwords, run_lock_held, sqlite_file, take_run_lock
 from .urls import canonical_url
 
@@ -474,7 +475,7 @@ class RunRecorder:
         # The reason recorded, which the crawl commands' exit status follows (Scrapy's
         # finish_reason stays "finished" for a site_unreadable run).
         self.crawler.stats.set_value("pressarchive/run_reason", reason)
-        errors = _by_suffix(stats, "pressarchive/failed/")
+        errors = by_suffix(stats, "pressarchive/failed/")
         if lost := lost_pages(stats):
             # Pages fetched that a fault of ours kept out of the archive (their tracebacks
             # are in the log): counted as failed, and remembered as failed URLs, which the
@@ -485,7 +486,7 @@ class RunRecorder:
                          "the tracebacks above); the next run fetches %s again", lost,
                          "page" if lost == 1 else "pages", _site_of(spider),
                          "it" if lost == 1 else "them")
-        drops = _by_suffix(stats, "pressarchive/dropped/")
+        drops = by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
             session, self.run_id, _utcnow(), reason, counts, errors, drops))
         if failure and reason == "archive_unwritable":  # said already, in one ERROR line
@@ -521,24 +522,6 @@ def run_mode(spider: Any, full: bool) -> str:
     return "full" if full else "incremental"
 
 
-def run_counts(stats: dict[str, Any]) -> dict[str, int]:
-    """A run's counts from the crawl stats that the pipelines and spider keep."""
-    get = lambda key: int(stats.get(key, 0))  # noqa: E731
-    return {
-        "pages_fetched": get("response_received_count"),
-        "new": get("pressarchive/stored/new_article"),
-        "appeared": get("pressarchive/stored/new_appearance"),
-        "changed": get("pressarchive/stored/new_version"),
-        "unchanged": get("pressarchive/stored/unchanged"),
-        # Known pages not read again: 304s, sitemap lastmod skips, and pages not due for their
-        # revisit (LASTMOD_AHEAD_REVISIT).
-        "not_modified": get("pressarchive/not_modified") + get("pressarchive/skipped/lastmod")
-        + get("pressarchive/lastmod_ahead/not_due"),
-        "dropped": get("pressarchive/dropped"),
-        "failed": get("pressarchive/failed"),
-    }
-
-
 def read_anything(stats: dict[str, Any]) -> bool:
     """Whether a run read anything of its site, from its stats: a page (stored, found
     unchanged, not modified, not an article, dropped for what it held, or a soft 404: the
@@ -550,10 +533,6 @@ def read_anything(stats: dict[str, Any]) -> bool:
                    "pressarchive/dropped", "pressarchive/failed/soft_404",
                    "pressarchive/skipped/sitemap", "pressarchive/sitemaps_read",
                    "pressarchive/feeds_read"))
-
-
-def _by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
-    return {k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)}
 
 
 class StatsFile:

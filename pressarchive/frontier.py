@@ -23,8 +23,8 @@ it had taken from the queue for this run; what they would have fetched is not in
 state, so the next run asks for it again.
 
 Keys (``FRONTIER_KEY``, ``%(spider)s`` the site's spider): ``<key>:requests`` (the queue, a
-sorted set by request priority), ``<key>:dupefilter`` and ``<key>:lead``. Two archives must
-not share a Redis database and a key.
+sorted set by request priority), ``<key>:dupefilter``, ``<key>:lead`` and a helper's
+``<key>:helper:<host>-<pid>``. Two archives must not share a Redis database and a key.
 """
 
 from __future__ import annotations
@@ -61,33 +61,28 @@ def apply(settings: Any) -> None:
     The queue is kept when a process closes (others are using it); the lead empties it when
     it has its run lock (``Frontier``), not as it opens, which a second lead turned away by
     the lock would do too. (A helper takes no run lock: ``crawl.RunLock``.)"""
-    key = settings.get("FRONTIER_KEY")
+    pattern = keys(settings, "%(spider)s")  # scrapy-redis puts the spider's name in
     for name, value in (("SCHEDULER", "pressarchive.frontier.Scheduler"),
                         ("DUPEFILTER_CLASS", "pressarchive.frontier.DupeFilter"),
                         ("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue"),
-                        ("SCHEDULER_QUEUE_KEY", f"{key}:requests"),
-                        ("SCHEDULER_DUPEFILTER_KEY", f"{key}:dupefilter"),
+                        ("SCHEDULER_QUEUE_KEY", pattern["requests"]),
+                        ("SCHEDULER_DUPEFILTER_KEY", pattern["dupefilter"]),
                         ("REDIS_URL", settings.get("FRONTIER_URL")),
                         ("SCHEDULER_PERSIST", True), ("SCHEDULER_FLUSH_ON_START", False)):
         settings.set(name, value, priority="spider")
 
 
-def _scheduler_base() -> type:
-    from scrapy_redis.scheduler import Scheduler as RedisScheduler
-
-    return RedisScheduler
-
-
-try:  # named in settings only when scrapy-redis is there (frontier.problem)
-    _SchedulerBase = _scheduler_base()
+try:  # the classes are named in settings only when scrapy-redis is there (frontier.problem)
+    from scrapy_redis.dupefilter import RFPDupeFilter as _DupeFilterBase
+    from scrapy_redis.scheduler import Scheduler as _SchedulerBase
 except ImportError:  # pragma: no cover - without the [frontier] extra
-    _SchedulerBase = object
+    _DupeFilterBase = _SchedulerBase = object
 
 
 class Scheduler(_SchedulerBase):  # type: ignore[misc, valid-type]
     """scrapy-redis's scheduler, which takes nothing from the shared queue and puts nothing
     in it until ``Frontier`` admits this process: a lead once it has emptied the frontier for
-    its run, a helper as it opens. A lead turned away as it opens (another lead's run going,
+    its run, a helper once its spider has read robots.txt. A lead turned away as it opens (another lead's run going,
     or helpers of an earlier one at work) is never admitted: Scrapy's engine, closing it,
     still took requests from the queue the others were using, and fetched one that robots.txt
     disallows, its own robots.txt never read (a CI run's find)."""
@@ -110,35 +105,19 @@ class Scheduler(_SchedulerBase):  # type: ignore[misc, valid-type]
         return self.admitted and super().has_pending_requests()
 
 
-def _dupefilter_base() -> type:
-    from scrapy_redis.dupefilter import RFPDupeFilter
-
-    return RFPDupeFilter
-
-
-try:  # the class is named in settings only when scrapy-redis is there (frontier.problem)
-    _DupeFilterBase = _dupefilter_base()
-except ImportError:  # pragma: no cover - without the [frontier] extra
-    _DupeFilterBase = object
-
-
 class DupeFilter(_DupeFilterBase):  # type: ignore[misc, valid-type]
     """scrapy-redis's duplicate filter with the crawl's own request fingerprints
     (REQUEST_FINGERPRINTER_CLASS: the archive's canonical URLs, ``crawl.UrlFingerprinter``),
     not its own (w3lib's canonical form, which keeps tracking parameters and trailing
     slashes apart): a URL a shared crawl takes for new is one a crawl alone would too."""
 
-    fingerprinter: Any = None
-
     @classmethod
-    def from_spider(cls, spider):
+    def from_spider(cls, spider):  # how scrapy-redis's scheduler makes it
         dupefilter = super().from_spider(spider)
         dupefilter.fingerprinter = spider.crawler.request_fingerprinter
         return dupefilter
 
     def request_fingerprint(self, request) -> str:
-        if self.fingerprinter is None:
-            return super().request_fingerprint(request)
         return self.fingerprinter.fingerprint(request).hex()
 
 

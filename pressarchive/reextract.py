@@ -13,8 +13,8 @@ again from its record, in the order the crawls fetched them, and handed to the i
 empty archive as the crawl once handed it. The new archive holds the articles, versions and
 appearances today's extractor makes of those responses, linked to the same records, with the
 crawl state those responses tell (validators, fetch times, 304s); not what the WARC records
-do not hold (pages fetched before WARC was kept, failed fetches, sitemap lastmods, the first
-hops of redirects). The source is only read.
+do not hold (pages fetched before WARC was kept, failed fetches, sitemap lastmods). The
+source is only read.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ class Unreadable:
 @dataclass
 class Rebuilt:
     run_ids: dict[str, int] = field(default_factory=dict)  # site -> its run in the target
-    counts: Counter = field(default_factory=Counter)  # outcome keys, as a crawl's stats
+    counts: Counter = field(default_factory=Counter)  # a run's counts (RUN_COUNTS), all sites
     unreadable: list[Unreadable] = field(default_factory=list)
     errors: int = 0  # pages an error of ours kept out (their tracebacks logged)
 
@@ -219,12 +219,12 @@ def _replay(source: Archive, warc_dir, site: str | None, ingester: ingest.Ingest
 
     in_batch: set[tuple[str, str]] = set()
     for row in _captures(source, site):
-        stats[row.site]["pages_fetched"] += 1
+        stats[row.site]["response_received_count"] += 1
         try:
             item = _page_of(row, warc_dir)
         except UNREADABLE_ERRORS as exc:
-            stats[row.site]["failed"] += 1
-            stats[row.site]["failed/unreadable"] += 1
+            stats[row.site]["pressarchive/failed"] += 1
+            stats[row.site]["pressarchive/failed/unreadable"] += 1
             result.unreadable.append(Unreadable(row.site, row.url, f"{row.warc_file}:"
                                                 f"{row.warc_offset}: {_line(exc)}"))
             continue
@@ -241,39 +241,36 @@ def _replay(source: Archive, warc_dir, site: str | None, ingester: ingest.Ingest
 
 def _finish(target: Archive, result: Rebuilt, stats: dict[str, Counter], reason: str,
             when: dt.datetime) -> None:
-    """The rebuild's runs recorded as ended, for ``reason``, with their counts."""
+    """The rebuild's runs recorded as ended, for ``reason``, with their counts: each site's
+    stats, named as a crawl's (``crawlstate.run_counts``)."""
     result.counts.clear()
     with target.transaction() as session:
         for one, run_id in result.run_ids.items():
-            counts = stats[one]
+            counts = crawlstate.run_counts(stats[one])
             result.counts.update(counts)
             crawlstate.finish_run(
-                session, run_id, when, reason,
-                {name: counts[name] for name in crawlstate.RUN_COUNTS},
-                _suffixed(counts, "failed/"), _suffixed(counts, "dropped/"))
+                session, run_id, when, reason, counts,
+                crawlstate.by_suffix(stats[one], "pressarchive/failed/"),
+                crawlstate.by_suffix(stats[one], "pressarchive/dropped/"))
 
 
-def _count(counts: Counter, result: Rebuilt, item: FetchedPage, outcome: ingest.Outcome) -> None:
-    """An outcome as a crawl's run counts it (crawl.run_counts)."""
+def _count(stats: Counter, result: Rebuilt, item: FetchedPage, outcome: ingest.Outcome) -> None:
+    """An outcome in a site's stats, named as the crawl's archive pipeline names them."""
     kind = outcome.kind
     if kind == ingest.STORED:
-        counts[{"new_article": "new", "new_appearance": "appeared", "new_version": "changed",
-                "unchanged": "unchanged"}.get(outcome.key, outcome.key)] += 1
+        stats[f"pressarchive/stored/{outcome.key}"] += 1
     elif kind == ingest.NOT_MODIFIED:
-        counts["not_modified"] += 1
-    elif kind == ingest.DROPPED:
-        counts["dropped"] += 1
-        counts[f"dropped/{outcome.key}"] += 1
-    elif kind == ingest.FAILED:  # a soft 404: no article where the archive holds one
-        counts["failed"] += 1
-        counts[f"failed/{outcome.key}"] += 1
+        stats["pressarchive/not_modified"] += 1
+    elif kind in (ingest.DROPPED, ingest.FAILED):  # FAILED: a soft 404
+        stats[f"pressarchive/{kind}"] += 1
+        stats[f"pressarchive/{kind}/{outcome.key}"] += 1
     elif kind == ingest.UNSAVED:
         raise RebuildRefused(f"the archive being rebuilt cannot be written ({outcome.message}); "
                              "remove it and rebuild into an empty one")
     elif kind == ingest.ERROR:  # an error of ours: written as a failure of the page
         logger.error("%s could not be archived:\n%s", item.url, outcome.message)
-        counts["failed"] += 1
-        counts[f"failed/{crawlstate.INGEST_ERROR}"] += 1
+        stats["pressarchive/failed"] += 1
+        stats[f"pressarchive/failed/{crawlstate.INGEST_ERROR}"] += 1
         result.errors += 1
     # NOT_ARTICLE: a listing, noted with its validators; nothing to count
 
@@ -307,10 +304,6 @@ def _page_of(row: Any, warc_dir: str | os.PathLike) -> FetchedPage:
 
 def _site_filter(site: str | None) -> list[Any]:
     return [WarcCapture.site == site] if site else []
-
-
-def _suffixed(counts: Counter, prefix: str) -> dict[str, int]:
-    return {key[len(prefix):]: n for key, n in sorted(counts.items()) if key.startswith(prefix)}
 
 
 def _shown(url: str) -> str:

@@ -633,6 +633,30 @@ RUN_COUNTS = ("pages_fetched", "new", "appeared", "changed", "unchanged", "not_m
               "dropped", "failed")
 
 
+def run_counts(stats: dict[str, Any]) -> dict[str, int]:
+    """A run's counts from the crawl stats that the pipelines and spider keep."""
+    get = lambda key: int(stats.get(key, 0))  # noqa: E731
+    return {
+        "pages_fetched": get("response_received_count"),
+        "new": get("pressarchive/stored/new_article"),
+        "appeared": get("pressarchive/stored/new_appearance"),
+        "changed": get("pressarchive/stored/new_version"),
+        "unchanged": get("pressarchive/stored/unchanged"),
+        # Known pages not read again: 304s, sitemap lastmod skips, and pages not due for their
+        # revisit (LASTMOD_AHEAD_REVISIT).
+        "not_modified": get("pressarchive/not_modified") + get("pressarchive/skipped/lastmod")
+        + get("pressarchive/lastmod_ahead/not_due"),
+        "dropped": get("pressarchive/dropped"),
+        "failed": get("pressarchive/failed"),
+    }
+
+
+def by_suffix(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    """The stats under ``prefix`` (``pressarchive/failed/``: failures by kind), by the rest
+    of their name."""
+    return {k[len(prefix):]: int(v) for k, v in stats.items() if k.startswith(prefix)}
+
+
 def finish_run(session: Session, run_id: int, when: dt.datetime, reason: str,
                counts: dict[str, int], errors: dict[str, int], drops: dict[str, int]) -> None:
     run = session.get(CrawlRun, run_id)
