@@ -73,36 +73,78 @@ def apply(settings: Any) -> None:
 
 
 try:  # the classes are named in settings only when scrapy-redis is there (frontier.problem)
+    from redis import RedisError as _RedisError
     from scrapy_redis.dupefilter import RFPDupeFilter as _DupeFilterBase
     from scrapy_redis.scheduler import Scheduler as _SchedulerBase
 except ImportError:  # pragma: no cover - without the [frontier] extra
     _DupeFilterBase = _SchedulerBase = object
+    _RedisError = OSError
 
 
 class Scheduler(_SchedulerBase):  # type: ignore[misc, valid-type]
     """scrapy-redis's scheduler, which takes nothing from the shared queue and puts nothing
     in it until ``Frontier`` admits this process: a lead once it has emptied the frontier for
-    its run, a helper once its spider has read robots.txt. A lead turned away as it opens (another lead's run going,
-    or helpers of an earlier one at work) is never admitted: Scrapy's engine, closing it,
-    still took requests from the queue the others were using, and fetched one that robots.txt
-    disallows, its own robots.txt never read (a CI run's find)."""
+    its run, a helper once its spider has read robots.txt. A lead turned away as it opens
+    (another lead's run going, or helpers of an earlier one at work) is never admitted:
+    Scrapy's engine, closing it, still took requests from the queue the others were using,
+    and fetched one that robots.txt disallows, its own robots.txt never read (a CI run's find).
+
+    Redis out of reach mid-crawl (scrapy-redis lets the error out of every call, and Scrapy's
+    engine, its next request failing again and again, never closed: a crawl that hung) ends
+    the process's run, reason ``frontier_unreachable``, what it holds finished and archived;
+    the requests in the queue are the next run's to find again from the crawl state."""
 
     admitted = False
+    lost = False  # Redis went out of reach: nothing more to or from the queue
 
     @classmethod
     def from_crawler(cls, crawler):
         scheduler = super().from_crawler(crawler)
+        scheduler.crawler = crawler
         crawler.pressarchive_scheduler = scheduler  # for Frontier to admit
         return scheduler
 
     def enqueue_request(self, request) -> bool:
-        return self.admitted and super().enqueue_request(request)
+        if not self.admitted or self.lost:
+            return False
+        try:
+            return super().enqueue_request(request)
+        except _RedisError as exc:
+            self.lose(exc)
+            return False
 
     def next_request(self):
-        return super().next_request() if self.admitted else None
+        if not self.admitted or self.lost:
+            return None
+        try:
+            return super().next_request()
+        except _RedisError as exc:
+            self.lose(exc)
+            return None
 
     def has_pending_requests(self) -> bool:
-        return self.admitted and super().has_pending_requests()
+        if not self.admitted or self.lost:
+            return False
+        try:
+            return super().has_pending_requests()
+        except _RedisError as exc:
+            self.lose(exc)
+            return False
+
+    def lose(self, exc: Exception) -> None:
+        if self.lost:
+            return
+        self.lost = True
+        stats = self.crawler.stats
+        stats.set_value("pressarchive/frontier_lost", 1)
+        logger.error("the frontier at %s went out of reach mid-crawl (%s): this run stops; "
+                     "the next one asks again for what its queue held",
+                     _shown(self.crawler.settings.get("FRONTIER_URL")), exc)
+        engine = self.crawler.engine
+        if engine is not None and engine.spider is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason="frontier_unreachable"))
 
 
 class DupeFilter(_DupeFilterBase):  # type: ignore[misc, valid-type]
@@ -251,8 +293,18 @@ class Frontier:
             self.stopping = True
             self._stop_helpers("it is closing")
 
+    def _lost(self) -> bool:
+        scheduler = getattr(self.crawler, "pressarchive_scheduler", None)
+        return scheduler is not None and scheduler.lost
+
     def _stop_helpers(self, why: str) -> None:
-        self.server.delete(self.keys["requests"])
+        if self._lost():
+            return
+        try:
+            self.server.delete(self.keys["requests"])
+        except Exception as exc:  # noqa: BLE001 - the helpers stop once the lead key expires
+            logger.warning("the shared queue could not be emptied as the lead stops (%s)", exc)
+            return
         logger.info("the lead of %s stopped before its end (%s): the shared queue is emptied, "
                     "and its helpers stop", self.crawler.spider.name, why)
 
@@ -280,9 +332,14 @@ class Frontier:
         """A helper whose queue is empty stays while the lead is alive (its pages may yet
         give requests), or, while it has seen none (neither its key nor work from the
         queue), until FRONTIER_HELPER_WAIT has passed."""
-        if not self.helper:
+        if not self.helper or self._lost():
             return
-        if not self.server.exists(self.keys["lead"]):
+        try:
+            lead = self.server.exists(self.keys["lead"])
+        except Exception as exc:  # noqa: BLE001 - Redis gone: the run ends, and says why
+            self.crawler.pressarchive_scheduler.lose(exc)
+            raise DontCloseSpider from None  # closing already, as frontier_unreachable
+        if not lead:
             if self.crawler.stats.get_value("scheduler/dequeued/redis"):
                 return  # it had work from a lead, which has ended: so does this helper
             if time.monotonic() - self.started >= self.wait:
@@ -299,6 +356,8 @@ class Frontier:
     def spider_closed(self, spider, reason: str) -> None:
         if self.beat is not None and self.beat.running:
             self.beat.stop()
+        if self._lost():
+            return  # its keys expire by themselves
         try:
             if self.name:
                 self.server.delete(self.name)

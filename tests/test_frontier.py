@@ -58,7 +58,12 @@ class Crawl:
                                      env={**os.environ, "TMPDIR": str(tmp)})
 
     def wait(self, timeout: float = 300) -> "Crawl":
-        self.out, self.log = self.proc.communicate(timeout=timeout)
+        try:
+            self.out, self.log = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # not left running after the test
+            self.out, self.log = self.proc.communicate()
+            raise AssertionError(f"the crawl did not end in {timeout} s: {self.log[-3000:]}")
         self.returncode = self.proc.returncode
         self.stats = json.loads(self.stats_file.read_text()) if self.stats_file.exists() \
             else {}
@@ -181,8 +186,10 @@ def test_a_lead_does_not_start_while_helpers_of_a_killed_one_are_at_work(
     It stops instead (frontier_busy, exit 1); once they are done, the next lead archives all."""
     url, key = frontier
     shared = ("--frontier", url)
+    # slow enough that the helpers are still at work when the new lead opens (at 0.01 s a
+    # request, on a fast day, they had emptied the queue by then)
     slow = {"FRONTIER_KEY": key, "FRONTIER_LEAD_TTL": 3, "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
-            "DOWNLOAD_DELAY": 0.01}
+            "DOWNLOAD_DELAY": 0.04}
     site["server"].reset_counters()
     lead = Crawl(tmp_path, postgres_url, site["base"], *shared, **slow)
     helpers = [Crawl(tmp_path, postgres_url, site["base"], *shared, "--helper", **slow)
@@ -214,6 +221,85 @@ def test_a_lead_does_not_start_while_helpers_of_a_killed_one_are_at_work(
     # it took: a CI run archived a disallowed page)
     assert site["paths"] and not [path for _, _, path in site["server"].order
                                   if path.startswith("/private/")]
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis server of this test's own on a free port (the machine's redis-server), which
+    the test may stop; its URL and a function that starts it again, empty."""
+    import shutil
+    import socket as sockets
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not on PATH; this test stops a Redis of its own")
+    with sockets.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    procs = []
+
+    def start():
+        procs.append(subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL))
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis(port=port).ping()
+                return procs[-1]
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline, "the test's redis-server did not start"
+                time.sleep(0.05)
+
+    start()
+    yield f"redis://127.0.0.1:{port}/0", procs, start
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def test_redis_gone_mid_crawl_ends_the_lead_and_its_helper_and_the_next_run_completes(
+        site, own_redis, postgres_url, tmp_path):
+    """Redis stopped mid-crawl: scrapy-redis's errors left Scrapy's engine failing on its next
+    request for good, a crawl that never ended. The lead and its helper each end their run at
+    once, reason frontier_unreachable, exit 1, what they fetched archived; with Redis back
+    (empty: it keeps nothing on disk), the next run archives the rest."""
+    url, procs, start = own_redis
+    slow = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "FRONTIER_LEAD_TTL": 3}
+    helper = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, "--helper", **slow)
+    time.sleep(1)
+    lead = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, **slow)
+    archive = Archive(postgres_url)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:  # stopped once the crawl is well under way
+            with archive.session() as session:
+                if len(session.scalars(select(Appearance.id)).all()) > 150:
+                    break
+            time.sleep(0.05)
+    finally:
+        archive.close()
+    assert helper.proc.poll() is None and lead.proc.poll() is None
+    procs[-1].kill()
+    procs[-1].wait()
+    stopped = time.monotonic()
+    for crawl in (lead, helper):
+        crawl.wait(timeout=60)
+        assert crawl.returncode == 1, crawl.log[-3000:]
+        assert crawl.stats["finish_reason"] == "frontier_unreachable", crawl.log[-3000:]
+        assert "went out of reach mid-crawl" in crawl.log
+        assert "Traceback" not in crawl.log, crawl.log[-3000:]
+    assert time.monotonic() - stopped < 30
+    partial = held(postgres_url)
+    assert partial["articles"] < site["held"]["articles"]
+    recorded = runs(postgres_url)
+    assert sorted((r.mode, r.finish_reason) for r in recorded) == [
+        ("helper", "frontier_unreachable"), ("incremental", "frontier_unreachable")]
+    assert sum(r.pages_fetched for r in recorded) > 150
+    start()
+    again = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url).wait()
+    assert again.returncode == 0, again.log[-3000:]
+    assert held(postgres_url) == site["held"]
 
 
 def test_a_second_lead_is_turned_away_and_leaves_the_frontier_alone(site, frontier,
