@@ -164,7 +164,7 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_di
 
         settings.update(LOCAL_SETTINGS)
     settings.update(given)
-    from .crawl import FINISHED, lost_pages, run_reason
+    from .crawl import run_failed, run_reason
 
     ended = run_spiders(jobs, **settings)
     ids = [stats.get("pressarchive/run_id") for stats in ended]
@@ -172,7 +172,7 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_di
     for (site, _), stats, run_id in zip(jobs, ended, ids):
         if run_id is None:  # stopped before its run was recorded (another run going, say)
             click.echo(f"{site}: no run recorded ({run_reason(stats) or 'not started'})")
-            failed += run_reason(stats) not in FINISHED or lost_pages(stats) > 0
+            failed += run_failed(stats)
     if failed:
         sys.exit(1)
 
@@ -269,10 +269,11 @@ def _settings_given(overrides: tuple[str, ...], sites: tuple[str, ...]) -> dict[
 
 def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None) -> int:
     """Print the latest runs (or those ``ids``), oldest first; return how many did not
-    finish, or finished with pages an error of ours kept out of the archive."""
+    finish, or finished with pages an error of ours kept out of the archive, or with
+    responses not kept as WARC."""
     from sqlalchemy import select
 
-    from .crawl import FINISHED, INGEST_ERROR
+    from .crawl import FINISHED, INGEST_ERROR, WARC_ERROR
     from .storage import Archive
     from .storage.models import CrawlRun
 
@@ -290,7 +291,8 @@ def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None
                    f"{run.unchanged} unchanged, {run.not_modified} not modified, "
                    f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
     return sum(1 for r in runs
-               if r.finish_reason not in FINISHED or r.errors.get(INGEST_ERROR))
+               if r.finish_reason not in FINISHED or r.errors.get(INGEST_ERROR)
+               or r.errors.get(WARC_ERROR))
 
 
 @main.command()

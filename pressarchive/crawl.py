@@ -486,6 +486,8 @@ class RunRecorder:
                          "the tracebacks above); the next run fetches %s again", lost,
                          "page" if lost == 1 else "pages", _site_of(spider),
                          "it" if lost == 1 else "them")
+        if unkept := unkept_warc(stats):
+            errors[WARC_ERROR] = unkept
         drops = by_suffix(stats, "pressarchive/dropped/")
         _, failure = write_archive(self.crawler, lambda session: crawlstate.finish_run(
             session, self.run_id, _utcnow(), reason, counts, errors, drops))
@@ -618,12 +620,27 @@ def _cpu_seconds() -> float:
 FINISHED = ("finished", "closespider_pagecount", "closespider_itemcount", "closespider_timeout")
 # The error kind a run records for pages that an error in the ingester kept out of the archive.
 INGEST_ERROR = crawlstate.INGEST_ERROR
+# ... and for responses not kept as WARC (``unkept_warc``); not counted as failed pages.
+WARC_ERROR = "warc_not_kept"
 
 
 def lost_pages(stats: dict[str, Any]) -> int:
     """How many pages a run fetched that an error of the ingester's (a bug) kept out of the
     archive: a run that finished with any is no success (its crawl commands exit 1)."""
     return int(stats.get("pressarchive/ingest_errors", 0))
+
+
+def unkept_warc(stats: dict[str, Any]) -> int:
+    """How many responses a run with WARC_DIR could not keep as WARC (a full disk, say): their
+    pages are archived, linked to no record, so a rebuild from the WARC files lacks them; a
+    run with any is no success either."""
+    return int(stats.get("pressarchive/warc/errors", 0))
+
+
+def run_failed(stats: dict[str, Any]) -> bool:
+    """Whether a crawl's commands exit 1, from its stats: it ended before its end, or lost
+    pages, or responses it was to keep as WARC."""
+    return run_reason(stats) not in FINISHED or lost_pages(stats) > 0 or unkept_warc(stats) > 0
 
 
 def run_reason(stats: dict[str, Any]) -> str | None:

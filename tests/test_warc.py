@@ -272,6 +272,50 @@ def test_the_middleware_counts_and_logs_a_record_it_cannot_write_and_the_crawl_g
     assert "warc" not in request.meta  # never another hop's record for this page
 
 
+def test_responses_not_kept_as_warc_are_the_runs_errors_and_it_exits_1(tmp_path,
+                                                                       postgres_url):
+    """The WARC folder's disk full mid-crawl (a limit on the size of the files the crawl's
+    processes write, RLIMIT_FSIZE; the archive on PostgreSQL, out of its reach): every page
+    is archived, the records not written are counted in the run's errors (warc_not_kept, not
+    as failed pages), and the crawl exits 1, its WARC lacking responses a rebuild needs.
+    Before, only the log's last line said so, and it exited 0."""
+    import resource
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))  # Python ignores SIGXFSZ
+
+    warc = tmp_path / "warc"
+    stats_file = tmp_path / "stats.json"
+    with FamilyServer(SiteFamily(80, seed=5)) as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", postgres_url,
+             "--base-url", server.origins["arabpress"], "--warc", str(warc),
+             "-s", f"STATS_FILE={stats_file}"],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, preexec_fn=limited,
+            env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    stats = json.loads(stats_file.read_text())
+    unkept = stats["pressarchive/warc/errors"]
+    assert unkept > 10 and stats["pressarchive/warc/records"] > 5, stats
+    assert f"warc_not_kept {unkept}" in proc.stdout and "finished" in proc.stdout, proc.stdout
+    assert "Traceback" not in proc.stderr
+    archive = Archive(postgres_url)
+    with archive.session() as session:
+        from sqlalchemy import func, select
+
+        from pressarchive.storage.models import Article, CrawlRun, WarcCapture
+
+        run = session.scalars(select(CrawlRun)).one()
+        assert (run.finish_reason, run.errors, run.failed) == (
+            "finished", {"warc_not_kept": unkept}, 0)
+        assert session.scalar(select(func.count(Article.id))) == stats[
+            "pressarchive/stored/new_article"] > 40
+        # pages linked to the records written, none to one not written
+        assert 0 < session.scalar(select(func.count(WarcCapture.id))) <= stats[
+            "pressarchive/warc/records"]
+    archive.close()
+
+
 # -- a crawl ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

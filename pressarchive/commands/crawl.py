@@ -17,7 +17,7 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
-from pressarchive.crawl import FINISHED, lost_pages, run_reason, write_not_started
+from pressarchive.crawl import run_failed, write_not_started
 from pressarchive.storage import archive_problem, archive_url
 
 
@@ -42,7 +42,7 @@ class Command(ScrapyCrawl):
         super().run(args, opts)
         if self.exitcode == 0 and self.crawler is not None:
             stats = self.crawler.stats.get_stats()
-            if run_reason(stats) not in FINISHED or lost_pages(stats):
+            if run_failed(stats):
                 self.exitcode = 1
 
 
