@@ -357,6 +357,34 @@ def test_a_crawl_keeps_every_response_it_downloaded_as_valid_warc(crawled):
     assert folders == [str(crawled["warc"].resolve())] * 2
 
 
+def test_a_replay_tools_own_index_finds_every_capture_where_the_archive_says(crawled,
+                                                                           tmp_path):
+    """The WARC files as other tools read them: cdxj-indexer (Webrecorder's, the index pywb
+    replays from) indexes every response of both runs, and finds each capture the archive
+    links at the file, offset and length the archive gives, with its status and path (the
+    archive names a page by its site's URL, the record by the URL fetched: the local copy)."""
+    out = tmp_path / "index.cdxj"
+    done = subprocess.run([sys.executable, "-m", "cdxj_indexer.main", "-o", str(out),
+                           *sorted(str(f) for f in crawled["warc"].glob("*.warc.gz"))],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    index = {}
+    for line in out.read_text().splitlines():
+        entry = json.loads(line.split(" ", 2)[2])
+        index[(entry["filename"], int(entry["offset"]))] = entry
+    downloaded = sum(run.stats["downloader/response_count"] for run in crawled["runs"])
+    assert len(index) == downloaded
+    con = sqlite3.connect(crawled["db"])
+    captures = con.execute("SELECT url, status, warc_file, warc_offset, warc_length "
+                           "FROM captures").fetchall()
+    con.close()
+    assert len(captures) > 50
+    for url, status, file, offset, length in captures:
+        entry = index[(file, offset)]
+        assert (int(entry["length"]), entry["status"]) == (length, str(status)), (url, entry)
+        assert entry["url"].split("/", 3)[3] == url.split("/", 3)[3]
+
+
 def test_every_version_is_linked_to_the_record_of_the_response_it_came_from(crawled):
     con = sqlite3.connect(crawled["db"])
     versions = {row[0]: row[1] for row in con.execute("SELECT id, first_url FROM versions")}
