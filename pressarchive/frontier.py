@@ -1,6 +1,6 @@
 """One site's crawl shared by several processes, on one machine or many, through a frontier
 in Redis: scrapy-redis's scheduler, its priority queue and its duplicate filter (fed the
-crawl's own request fingerprints: ``DupeFilter``), not ours.
+crawl's own request fingerprints: ``frontier_queue.DupeFilter``), not ours.
 
 ``FRONTIER_URL`` (a Redis URL) turns it on. The run of a site that starts as usual is the
 *lead*: it takes the site's run lock, empties the site's frontier of what an earlier run left
@@ -62,105 +62,14 @@ def apply(settings: Any) -> None:
     it has its run lock (``Frontier``), not as it opens, which a second lead turned away by
     the lock would do too. (A helper takes no run lock: ``crawl.RunLock``.)"""
     pattern = keys(settings, "%(spider)s")  # scrapy-redis puts the spider's name in
-    for name, value in (("SCHEDULER", "pressarchive.frontier.Scheduler"),
-                        ("DUPEFILTER_CLASS", "pressarchive.frontier.DupeFilter"),
+    for name, value in (("SCHEDULER", "pressarchive.frontier_queue.Scheduler"),
+                        ("DUPEFILTER_CLASS", "pressarchive.frontier_queue.DupeFilter"),
                         ("SCHEDULER_QUEUE_CLASS", "scrapy_redis.queue.PriorityQueue"),
                         ("SCHEDULER_QUEUE_KEY", pattern["requests"]),
                         ("SCHEDULER_DUPEFILTER_KEY", pattern["dupefilter"]),
                         ("REDIS_URL", settings.get("FRONTIER_URL")),
                         ("SCHEDULER_PERSIST", True), ("SCHEDULER_FLUSH_ON_START", False)):
         settings.set(name, value, priority="spider")
-
-
-try:  # the classes are named in settings only when scrapy-redis is there (frontier.problem)
-    from redis import RedisError as _RedisError
-    from scrapy_redis.dupefilter import RFPDupeFilter as _DupeFilterBase
-    from scrapy_redis.scheduler import Scheduler as _SchedulerBase
-except ImportError:  # pragma: no cover - without the [frontier] extra
-    _DupeFilterBase = _SchedulerBase = object
-    _RedisError = OSError
-
-
-class Scheduler(_SchedulerBase):  # type: ignore[misc, valid-type]
-    """scrapy-redis's scheduler, which takes nothing from the shared queue and puts nothing
-    in it until ``Frontier`` admits this process: a lead once it has emptied the frontier for
-    its run, a helper once its spider has read robots.txt. A lead turned away as it opens
-    (another lead's run going, or helpers of an earlier one at work) is never admitted:
-    Scrapy's engine, closing it, still took requests from the queue the others were using,
-    and fetched one that robots.txt disallows, its own robots.txt never read (a CI run's find).
-
-    Redis out of reach mid-crawl (scrapy-redis lets the error out of every call, and Scrapy's
-    engine, its next request failing again and again, never closed: a crawl that hung) ends
-    the process's run, reason ``frontier_unreachable``, what it holds finished and archived;
-    the requests in the queue are the next run's to find again from the crawl state."""
-
-    admitted = False
-    lost = False  # Redis went out of reach: nothing more to or from the queue
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        scheduler = super().from_crawler(crawler)
-        scheduler.crawler = crawler
-        crawler.pressarchive_scheduler = scheduler  # for Frontier to admit
-        return scheduler
-
-    def enqueue_request(self, request) -> bool:
-        if not self.admitted or self.lost:
-            return False
-        try:
-            return super().enqueue_request(request)
-        except _RedisError as exc:
-            self.lose(exc)
-            return False
-
-    def next_request(self):
-        if not self.admitted or self.lost:
-            return None
-        try:
-            return super().next_request()
-        except _RedisError as exc:
-            self.lose(exc)
-            return None
-
-    def has_pending_requests(self) -> bool:
-        if not self.admitted or self.lost:
-            return False
-        try:
-            return super().has_pending_requests()
-        except _RedisError as exc:
-            self.lose(exc)
-            return False
-
-    def lose(self, exc: Exception) -> None:
-        if self.lost:
-            return
-        self.lost = True
-        stats = self.crawler.stats
-        stats.set_value("pressarchive/frontier_lost", 1)
-        logger.error("the frontier at %s went out of reach mid-crawl (%s): this run stops; "
-                     "the next one asks again for what its queue held",
-                     _shown(self.crawler.settings.get("FRONTIER_URL")), exc)
-        engine = self.crawler.engine
-        if engine is not None and engine.spider is not None:
-            from scrapy.utils.defer import deferred_from_coro
-
-            deferred_from_coro(engine.close_spider_async(reason="frontier_unreachable"))
-
-
-class DupeFilter(_DupeFilterBase):  # type: ignore[misc, valid-type]
-    """scrapy-redis's duplicate filter with the crawl's own request fingerprints
-    (REQUEST_FINGERPRINTER_CLASS: the archive's canonical URLs, ``crawl.UrlFingerprinter``),
-    not its own (w3lib's canonical form, which keeps tracking parameters and trailing
-    slashes apart): a URL a shared crawl takes for new is one a crawl alone would too."""
-
-    @classmethod
-    def from_spider(cls, spider):  # how scrapy-redis's scheduler makes it
-        dupefilter = super().from_spider(spider)
-        dupefilter.fingerprinter = spider.crawler.request_fingerprinter
-        return dupefilter
-
-    def request_fingerprint(self, request) -> str:
-        return self.fingerprinter.fingerprint(request).hex()
 
 
 def problem(spider_args: dict[str, str], settings: Any) -> str | None:
@@ -188,7 +97,7 @@ def problem(spider_args: dict[str, str], settings: Any) -> str | None:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
-        return f"the frontier at {_shown(url)} cannot be reached: {exc}"
+        return f"the frontier at {shown(url)} cannot be reached: {exc}"
     return None
 
 
@@ -254,7 +163,7 @@ class Frontier:
             # Not emptied, the last run's fingerprints would have every URL asked for
             # already: a run that fetched nothing. It stops instead, and says so.
             logger.error("the frontier at %s cannot be emptied for this run (%s): it stops",
-                         _shown(self.crawler.settings.get("FRONTIER_URL")), exc)
+                         shown(self.crawler.settings.get("FRONTIER_URL")), exc)
             raise CloseSpider("frontier_unreachable") from None
         if busy:
             # Helpers of an earlier lead (killed, say) still at work: they remember what that
@@ -371,7 +280,7 @@ class Frontier:
             logger.warning("the frontier's keys could not be cleared (%s)", exc)
 
 
-def _shown(url: str) -> str:
+def shown(url: str) -> str:
     from .storage.archive import hide_passwords
 
     return hide_passwords(url)

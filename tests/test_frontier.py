@@ -382,7 +382,7 @@ def test_the_shared_duplicate_filter_takes_the_crawls_own_fingerprints(frontier)
     from scrapy.settings import Settings
 
     from pressarchive.crawl import UrlFingerprinter
-    from pressarchive.frontier import DupeFilter
+    from pressarchive.frontier_queue import DupeFilter
 
     url, key = frontier
     settings = Settings({"REDIS_URL": url, "SCHEDULER_DUPEFILTER_KEY": key + ":dupefilter"})
