@@ -40,31 +40,24 @@ class Scheduler(_SchedulerBase):
         return scheduler
 
     def enqueue_request(self, request) -> bool:
-        if not self.admitted or self.lost:
-            return False
-        try:
-            return super().enqueue_request(request)
-        except RedisError as exc:
-            self.lose(exc)
-            return False
+        return self._guarded(super().enqueue_request, False, request)
 
     def next_request(self):
-        if not self.admitted or self.lost:
-            return None
-        try:
-            return super().next_request()
-        except RedisError as exc:
-            self.lose(exc)
-            return None
+        return self._guarded(super().next_request, None)
 
     def has_pending_requests(self) -> bool:
+        return self._guarded(super().has_pending_requests, False)
+
+    def _guarded(self, call, otherwise, *args):
+        """``call(*args)`` on the shared queue, once admitted and while Redis answers;
+        ``otherwise`` when not admitted, or once Redis went out of reach (``lose``)."""
         if not self.admitted or self.lost:
-            return False
+            return otherwise
         try:
-            return super().has_pending_requests()
+            return call(*args)
         except RedisError as exc:
             self.lose(exc)
-            return False
+            return otherwise
 
     def lose(self, exc: Exception) -> None:
         if self.lost:

@@ -143,16 +143,7 @@ def test_a_helper_killed_mid_crawl_loses_nothing_the_next_run_does_not_fetch(
     time.sleep(1)
     lead = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, FRONTIER_KEY=key,
                  CONCURRENT_REQUESTS_PER_DOMAIN=2, FRONTIER_LEAD_TTL=3)
-    archive = Archive(postgres_url)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:  # killed once the crawl is well under way
-            with archive.session() as session:
-                if len(session.scalars(select(Appearance.id)).all()) > 150:
-                    break
-            time.sleep(0.05)
-    finally:
-        archive.close()
+    under_way(postgres_url)  # killed once the crawl is well under way
     assert helper.proc.poll() is None and lead.proc.poll() is None
     os.kill(helper.proc.pid, signal.SIGKILL)
     helper.proc.wait()
@@ -168,6 +159,21 @@ def test_a_helper_killed_mid_crawl_loses_nothing_the_next_run_does_not_fetch(
     recorded = runs(postgres_url)
     assert [r.mode for r in recorded].count("helper") == 1
     assert [r.finish_reason for r in recorded if r.mode == "helper"] == ["interrupted"]
+
+
+def under_way(url: str, appearances: int = 150, within: float = 120) -> None:
+    """Wait until the archive at ``url`` holds more than ``appearances`` appearances."""
+    archive = Archive(url)
+    deadline = time.monotonic() + within
+    try:
+        while time.monotonic() < deadline:
+            with archive.session() as session:
+                if len(session.scalars(select(Appearance.id)).all()) > appearances:
+                    return
+            time.sleep(0.05)
+    finally:
+        archive.close()
+    raise AssertionError(f"the crawl did not get {appearances} appearances in {within} s")
 
 
 def helpers_gone(url: str, key: str, within: float = 30) -> None:
@@ -269,16 +275,7 @@ def test_redis_gone_mid_crawl_ends_the_lead_and_its_helper_and_the_next_run_comp
     helper = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, "--helper", **slow)
     time.sleep(1)
     lead = Crawl(tmp_path, postgres_url, site["base"], "--frontier", url, **slow)
-    archive = Archive(postgres_url)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline:  # stopped once the crawl is well under way
-            with archive.session() as session:
-                if len(session.scalars(select(Appearance.id)).all()) > 150:
-                    break
-            time.sleep(0.05)
-    finally:
-        archive.close()
+    under_way(postgres_url)  # stopped once the crawl is well under way
     assert helper.proc.poll() is None and lead.proc.poll() is None
     procs[-1].kill()
     procs[-1].wait()
