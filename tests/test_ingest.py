@@ -56,7 +56,7 @@ def content(db) -> dict:
                        "JOIN versions v ON v.id = a.version_id "
                        "JOIN articles ar ON ar.id = a.article_id ORDER BY 1, 2",
         "versions": "SELECT v.fingerprint, v.headline, v.summary, v.body, v.published_at, "
-                    "v.sources, v.first_url, ar.slug FROM versions v "
+                    "v.sources, v.first_url, v.first_seen, ar.slug FROM versions v "
                     "JOIN articles ar ON ar.id = v.article_id ORDER BY 1",
         "pages": "SELECT p.site, p.url, p.last_fetched, p.etag, p.failures, ar.slug "
                  "FROM pages p LEFT JOIN articles ar ON ar.id = p.article_id ORDER BY 1, 2",
@@ -124,6 +124,15 @@ def test_a_sister_site_after_the_first_is_written_a_batch_at_a_time(tmp_path, mo
     rows = content(db)["articles"]
     assert {first_seen[:10] for _, first_seen, _ in rows} == {"2025-06-19", "2025-06-20"}
     assert {last_seen[:10] for _, _, last_seen in rows} == {"2025-06-20", "2025-06-21"}
+    # A version's first sighting is the earliest fetch of it, on whichever site: a copy
+    # fetched before the first site's page moves it back, with its URL (it stayed later
+    # than its article's first sighting, as two processes ingesting out of order left it).
+    earlier = {p.url for n, p in enumerate(copies) if n % 3 == 0}
+    versions = content(db)["versions"]
+    moved = {first_url for *_, first_url, first_seen, _ in versions
+             if first_seen.startswith("2025-06-19")}
+    assert moved == earlier and len(moved) > 10
+    assert {first_seen[:10] for *_, first_seen, _ in versions} == {"2025-06-19", "2025-06-20"}
 
 
 def test_a_full_recheck_is_written_a_batch_at_a_time(tmp_path, monkeypatch, pages):

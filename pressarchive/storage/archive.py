@@ -557,7 +557,8 @@ class Archive:
         slugs_of = [slug_key(record.url) for record in records]
         versions = {row.fingerprint: row for row in session.execute(
             select(Version.fingerprint, Version.id, Version.article_id, Version.published_at,
-                   Version.modified_at, Version.section, Version.language, Version.authors)
+                   Version.modified_at, Version.section, Version.language, Version.authors,
+                   Version.first_seen)
             .where(Version.fingerprint.in_({r.fingerprint for r in records})))}
         slugs = set(session.scalars(select(Article.slug).where(
             Article.slug.in_(set(slugs_of)))))
@@ -603,10 +604,17 @@ class Archive:
         appearance's (None for a copy): what ``_save`` does for them, a statement per table.
         A copy gets a new appearance; a page seen again has its appearance's times moved on
         and, when this fetch is its newest, the version, page date and related list it
-        shows. Their articles' first and last seen times take them in."""
+        shows. Their articles' first and last seen times take them in, and a version's
+        first sighting moves back to one fetched before it (with its URL)."""
         seen = [stored_time(record.fetched_at) for record, _ in entries]
         self._widen_seen(session, [(version.article_id, when)
                                    for (version, _), when in zip(known, seen)])
+        earlier = [{"id": version.id, "first_seen": when, "first_url": record.url}
+                   for (record, _), when, (version, _) in zip(entries, seen, known)
+                   if when is not None and (version.first_seen is None
+                                            or when < version.first_seen)]
+        if earlier:  # a batch holds a version once at most (_batchable)
+            session.execute(update(Version), earlier)
         new, newest, older = [], [], []
         for (record, _), when, (version, appearance) in zip(entries, seen, known):
             if appearance is None:
@@ -733,6 +741,10 @@ class Archive:
                     outcome = NEW_VERSION
             else:
                 self._fill_missing(version, record)
+                if seen is not None and (version.first_seen is None
+                                         or seen < version.first_seen):
+                    # fetched before the sighting that added it (another process's, say)
+                    version.first_seen, version.first_url = seen, record.url
             if appearance is None:
                 appearance = Appearance(site=record.site, url=record.url, first_seen=seen,
                                         last_seen=seen, times_seen=0, article=article)
