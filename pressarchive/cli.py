@@ -168,7 +168,13 @@ def crawl(sites, db, base_urls, full, budget, time_budget, since, until, warc_di
 
     ended = run_spiders(jobs, **settings)
     ids = [stats.get("pressarchive/run_id") for stats in ended]
-    failed = _print_runs(settings["ARCHIVE_URL"], ids=[i for i in ids if i is not None])
+    try:
+        # never an archive made where the crawl's went (moved or deleted meanwhile)
+        with research.user_errors():
+            research.open_archive(settings["ARCHIVE_URL"]).close()
+            failed = _print_runs(settings["ARCHIVE_URL"], ids=[i for i in ids if i is not None])
+    except click.ClickException as exc:  # UserError (of pressarchive.cli, not of __main__)
+        raise UserError(f"the crawl's runs cannot be read back ({exc.message})") from None
     for (site, _), stats, run_id in zip(jobs, ended, ids):
         if run_id is None:  # stopped before its run was recorded (another run going, say)
             click.echo(f"{site}: no run recorded ({run_reason(stats) or 'not started'})")
@@ -275,6 +281,7 @@ def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None
 
     from .crawl import FINISHED, INGEST_ERROR, WARC_ERROR
     from .storage import Archive
+    from .storage.archive import hide_passwords
     from .storage.models import CrawlRun
 
     query = select(CrawlRun).order_by(CrawlRun.id.desc())
@@ -283,6 +290,10 @@ def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None
     with archive.session() as session:
         runs = list(reversed(session.scalars(query).all()))
     archive.close()
+    missing = sorted(set(ids or ()) - {run.id for run in runs})
+    for run_id in missing:  # the archive replaced meanwhile, say
+        click.echo(f"run #{run_id} is not in the archive at {hide_passwords(url)} (moved, "
+                   "deleted or replaced during the crawl?)", err=True)
     for run in runs:
         errors = ", ".join(f"{k} {v}" for k, v in sorted(run.errors.items())) or "none"
         click.echo(f"run #{run.id} {run.site} {run.mode} {run.started_at:%Y-%m-%d %H:%M}: "
@@ -290,9 +301,9 @@ def _print_runs(url: str, limit: int | None = None, ids: list[int] | None = None
                    f"{run.new} new, {run.appeared} at new URLs, {run.changed} changed, "
                    f"{run.unchanged} unchanged, {run.not_modified} not modified, "
                    f"{run.dropped} dropped, {run.failed} failed (errors: {errors})")
-    return sum(1 for r in runs
-               if r.finish_reason not in FINISHED or r.errors.get(INGEST_ERROR)
-               or r.errors.get(WARC_ERROR))
+    return len(missing) + sum(1 for r in runs
+                              if r.finish_reason not in FINISHED or r.errors.get(INGEST_ERROR)
+                              or r.errors.get(WARC_ERROR))
 
 
 @main.command()

@@ -473,3 +473,40 @@ def test_a_sqlite_archive_rebuilt_from_its_warc_records_into_postgresql(tmp_path
                            cwd=ROOT, capture_output=True, text=True)
     assert again.returncode == 1 and "is not empty" in again.stderr, again.stderr
     assert content(postgres_url) == rebuilt
+
+
+def test_a_writer_stuck_holding_the_write_lock_is_an_archive_that_cannot_be_written(
+        postgres_url, monkeypatch):
+    """Another writer's transaction left open (a stuck sister crawl) held the archive's write
+    lock, and the ingest worker waited for it for good (a soak: the crawl never ended). It
+    waits as long as SQLite's writers do (WRITER_LOCK_WAIT, here 1 s), then its batch is
+    one the archive cannot take, which stops the crawl (archive_unwritable); the lock's wait
+    alone is bounded, not the transaction's statements."""
+    from test_ingest import fetched
+
+    from pressarchive.ingest import Ingester
+    from pressarchive.storage import archive as archive_module
+
+    monkeypatch.setattr(archive_module, "WRITER_LOCK_WAIT", 1)
+    family = SiteFamily(40, seed=2)
+    items = [fetched(family, i) for i in range(family.count)
+             if "arabpress" in family.sites_of(i)][:6]
+    ingester = Ingester(Archive(postgres_url))
+    assert [o.key for o in ingester.ingest(items[:3])] == ["new_article"] * 3
+    stuck = psycopg.connect(conninfo(postgres_url))
+    try:
+        stuck.execute("SELECT pg_advisory_xact_lock(%s)", (archive_module.WRITER_LOCK,))
+        started = time.monotonic()
+        outcomes = ingester.ingest(items[3:])
+        waited = time.monotonic() - started
+    finally:
+        stuck.rollback()
+        stuck.close()
+    assert 1 <= waited < 10
+    assert {o.kind for o in outcomes} == {"unsaved"}
+    assert all("lock timeout" in o.message for o in outcomes), outcomes[0].message
+    # the lock released, the same batch is saved, and the session's own setting is back
+    assert [o.key for o in ingester.ingest(items[3:])] == ["new_article"] * 3
+    with ingester.archive.session() as session:
+        assert session.execute(text("SHOW lock_timeout")).scalar() == "0"
+    ingester.archive.close()

@@ -82,7 +82,7 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
     migrations, see ``upgrade``); the sqlite3 module otherwise opens a transaction only
     before a data change, so each ``CREATE`` or ``ALTER TABLE`` commits on its own."""
     if url.startswith("sqlite"):
-        connect_args: dict[str, Any] = {"timeout": 30}
+        connect_args: dict[str, Any] = {"timeout": WRITER_LOCK_WAIT}
         if transactional_ddl:
             connect_args["isolation_level"] = None  # the module's own BEGINs off
         engine = create_engine(url, connect_args=connect_args)
@@ -95,6 +95,8 @@ def make_engine(url: str, *, transactional_ddl: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+            if not hasattr(engine, "archive_file"):  # the file it opened first
+                engine.archive_file = _file_identity(sqlite_file(url))
 
         if transactional_ddl:
             @event.listens_for(engine, "begin")
@@ -153,7 +155,13 @@ def _postgres_engine(url: str) -> Engine:
         def load(self, data):  # noqa: ANN001
             return _naive(super().load(data))
 
-    engine = create_engine(parsed, pool_pre_ping=True)
+    # A server that stops answering (a network cut, a host gone) ends the connection, and
+    # so the crawl (archive_unwritable), within about a minute, instead of leaving it
+    # waiting on a socket for good: TCP keepalives on idle connections, and a limit on data
+    # left unacknowledged (libpq's parameters; any given in the URL win).
+    bounded = {name: value for name, value in POSTGRES_CONNECTION.items()
+               if name not in parsed.query}
+    engine = create_engine(parsed, pool_pre_ping=True, connect_args=bounded)
     _postgres_engines.add(engine)
 
     @event.listens_for(engine, "connect")
@@ -166,6 +174,12 @@ def _postgres_engine(url: str) -> Engine:
             dbapi_conn.adapters.register_loader("timestamptz", loader)
 
     return engine
+
+
+# libpq's connection parameters for every PostgreSQL archive (_postgres_engine).
+POSTGRES_CONNECTION = {"connect_timeout": 15, "keepalives": 1, "keepalives_idle": 30,
+                       "keepalives_interval": 10, "keepalives_count": 3,
+                       "tcp_user_timeout": 60_000}
 
 
 # A forked process (the ingest worker) inherits the sockets of its parent's pooled
@@ -190,6 +204,8 @@ def _naive(value: dt.datetime) -> dt.datetime:
 # The key of the advisory lock that PostgreSQL writers take (hold_writer_lock): any constant
 # of 64 bits, the same in every process; advisory locks are the database's own.
 WRITER_LOCK = int.from_bytes(b"pressarc", "big") >> 1
+# How long a writer waits for another's transaction to end, in seconds, on either database.
+WRITER_LOCK_WAIT = 30
 
 
 def hold_writer_lock(bind: Session | Connection) -> None:
@@ -208,10 +224,42 @@ def hold_writer_lock(bind: Session | Connection) -> None:
     a new archive made the same tables, one failing."""
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     if engine.dialect.name == "postgresql":
+        # Waits as long as SQLite's writers do (their connections' timeout), then fails as
+        # an archive that cannot be written: a writer stuck with its transaction open left
+        # a crawl waiting for good (a soak). Only this wait: the transaction's own
+        # statements keep the session's lock_timeout.
+        bind.execute(text(f"SET LOCAL lock_timeout = '{WRITER_LOCK_WAIT}s'"))
         bind.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITER_LOCK})
+        bind.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     elif engine.dialect.name == "sqlite":
+        _same_file(engine)
         # Waits, up to the connection's timeout, for another writer's commit.
         bind.execute(text("UPDATE articles SET id = id WHERE 0"))
+
+
+def _file_identity(path: str | None) -> tuple[str, tuple[int, int] | None] | None:
+    if path is None:
+        return None
+    try:
+        found = os.stat(path)
+    except OSError:
+        return path, None
+    return path, (found.st_dev, found.st_ino)
+
+
+def _same_file(engine: Engine) -> None:
+    """A SQLite archive's file moved, removed or replaced while a crawl had it open: the
+    crawl's writes went on into a file no longer there, the crawl finished and said so, and
+    the archive at the path held nothing (a soak). A writer finds out before each transaction
+    (a stat, microseconds) and fails as an archive that cannot be written."""
+    known = getattr(engine, "archive_file", None)
+    if known is None or known[1] is None:
+        return
+    path = known[0]
+    if _file_identity(path) != known:
+        raise OperationalError("(before a write)", None, sqlite3.OperationalError(
+            f"the archive file {path} was moved, removed or replaced while open: nothing "
+            "more is written to it"))
 
 
 # The run lock on PostgreSQL (take_run_lock): a session advisory lock keyed by these two
