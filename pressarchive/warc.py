@@ -84,6 +84,8 @@ class WarcFiles:
         self._buffer = io.BytesIO()
         self._writer = WARCWriter(self._buffer, gzip=False)
         self.name = ""
+        self.records = 0  # responses written to the file being written
+        self.lost = 0  # responses written to files removed while being written (``_gone``)
 
     def write(self, url: str, *, status: int, headers: Iterable[tuple[str, str]], body: bytes,
               method: str = "GET", request_headers: Iterable[tuple[str, str]] = (),
@@ -91,6 +93,8 @@ class WarcFiles:
               when: dt.datetime | None = None) -> Capture:
         """The response to ``method url`` (and that request) written; where its record is."""
         request_headers = list(request_headers)
+        if self._file is not None and self._gone():
+            self._file = None
         if self._file is None or self._file.tell() >= self.max_bytes:
             self._next_file()
         writer, file = self._writer, self._file
@@ -120,7 +124,29 @@ class WarcFiles:
         except OSError:
             self._cut(offset)
             raise
+        self.records += 1
         return Capture(self.name, offset, len(response_bytes))
+
+    def _gone(self) -> bool:
+        """Whether the file being written was removed (its folder deleted, say): its records
+        went nowhere, and its pages' links name a file that is not there (a soak: a whole
+        crawl's, the crawl saying it kept them all). Then they are counted as ``lost``, said
+        in one ERROR line, and the file let go; the next record begins another file."""
+        try:
+            removed = os.fstat(self._file.fileno()).st_nlink == 0
+        except OSError:
+            removed = True
+        if removed:
+            logger.error("WARC file %s was removed while being written: its %d records are "
+                         "lost, and the pages linked to them cannot be read again from WARC",
+                         self.name, self.records)
+            self.lost += self.records
+            self.records = 0
+            try:
+                self._file.close()
+            except OSError:
+                pass
+        return removed
 
     def _gzipped(self, record) -> bytes:
         """The record as a gzip member of its own, at ``level`` (warcio's own gzip writer
@@ -133,9 +159,14 @@ class WarcFiles:
 
     def close(self) -> None:
         """The file finished: named without ``.open``, and closed (its lock let go)."""
+        if self._file is not None and self._gone():
+            self._file = None
         if self._file is not None:
             try:
                 _finish(self.folder / (self.name + OPEN))
+            except OSError as exc:  # its folder moved away, say: the file is whole, unnamed
+                logger.warning("WARC file %s could not be finished (%s): a crawl that writes "
+                               "to the folder it is in finishes it", self.name, exc)
             finally:
                 self._file.close()
                 self._file = None
@@ -150,6 +181,7 @@ class WarcFiles:
         # The serial is the process's, not this writer's: two writers of one process (a crawl
         # of two sites) began files in the same millisecond, under one name.
         self.name = f"{self.prefix}-{stamp}-{next(_SERIALS):05d}-{os.getpid()}.warc.gz"
+        self.records = 0
         # "xb": never another's file, even one of the same name. Written as NAME.open, under
         # a lock held until it is finished: one a killed writer left is told by its lock's
         # being free and its process gone (``recover``). Unbuffered: a record goes to the

@@ -338,6 +338,7 @@ class WarcMiddleware:
                 protocol=_PROTOCOLS.get(response.protocol, response.protocol or "HTTP/1.1"),
                 ip_address=str(response.ip_address) if response.ip_address else None)
         except OSError as exc:
+            self._count_lost()
             self.crawler.stats.inc_value("pressarchive/warc/errors")
             kind = type(exc).__name__ + str(getattr(exc, "errno", ""))
             if kind not in self.failed:
@@ -347,12 +348,21 @@ class WarcMiddleware:
                     "(pressarchive/warc/errors), not logged", response.url, exc)
             request.meta.pop("warc", None)
             return response
+        self._count_lost()
         self.crawler.stats.inc_value("pressarchive/warc/records")
         request.meta["warc"] = capture
         return response
 
+    def _count_lost(self) -> None:
+        """Records written to a file that was then removed count as not kept."""
+        if self.files.lost:
+            self.crawler.stats.inc_value("pressarchive/warc/errors", self.files.lost)
+            self.crawler.stats.inc_value("pressarchive/warc/records", -self.files.lost)
+            self.files.lost = 0
+
     def close(self) -> None:
         self.files.close()
+        self._count_lost()  # the run's record has its errors by now: its stats count them
 
 
 # Scrapy's names for the protocol of a response, as an HTTP status line writes them.

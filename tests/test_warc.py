@@ -255,6 +255,8 @@ def test_the_middleware_counts_and_logs_a_record_it_cannot_write_and_the_crawl_g
         name = "arabpress"
 
     class Full:
+        lost = 0
+
         def write(self, *args, **kwargs):
             raise OSError(28, "No space left on device")
 
@@ -314,6 +316,53 @@ def test_responses_not_kept_as_warc_are_the_runs_errors_and_it_exits_1(tmp_path,
         assert 0 < session.scalar(select(func.count(WarcCapture.id))) <= stats[
             "pressarchive/warc/records"]
     archive.close()
+
+
+def test_a_warc_folder_removed_mid_crawl_counts_the_records_lost_with_it(tmp_path):
+    """The WARC folder deleted while a crawl writes to it: the records went on into a file no
+    longer there, and at the end a traceback, the run 'finished' with no error and exit 0,
+    every link of the run naming a missing file (a soak). Now the next record finds its file
+    removed: the records in it are counted as not kept (one ERROR line), the writer begins
+    a new file (the folder made again), and the crawl exits 1, the run's errors saying how
+    many."""
+    import shutil
+    import time
+
+    warc, db = tmp_path / "warc", tmp_path / "archive.sqlite"
+    stats_file = tmp_path / "stats.json"
+    with FamilyServer(SiteFamily(1500, seed=6)) as server:
+        crawl = subprocess.Popen(
+            [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db", str(db),
+             "--base-url", server.origins["arabpress"], "--warc", str(warc),
+             "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2", "-s", f"STATS_FILE={stats_file}"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TMPDIR": str(tmp_path)})
+        deadline = time.monotonic() + 120
+        while not (warc.exists() and sum(f.stat().st_size for f in warc.iterdir()) > 300_000):
+            assert time.monotonic() < deadline and crawl.poll() is None
+            time.sleep(0.05)
+        removed = {f.name for f in warc.iterdir()}
+        shutil.rmtree(warc)
+        out, log = crawl.communicate(timeout=300)
+    assert crawl.returncode == 1, log[-3000:]
+    assert "Traceback" not in log, log[-3000:]
+    stats = json.loads(stats_file.read_text())
+    lost = stats["pressarchive/warc/errors"]
+    assert f"was removed while being written: its {lost} records are lost" in log
+    assert lost > 50 and f"warc_not_kept {lost}" in out, out
+    # what it wrote after is whole, and all of it is linked where it says
+    kept = [r for r in records(warc) if r["type"] == "response"]
+    assert len(kept) == stats["pressarchive/warc/records"] > 100
+    assert not {r["file"] for r in kept} & {name.removesuffix(".open") for name in removed}
+    con = sqlite3.connect(db)
+    linked = con.execute("SELECT warc_file, warc_offset FROM captures").fetchall()
+    errors = json.loads(con.execute("SELECT errors FROM crawl_runs").fetchone()[0])
+    con.close()
+    assert errors == {"warc_not_kept": lost}
+    by_offset = {(r["file"], r["offset"]) for r in kept}
+    dangling = [link for link in linked if link not in by_offset]
+    assert 0 < len(dangling) <= lost  # links to the lost file: reextract lists them
+    assert {file for file, _ in dangling} <= {n.removesuffix(".open") for n in removed}
 
 
 # -- a crawl ----------------------------------------------------------------------------------
