@@ -32,6 +32,7 @@ import logging
 import multiprocessing
 import os
 import resource
+import time
 from typing import Any, Union
 
 from scrapy import signals
@@ -40,6 +41,7 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import defer
 
 from pressarchive import ingest
+from pressarchive.watchdog import stall_timeout
 from pressarchive.crawl import shared_archive
 from pressarchive.fetched import FetchedPage, FetchFailure
 
@@ -79,6 +81,10 @@ class ArchivePipeline:
         self.timer = None
         self.broken = ""  # why the ingest worker is gone, once it is
         self.unwritable: str | None = None  # why the archive could not be written, once so
+        # batches sent to the worker and not back, and when each went (_check_stall)
+        self.submitted: dict[concurrent.futures.Future, float] = {}
+        self.stall_timeout = stall_timeout(settings)
+        self.watch: Any = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -114,6 +120,11 @@ class ArchivePipeline:
         site_links = getattr(spider, "links", None)
         spider.links_from_pipeline = site_links is not None
         if self.use_worker:
+            if self.stall_timeout > 0:
+                from twisted.internet import task
+
+                self.watch = task.LoopingCall(self._check_stall)
+                self.watch.start(min(5.0, self.stall_timeout / 4), now=False)
             self.executor = concurrent.futures.ProcessPoolExecutor(
                 max_workers=1, mp_context=_worker_context(),
                 initializer=ingest.start_worker,
@@ -124,6 +135,8 @@ class ArchivePipeline:
                                                     site_links, self.revisit_hours))
 
     def close_spider(self) -> None:
+        if self.watch is not None and self.watch.running:
+            self.watch.stop()
         self._flush()  # nothing should be waiting by now; if something is, it is not lost
         if self.use_worker and self.executor is not None and not self.broken:
             # The policy the worker ran under (a sandbox may have refused the one asked for).
@@ -235,12 +248,14 @@ class ArchivePipeline:
             self._worker_died(exc, waiting)
             return
         self.in_flight += len(batch)  # until _deliver, which the callback below schedules
+        self.submitted[future] = time.monotonic()
         # The future completes in another thread; its Deferreds must fire in the reactor's.
         future.add_done_callback(
             lambda f: self.reactor.callFromThread(self._deliver, f, waiting))
 
     def _deliver(self, future: concurrent.futures.Future, waiting: list[Waiter]) -> None:
         self.in_flight -= len(waiting)
+        self.submitted.pop(future, None)
         try:
             outcomes = future.result()
         except Exception as exc:  # noqa: BLE001 - the worker died (killed, out of memory)
@@ -263,6 +278,26 @@ class ArchivePipeline:
                 self.crawler.engine.close_spider_async(reason="ingest_worker_died"))
         for waiter in waiting:
             _settle(waiter, ingest.Outcome(ingest.UNSAVED, message=self.broken))
+
+    def _check_stall(self) -> None:
+        """The worker has finished no batch for STALL_TIMEOUT seconds (pressarchive.watchdog:
+        a database that stopped answering held it for good): it is stopped, and the crawl
+        closes (ingest_stalled); the batches it held are not saved, and so fetched again by
+        the next run."""
+        if not self.submitted or self.broken:
+            return
+        waited = time.monotonic() - min(self.submitted.values())
+        if waited < self.stall_timeout:
+            return
+        self.broken = f"the ingest worker finished no batch in {waited:.0f} s"
+        logger.error("the ingest worker has finished no batch in %.0f s (STALL_TIMEOUT; the "
+                     "archive's database not answering?): it is stopped, and the crawl with it; "
+                     "what it held is fetched again by the next run", waited)
+        self.stats.set_value("pressarchive/ingest_stalled", 1)
+        # Its batches' futures then fail (a broken pool): their items are settled unsaved.
+        for process in list(getattr(self.executor, "_processes", {}).values()):
+            process.kill()
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="ingest_stalled"))
 
     def _archive_unwritable(self, reason: str) -> None:
         """The archive cannot be written (its disk is full, say): every page from now on

@@ -430,5 +430,17 @@ def _exit_with_parent(parent: int) -> None:
 
 
 def ingest_in_worker(items: Iterable[FetchedPage | FetchFailure]) -> list[Outcome]:
+    """The worker's batch. Once the archive could not be written, the crawl is closing: the
+    batches still queued fail at once, not each after its own wait (a writer's lock held by
+    a stuck transaction: 30 s a batch, and a crawl that took minutes to end, a soak)."""
+    global _unwritable
     assert _worker is not None, "start_worker() was not called in this process"
-    return _worker.ingest(list(items))
+    items = list(items)
+    if _unwritable:
+        return [Outcome(UNSAVED, message=_unwritable) for _ in items]
+    outcomes = _worker.ingest(items)
+    _unwritable = next((o.message for o in outcomes if o.kind == UNSAVED), "")
+    return outcomes
+
+
+_unwritable = ""  # why the worker's archive could not be written, once so

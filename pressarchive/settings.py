@@ -124,7 +124,13 @@ REQUEST_FINGERPRINTER_CLASS = "pressarchive.crawl.UrlFingerprinter"
 
 EXTENSIONS = {"pressarchive.crawl.StatsFile": 500, "pressarchive.crawl.RunLock": 505,
               "pressarchive.crawl.RunRecorder": 510, "pressarchive.frontier.Frontier": 515,
-              "pressarchive.crawl.QuietGC": 520, "pressarchive.crawl.QuietDebugLogs": 530}
+              "pressarchive.crawl.QuietGC": 520, "pressarchive.crawl.QuietDebugLogs": 530,
+              "pressarchive.watchdog.Watchdog": 540}
+# A crawl that has not moved for this many seconds ends (pressarchive.watchdog): its ingest
+# worker finishing no batch (reason "ingest_stalled"), or its reactor blocked (the process
+# exits 1); a database that stops answering without closing its connections hung it for
+# good. 0: never.
+STALL_TIMEOUT = 300.0
 # One run at a time for each site and archive (a flock beside a SQLite archive, an advisory
 # lock on PostgreSQL): a run that starts while the last is still going closes at once,
 # reason "already_running".

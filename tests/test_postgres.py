@@ -510,3 +510,55 @@ def test_a_writer_stuck_holding_the_write_lock_is_an_archive_that_cannot_be_writ
     with ingester.archive.session() as session:
         assert session.execute(text("SHOW lock_timeout")).scalar() == "0"
     ingester.archive.close()
+
+
+def test_a_crawl_blocked_on_its_database_ends_in_bounded_time(tmp_path, postgres_url):
+    """A table the crawl reads and writes locked by another session that never lets go (as a
+    server that stops answering does, to every query): the crawl's process and its worker
+    waited for good, SIGTERM unheard. After STALL_TIMEOUT (here 3 s) it ends, exit 1, with
+    one line naming the stall (the worker's, or the crawl process's own, blocked in its
+    query: then it exits at once and the next run records it as interrupted); with the lock
+    gone, the next run completes the archive."""
+    from conftest import archive_content
+
+    family = SiteFamily(1500, seed=13)
+    expected = sum(1 for i in range(family.count) if "arabpress" in family.sites_of(i))
+    with FamilyServer(family) as server:
+        origin = server.origins["arabpress"]
+        cmd = [sys.executable, "-m", "pressarchive.cli", "crawl", "arabpress", "--db",
+               postgres_url, "--base-url", origin, "-s", "STALL_TIMEOUT=3",
+               "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]
+        env = {**os.environ, "TMPDIR": str(tmp_path)}
+        crawl = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True)
+        with psycopg.connect(conninfo(postgres_url)) as other:
+            deadline = time.monotonic() + 120
+            while True:
+                assert time.monotonic() < deadline and crawl.poll() is None
+                try:
+                    if other.execute("SELECT count(*) FROM appearances").fetchone()[0] > 150:
+                        break
+                except psycopg.errors.UndefinedTable:
+                    pass
+                other.rollback()
+                time.sleep(0.05)
+            other.rollback()
+            other.execute("LOCK TABLE pages, appearances IN ACCESS EXCLUSIVE MODE")
+            locked = time.monotonic()
+            try:
+                out, log = crawl.communicate(timeout=120)
+            finally:
+                if crawl.poll() is None:
+                    crawl.kill()
+                    crawl.wait()
+            waited = time.monotonic() - locked
+            other.rollback()
+        assert crawl.returncode == 1, log[-3000:]
+        assert waited < 60, waited
+        assert ("the crawl has not moved for" in log
+                or "the ingest worker has finished no batch in" in log), log[-3000:]
+        time.sleep(1)  # a killed worker's connection gone
+        again = subprocess.run(cmd[:-4], cwd=ROOT, env=env, capture_output=True, text=True,
+                               timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(archive_content(postgres_url)["appearances"]) == expected
