@@ -41,25 +41,35 @@ def test_worker_or_not_the_archive_is_the_same_and_feeds_get_records(tmp_path, l
     assert all(r["headline"] and r["body"] and r["fingerprint"] for r in records)
 
 
+def under_way(origin: str, db, stats_file, tmp_path, *settings: str):
+    """``scrapy crawl arabpress`` of ``origin`` into ``db`` in a process of its own (with
+    more ``settings``, KEY=VALUE), once it has archived 150 articles; and its ingest
+    worker's pid."""
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
+           "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"STATS_FILE={stats_file}",
+           "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=INFO"]
+    for setting in settings:
+        cmd += ["-s", setting]
+    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
+           "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while count_articles(db) < 150 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    workers = children(proc.pid)
+    assert len(workers) == 1
+    return proc, workers[0]
+
+
 def test_a_worker_killed_mid_crawl_ends_the_crawl_and_loses_nothing_stored(tmp_path):
     family = SiteFamily(1500, seed=9)
     db = tmp_path / "archive.sqlite"
     stats_file = tmp_path / "stats.json"
     with FamilyServer(family) as server:
         origin = server.origins["arabpress"]
-        cmd = [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
-               "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"STATS_FILE={stats_file}",
-               "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=INFO"]
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
-               "TMPDIR": str(tmp_path)}
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while count_articles(db) < 150 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        workers = children(proc.pid)
-        assert len(workers) == 1
-        os.kill(workers[0], signal.SIGKILL)
+        proc, worker = under_way(origin, db, stats_file, tmp_path)
+        os.kill(worker, signal.SIGKILL)
         _, log = proc.communicate(timeout=120)
         stats = json.loads(stats_file.read_text())
         assert stats["finish_reason"] == "ingest_worker_died"
@@ -94,20 +104,9 @@ def test_a_worker_that_stops_answering_ends_the_crawl_in_bounded_time(tmp_path):
     stats_file = tmp_path / "stats.json"
     with FamilyServer(family) as server:
         origin = server.origins["arabpress"]
-        cmd = [sys.executable, "-m", "scrapy", "crawl", "arabpress", "-a", f"base_url={origin}",
-               "-s", f"ARCHIVE_URL=sqlite:///{db}", "-s", f"STATS_FILE={stats_file}",
-               "-s", "AUTOTHROTTLE_START_DELAY=0", "-s", "LOG_LEVEL=INFO",
-               "-s", "STALL_TIMEOUT=3", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=2"]
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "pressarchive.settings",
-               "TMPDIR": str(tmp_path)}
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while count_articles(db) < 150 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        workers = children(proc.pid)
-        assert len(workers) == 1
-        os.kill(workers[0], signal.SIGSTOP)
+        proc, worker = under_way(origin, db, stats_file, tmp_path, "STALL_TIMEOUT=3",
+                                 "CONCURRENT_REQUESTS_PER_DOMAIN=2")
+        os.kill(worker, signal.SIGSTOP)
         stopped = time.monotonic()
         try:
             _, log = proc.communicate(timeout=120)
@@ -115,7 +114,7 @@ def test_a_worker_that_stops_answering_ends_the_crawl_in_bounded_time(tmp_path):
             if proc.poll() is None:
                 proc.kill()
             try:
-                os.kill(workers[0], signal.SIGKILL)
+                os.kill(worker, signal.SIGKILL)
             except ProcessLookupError:
                 pass
         assert time.monotonic() - stopped < 60
