@@ -41,9 +41,9 @@ from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet import defer
 
 from pressarchive import ingest
-from pressarchive.watchdog import stall_timeout
 from pressarchive.crawl import shared_archive
 from pressarchive.fetched import FetchedPage, FetchFailure
+from pressarchive.watchdog import stall_timeout
 
 logger = logging.getLogger("pressarchive")
 # What an item waits on until its batch is committed: an asyncio future, or a Deferred.

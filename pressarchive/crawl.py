@@ -24,7 +24,7 @@ from twisted.internet import task
 
 from . import frontier
 from .storage import Archive, archive_url, crawlstate, unwritable
-from .storage.crawlstate import by_suffix, run_counts  # noqa: F401 - run_counts: crawl's too
+from .storage.crawlstate import by_suffix, run_counts
 from .storage.archive import hide_passwords, run_lock_held, sqlite_file, take_run_lock
 from .urls import canonical_url
 

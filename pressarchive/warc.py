@@ -85,7 +85,7 @@ class WarcFiles:
         self._writer = WARCWriter(self._buffer, gzip=False)
         self.name = ""
         self.records = 0  # responses written to the file being written
-        self.lost = 0  # responses written to files removed while being written (``_gone``)
+        self.lost = 0  # responses in files removed while being written (_drop_if_removed)
 
     def write(self, url: str, *, status: int, headers: Iterable[tuple[str, str]], body: bytes,
               method: str = "GET", request_headers: Iterable[tuple[str, str]] = (),
@@ -93,8 +93,8 @@ class WarcFiles:
               when: dt.datetime | None = None) -> Capture:
         """The response to ``method url`` (and that request) written; where its record is."""
         request_headers = list(request_headers)
-        if self._file is not None and self._gone():
-            self._file = None
+        if self._file is not None:
+            self._drop_if_removed()
         if self._file is None or self._file.tell() >= self.max_bytes:
             self._next_file()
         writer, file = self._writer, self._file
@@ -127,11 +127,11 @@ class WarcFiles:
         self.records += 1
         return Capture(self.name, offset, len(response_bytes))
 
-    def _gone(self) -> bool:
-        """Whether the file being written was removed (its folder deleted, say): its records
-        went nowhere, and its pages' links name a file that is not there (a soak: a whole
-        crawl's, the crawl saying it kept them all). Then they are counted as ``lost``, said
-        in one ERROR line, and the file let go; the next record begins another file."""
+    def _drop_if_removed(self) -> None:
+        """The file being written let go if it was removed (its folder deleted, say): its
+        records went nowhere, and its pages' links name a file that is not there (a soak: a
+        whole crawl's, the crawl saying it kept them all). They are counted as ``lost`` and
+        said in one ERROR line; the next record begins another file."""
         try:
             removed = os.fstat(self._file.fileno()).st_nlink == 0
         except OSError:
@@ -146,7 +146,7 @@ class WarcFiles:
                 self._file.close()
             except OSError:
                 pass
-        return removed
+            self._file = None
 
     def _gzipped(self, record) -> bytes:
         """The record as a gzip member of its own, at ``level`` (warcio's own gzip writer
@@ -159,8 +159,8 @@ class WarcFiles:
 
     def close(self) -> None:
         """The file finished: named without ``.open``, and closed (its lock let go)."""
-        if self._file is not None and self._gone():
-            self._file = None
+        if self._file is not None:
+            self._drop_if_removed()
         if self._file is not None:
             try:
                 _finish(self.folder / (self.name + OPEN))
